@@ -1,0 +1,176 @@
+"""Users, accounts and memberships (SPEC §1)."""
+
+from decimal import Decimal
+
+from django.contrib.auth.models import (
+    AbstractBaseUser,
+    BaseUserManager,
+    PermissionsMixin,
+)
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone as dj_timezone
+from simple_history.models import HistoricalRecords
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An email address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person; logs in with an email address."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=dj_timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    def __str__(self):
+        return self.email
+
+    def get_full_name(self):
+        return self.name or self.email
+
+    def get_short_name(self):
+        return self.name or self.email
+
+
+class Account(models.Model):
+    """A customer organisation with members and (at most one live) subscription."""
+
+    class Gateway(models.TextChoices):
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        STRIPE = "stripe", "Card (Stripe)"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    locale = models.CharField(max_length=16, default="en_US")
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        help_text="Fixed at the account's first subscription (SPEC §2.2).",
+    )
+    # Billing profile
+    legal_name = models.CharField(max_length=200, blank=True)
+    address = models.TextField(blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    tax_id = models.CharField(max_length=64, blank=True)
+    billing_email = models.EmailField(blank=True)
+    tax_rate = models.DecimalField(
+        max_digits=6,
+        decimal_places=4,
+        default=Decimal(0),
+        help_text="A fraction: 0.2 is 20%.",
+    )
+    payment_gateway = models.CharField(
+        max_length=20, choices=Gateway.choices, default=Gateway.BANK_TRANSFER
+    )
+    locked_on = models.DateField(
+        null=True, blank=True, help_text="Set by dunning; cleared by payment."
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    """A person's place in an account: a role and a status. Active and invited take a seat."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        BILLING_ADMIN = "billing_admin", "Billing admin"
+        MEMBER = "member", "Member"
+        NONE = "none", "None"
+
+    class Status(models.TextChoices):
+        INVITED = "invited", "Invited"
+        ACTIVE = "active", "Active"
+        ARCHIVED = "archived", "Archived"
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="memberships",
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.INVITED
+    )
+    invited_by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    invited_on = models.DateField(null=True, blank=True)
+    joined_on = models.DateField(null=True, blank=True)
+    archived_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["account", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(role="owner"),
+                name="one_owner_per_account",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "email"], name="one_membership_per_email"
+            ),
+            models.UniqueConstraint(
+                fields=["account", "user"],
+                condition=Q(user__isnull=False),
+                name="one_membership_per_user",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "status", "role"])]
+
+    def __str__(self):
+        return f"{self.email} ({self.get_role_display()}, {self.get_status_display()})"
+
+    @property
+    def takes_seat(self) -> bool:
+        return self.status != self.Status.ARCHIVED and self.role != self.Role.NONE

@@ -1,0 +1,329 @@
+"""Every change to users, accounts and memberships (shared/STYLE.md, habit 5).
+
+Each service is one transaction. Membership changes send `membership_changed`
+inside that transaction so that billing can count seats, or refuse.
+"""
+
+from datetime import date
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from accounts.clock import today
+from accounts.errors import Refused
+from accounts.models import Account, Membership, User
+from accounts.signals import membership_changed
+
+Role = Membership.Role
+Status = Membership.Status
+INVITATION_SALT = "prorata.invitation"
+
+
+def user_create(*, email: str, password: str | None, name: str = "") -> User:
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise Refused(f"An account already uses {email}.", field="email")
+    return User.objects.create_user(email=email, password=password, name=name)
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:60] or "account"
+    slug, n = base, 1
+    while Account.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def account_create(
+    *, name: str, owner: User, timezone: str = "UTC", on: date | None = None, **profile
+) -> Account:
+    """A new account, with `owner` as its only (active) member."""
+    if not name.strip():
+        raise Refused("Give the account a name.", field="name")
+    account = Account.objects.create(
+        name=name.strip(), slug=_unique_slug(name), timezone=timezone, **profile
+    )
+    on = on or today(account)
+    Membership.objects.create(
+        account=account,
+        user=owner,
+        email=owner.email,
+        role=Role.OWNER,
+        status=Status.ACTIVE,
+        invited_on=on,
+        joined_on=on,
+    )
+    return account
+
+
+@transaction.atomic
+def signup(
+    *, email: str, password: str, account_name: str, name: str = ""
+) -> tuple[User, Account]:
+    """Sign-up creates a user, an account and makes them its owner."""
+    user = user_create(email=email, password=password, name=name)
+    return user, account_create(name=account_name, owner=user)
+
+
+def _changed(membership: Membership, *, on: date, by: User | None, reason: str) -> None:
+    membership_changed.send(
+        sender=Membership,
+        account=membership.account,
+        membership=membership,
+        on=on,
+        by=by,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def membership_invite_many(
+    *,
+    account: Account,
+    emails: list[str],
+    role: str = Role.MEMBER,
+    by: User | None = None,
+    on: date | None = None,
+) -> list[Membership]:
+    """Invite people; each invitation takes a seat at once (SPEC §1, §2.3).
+
+    One seat change for the whole batch, so three people invited together are
+    one invoice line of three seats.
+    """
+    if role == Role.OWNER or role not in Role.values:
+        raise Refused("Choose admin, billing admin, member or none.", field="role")
+    cleaned = []
+    for raw in emails:
+        email = User.objects.normalize_email(raw.strip()).lower()
+        if not email or "@" not in email or " " in email:
+            raise Refused(f"“{raw.strip()}” is not an email address.", field="email")
+        if email in cleaned:
+            continue
+        cleaned.append(email)
+    if not cleaned:
+        raise Refused("Give at least one email address.", field="email")
+    Account.objects.select_for_update().filter(pk=account.pk).first()
+    taken = set(
+        account.memberships.filter(email__in=cleaned).values_list("email", flat=True)
+    )
+    if taken:
+        raise Refused(
+            f"{', '.join(sorted(taken))} {'is' if len(taken) == 1 else 'are'} already in {account.name}.",
+            field="email",
+        )
+    on = on or today(account)
+    users = {u.email.lower(): u for u in User.objects.filter(email__in=cleaned)}
+    try:
+        with transaction.atomic():
+            memberships = [
+                Membership.objects.create(
+                    account=account,
+                    user=users.get(email),
+                    email=email,
+                    role=role,
+                    status=Status.INVITED,
+                    invited_by=by,
+                    invited_on=on,
+                )
+                for email in cleaned
+            ]
+    except IntegrityError:
+        raise Refused(
+            "Someone of these is already in the account.", field="email"
+        ) from None
+    who = cleaned[0] if len(cleaned) == 1 else f"{len(cleaned)} people"
+    _changed(memberships[0], on=on, by=by, reason=f"invited {who}")
+    return memberships
+
+
+def membership_invite(
+    *,
+    account: Account,
+    email: str,
+    role: str = Role.MEMBER,
+    by: User | None = None,
+    on: date | None = None,
+) -> Membership:
+    """Invite one person (see membership_invite_many)."""
+    return membership_invite_many(
+        account=account, emails=[email], role=role, by=by, on=on
+    )[0]
+
+
+def invitation_token(membership: Membership) -> str:
+    return signing.dumps(
+        {"m": membership.pk, "e": membership.email}, salt=INVITATION_SALT
+    )
+
+
+@transaction.atomic
+def invitation_accept(
+    *, token: str, user: User | None = None, password: str | None = None, name: str = ""
+) -> Membership:
+    """Accept a signed, expiring invitation; creates the user or links the signed-in one."""
+    max_age = settings.INVITATION_MAX_AGE_DAYS * 86400
+    try:
+        data = signing.loads(token, salt=INVITATION_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise Refused(
+            "This invitation has expired. Ask for a new one.", code="expired"
+        ) from None
+    except signing.BadSignature:
+        raise Refused("This invitation link is not valid.", code="invalid") from None
+    membership = (
+        Membership.objects.select_for_update()
+        .select_related("account")
+        .filter(pk=data["m"], email=data["e"])
+        .first()
+    )
+    if membership is None or membership.status != Status.INVITED:
+        raise Refused(
+            "This invitation has already been used or withdrawn.", code="used"
+        )
+    if user is None:
+        user = User.objects.filter(email__iexact=membership.email).first()
+        if user is None:
+            if not password:
+                raise Refused("Choose a password.", field="password")
+            user = User.objects.create_user(
+                email=membership.email, password=password, name=name
+            )
+    if (
+        membership.account.memberships.filter(user=user)
+        .exclude(pk=membership.pk)
+        .exists()
+    ):
+        raise Refused(
+            f"You are already in {membership.account.name}.", code="duplicate"
+        )
+    membership.user = user
+    membership.status = Status.ACTIVE
+    membership.joined_on = today(membership.account)
+    membership.save(update_fields=["user", "status", "joined_on"])
+    return membership
+
+
+def _guard_owner(membership: Membership, action: str) -> None:
+    if membership.role == Role.OWNER:
+        raise Refused(
+            f"The owner cannot be {action}. Transfer ownership first.", code="owner"
+        )
+
+
+def _who(memberships: list[Membership]) -> str:
+    return (
+        memberships[0].email if len(memberships) == 1 else f"{len(memberships)} people"
+    )
+
+
+@transaction.atomic
+def membership_archive_many(
+    *, memberships: list[Membership], by: User | None = None, on: date | None = None
+) -> list[Membership]:
+    """Archive members: they keep their history and take no seat. One seat change for the batch."""
+    if not memberships:
+        raise Refused("Choose at least one member.")
+    for m in memberships:
+        _guard_owner(m, "archived")
+        if m.status == Status.ARCHIVED:
+            raise Refused(f"{m.email} is already archived.")
+    on = on or today(memberships[0].account)
+    for m in memberships:
+        m.status, m.archived_on = Status.ARCHIVED, on
+        m.save(update_fields=["status", "archived_on"])
+    _changed(memberships[0], on=on, by=by, reason=f"archived {_who(memberships)}")
+    return memberships
+
+
+def membership_archive(
+    *, membership: Membership, by: User | None = None, on: date | None = None
+) -> Membership:
+    return membership_archive_many(memberships=[membership], by=by, on=on)[0]
+
+
+@transaction.atomic
+def membership_reactivate_many(
+    *, memberships: list[Membership], by: User | None = None, on: date | None = None
+) -> list[Membership]:
+    """Bring archived members back; they take seats again. One seat change for the batch."""
+    if not memberships:
+        raise Refused("Choose at least one member.")
+    for m in memberships:
+        if m.status != Status.ARCHIVED:
+            raise Refused(f"{m.email} is not archived.")
+    on = on or today(memberships[0].account)
+    for m in memberships:
+        m.status = Status.ACTIVE if m.user_id else Status.INVITED
+        m.archived_on = None
+        m.save(update_fields=["status", "archived_on"])
+    _changed(memberships[0], on=on, by=by, reason=f"re-activated {_who(memberships)}")
+    return memberships
+
+
+def membership_reactivate(
+    *, membership: Membership, by: User | None = None, on: date | None = None
+) -> Membership:
+    return membership_reactivate_many(memberships=[membership], by=by, on=on)[0]
+
+
+@transaction.atomic
+def membership_change_role(
+    *, membership: Membership, role: str, by: User | None = None, on: date | None = None
+) -> Membership:
+    """Give a member another role (not owner: use ownership_transfer)."""
+    if role not in Role.values:
+        raise Refused(f"“{role}” is not a role.", field="role")
+    if role == Role.OWNER:
+        raise Refused(
+            "Use “Transfer ownership” to make someone the owner.", field="role"
+        )
+    _guard_owner(membership, "demoted")
+    if membership.role == role:
+        return membership
+    on = on or today(membership.account)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    _changed(
+        membership,
+        on=on,
+        by=by,
+        reason=f"{membership.email} is now {membership.get_role_display()}",
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove_invitation(
+    *, membership: Membership, by: User | None = None, on: date | None = None
+) -> None:
+    """Withdraw a pending invitation; its seat is freed like an archived member's."""
+    if membership.status != Status.INVITED:
+        raise Refused(f"{membership.email} has already joined; archive them instead.")
+    on = on or today(membership.account)
+    membership.delete()
+    _changed(
+        membership, on=on, by=by, reason=f"invitation to {membership.email} withdrawn"
+    )
+
+
+@transaction.atomic
+def ownership_transfer(
+    *, account: Account, to: Membership, by: User | None = None, on: date | None = None
+) -> Account:
+    """Make `to` (an active member) the owner; the old owner becomes an admin."""
+    if to.account_id != account.pk or to.status != Status.ACTIVE or to.user_id is None:
+        raise Refused("Ownership can only go to an active member of this account.")
+    if to.role == Role.OWNER:
+        return account
+    on = on or today(account)
+    old = account.memberships.select_for_update().get(role=Role.OWNER)
+    old.role = Role.ADMIN
+    old.save(update_fields=["role"])
+    to.role = Role.OWNER
+    to.save(update_fields=["role"])
+    _changed(to, on=on, by=by, reason=f"ownership moved from {old.email} to {to.email}")
+    return account

@@ -1,0 +1,319 @@
+"""Invoices, credit notes, the credit-balance ledger, payments and refunds (SPEC §2.2, §2.6)."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from djmoney.models.fields import MoneyField
+from simple_history.models import HistoricalRecords
+
+
+class LineKind(models.TextChoices):
+    SUBSCRIPTION = "subscription", "Subscription"
+    PRORATION = "proration", "Proration"
+    CREDIT = "credit", "Credit"
+    DISCOUNT = "discount", "Discount"
+    TAX = "tax", "Tax"
+
+
+def _money(**kw):
+    return MoneyField(max_digits=14, decimal_places=2, default_currency="USD", **kw)
+
+
+class NumberSeries(models.Model):
+    """A gapless counter per series and year, locked with select_for_update at finalisation."""
+
+    prefix = models.CharField(max_length=10)
+    year = models.PositiveIntegerField(
+        help_text="0 when the series does not reset yearly."
+    )
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prefix", "year"], name="one_counter_per_series_year"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.prefix}-{self.year}: {self.last_value}"
+
+
+class Invoice(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        PAID = "paid", "Paid"
+        VOID = "void", "Void"
+        UNCOLLECTIBLE = "uncollectible", "Uncollectible"
+
+    class Reason(models.TextChoices):
+        PURCHASE = "purchase", "Purchase"
+        RENEWAL = "renewal", "Renewal"
+        SEATS = "seats", "Seats added"
+        TRUE_UP = "true_up", "Seat true-up"
+        CYCLE_SWITCH = "cycle_switch", "Billing cycle switch"
+        PLAN_CHANGE = "plan_change", "Plan change"
+        FINAL = "final", "Final invoice"
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="invoices"
+    )
+    subscription = models.ForeignKey(
+        "subscriptions.Subscription",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+    )
+    number = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    billing_key = models.CharField(
+        max_length=80,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Answers “already billed?”: one invoice per subscription, kind and date.",
+    )
+    currency = models.CharField(max_length=3)
+    issued_on = models.DateField()
+    due_on = models.DateField()
+    tax_rate = models.DecimalField(max_digits=6, decimal_places=4, default=0)
+    subtotal = _money()
+    discount = _money()
+    discount_label = models.CharField(max_length=200, blank=True)
+    tax = _money()
+    total = _money()
+    credit_applied = _money()
+    amount_due = _money()
+    amount_paid = _money()
+    paid_on = models.DateField(null=True, blank=True)
+    buyer = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The billing profile, frozen at finalisation.",
+    )
+    pdf = models.FileField(upload_to="invoices/%Y/", blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-issued_on", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-issued_on"]),
+            models.Index(fields=["status", "due_on"]),
+        ]
+
+    def __str__(self):
+        return self.number or f"Draft invoice {self.pk}"
+
+
+class InvoiceLine(models.Model):
+    """One line; stores how it was computed. Waiting lines have no invoice yet (`bill_on`)."""
+
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
+    )
+    subscription = models.ForeignKey(
+        "subscriptions.Subscription",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lines",
+    )
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=16, choices=LineKind.choices)
+    description = models.CharField(max_length=300)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    quantity = models.IntegerField()
+    unit_price = _money()
+    days = models.PositiveIntegerField()
+    period_days = models.PositiveIntegerField()
+    amount = _money()
+    bill_on = models.DateField(
+        null=True, blank=True, help_text="Waiting lines: the day they are invoiced."
+    )
+
+    class Meta:
+        ordering = ["invoice", "position", "id"]
+        indexes = [
+            models.Index(
+                fields=["subscription", "bill_on"],
+                condition=Q(invoice__isnull=True),
+                name="waiting_lines",
+            )
+        ]
+
+    def __str__(self):
+        return self.description
+
+
+class CreditNote(models.Model):
+    """A numbered correction or credit; its total goes to the credit balance."""
+
+    class Reason(models.TextChoices):
+        SEATS_REMOVED = "seats_removed", "Seats removed"
+        CORRECTION = "correction", "Invoice correction"
+        GRANT = "grant", "Credit granted by support"
+        REFUND = "refund", "Refund"
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    subscription = models.ForeignKey(
+        "subscriptions.Subscription",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_notes",
+    )
+    invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_notes",
+        help_text="The invoice this note corrects, if any.",
+    )
+    number = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    memo = models.CharField(max_length=300, blank=True)
+    currency = models.CharField(max_length=3)
+    issued_on = models.DateField()
+    total = _money()
+    buyer = models.JSONField(default=dict, blank=True)
+    pdf = models.FileField(upload_to="credit-notes/%Y/", blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-issued_on", "-id"]
+
+    def __str__(self):
+        return self.number or f"Draft credit note {self.pk}"
+
+
+class CreditNoteLine(models.Model):
+    credit_note = models.ForeignKey(
+        CreditNote, on_delete=models.CASCADE, related_name="lines"
+    )
+    invoice_line = models.ForeignKey(
+        InvoiceLine, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    description = models.CharField(max_length=300)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    quantity = models.IntegerField(default=1)
+    unit_price = _money()
+    days = models.PositiveIntegerField(null=True, blank=True)
+    period_days = models.PositiveIntegerField(null=True, blank=True)
+    amount = _money(help_text="Positive: the amount credited.")
+
+    class Meta:
+        ordering = ["credit_note", "id"]
+
+
+class CreditEntry(models.Model):
+    """The credit-balance ledger: + adds credit, − uses it. Each entry has a source document."""
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="credit_entries"
+    )
+    amount = _money()
+    on = models.DateField()
+    memo = models.CharField(max_length=200)
+    invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_entries",
+    )
+    credit_note = models.ForeignKey(
+        CreditNote,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_entries",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(invoice__isnull=False) | Q(credit_note__isnull=False),
+                name="credit_entry_has_source",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.on} {self.amount} {self.memo}"
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        CARD = "card", "Card (Stripe)"
+        OTHER = "other", "Other"
+
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="payments"
+    )
+    amount = _money()
+    on = models.DateField()
+    method = models.CharField(
+        max_length=16, choices=Method.choices, default=Method.BANK_TRANSFER
+    )
+    reference = models.CharField(max_length=200, blank=True)
+    gateway_id = models.CharField(max_length=100, blank=True)
+    recorded_by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["on", "id"]
+
+
+class Refund(models.Model):
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="refunds"
+    )
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    amount = _money()
+    on = models.DateField()
+    reason = models.CharField(max_length=200)
+    gateway_id = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["on", "id"]

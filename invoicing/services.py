@@ -1,0 +1,337 @@
+"""Issuing, paying and correcting invoices (SPEC §2.2, §2.6).
+
+Amounts come from the pure core (`subscriptions.billing.plan.invoice_totals`);
+these services write them, number them and keep the credit ledger.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from moneyed import Money
+
+from accounts.errors import Refused
+from accounts.models import Account
+from invoicing.models import (
+    CreditEntry,
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    NumberSeries,
+    Payment,
+    Refund,
+)
+from invoicing.selectors import credit_balance
+from subscriptions.billing import plan as core
+from subscriptions.billing.calendar import Period
+from subscriptions.billing.proration import zero
+
+INVOICE_SERIES = "INV"
+CREDIT_NOTE_SERIES = "CN"
+
+
+@dataclass(frozen=True)
+class SeriesFormat:
+    prefix: str
+    padding: int = 6
+    yearly_reset: bool = True
+
+
+def series_format(prefix: str) -> SeriesFormat:
+    custom = getattr(settings, "NUMBER_SERIES", {}).get(prefix, {})
+    return SeriesFormat(prefix=prefix, **custom)
+
+
+def number_allocate(*, prefix: str, on: date) -> str:
+    """The next number of a series, gapless: the counter row is locked until the caller commits."""
+    fmt = series_format(prefix)
+    year = on.year if fmt.yearly_reset else 0
+    series, _ = NumberSeries.objects.get_or_create(prefix=prefix, year=year)
+    NumberSeries.objects.filter(pk=series.pk).select_for_update().update(
+        last_value=F("last_value") + 1
+    )
+    value = NumberSeries.objects.values_list("last_value", flat=True).get(pk=series.pk)
+    middle = f"{year}-" if fmt.yearly_reset else ""
+    return f"{prefix}-{middle}{value:0{fmt.padding}d}"
+
+
+def buyer_snapshot(account: Account) -> dict:
+    return {
+        "name": account.legal_name or account.name,
+        "address": account.address,
+        "country": account.country,
+        "tax_id": account.tax_id,
+        "email": account.billing_email,
+        "locale": account.locale,
+    }
+
+
+def line_from_core(line: core.Line, **extra) -> InvoiceLine:
+    return InvoiceLine(
+        kind=line.kind,
+        description=line.description,
+        period_start=line.period.start,
+        period_end=line.period.end,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        days=line.days,
+        period_days=line.period_days,
+        amount=line.amount,
+        **extra,
+    )
+
+
+def line_to_core(line: InvoiceLine) -> core.Line:
+    return core.Line(
+        kind=line.kind,
+        description=line.description,
+        period=Period(line.period_start, line.period_end),
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        amount=line.amount,
+        days=line.days,
+        period_days=line.period_days,
+    )
+
+
+def _due_on(account: Account, on: date) -> date:
+    if account.payment_gateway == Account.Gateway.BANK_TRANSFER:
+        return on + timedelta(days=settings.BANK_TRANSFER_PAYMENT_TERMS_DAYS)
+    return on
+
+
+@transaction.atomic
+def invoice_issue(
+    *,
+    account: Account,
+    subscription,
+    reason: str,
+    on: date,
+    lines: list[core.Line],
+    waiting: list[InvoiceLine] = (),
+    discounts: list[core.Discount] = (),
+    billing_key: str | None = None,
+) -> Invoice | None:
+    """Write and finalise an invoice of new `lines` plus `waiting` lines (SPEC §2.2, §2.6).
+
+    Lines of zero amount are not written; an invoice with no lines is not issued.
+    """
+    lines = [line for line in lines if line is not None and line.amount.amount != 0]
+    waiting = list(waiting)
+    if not lines and not waiting:
+        return None
+    currency = account.currency
+    Account.objects.select_for_update().filter(pk=account.pk).first()
+    all_core = lines + [line_to_core(w) for w in waiting]
+    totals = core.invoice_totals(
+        lines=all_core,
+        currency=currency,
+        discounts=list(discounts),
+        tax_rate=account.tax_rate,
+        credit_balance=credit_balance(account),
+    )
+    invoice = Invoice.objects.create(
+        account=account,
+        subscription=subscription,
+        reason=reason,
+        billing_key=billing_key,
+        currency=currency,
+        issued_on=on,
+        due_on=_due_on(account, on),
+        tax_rate=account.tax_rate,
+        subtotal=totals.subtotal,
+        discount=totals.discount,
+        discount_label=", ".join(d.label for d in discounts)
+        if totals.discount.amount
+        else "",
+        tax=totals.tax,
+        total=totals.total,
+        credit_applied=totals.credit_applied,
+        amount_due=totals.amount_due,
+        amount_paid=zero(currency),
+    )
+    position = 0
+    for w in waiting:
+        position += 1
+        w.invoice, w.position = invoice, position
+    if waiting:
+        InvoiceLine.objects.bulk_update(waiting, ["invoice", "position"])
+    InvoiceLine.objects.bulk_create(
+        [
+            line_from_core(
+                line,
+                invoice=invoice,
+                subscription=subscription,
+                position=position + i + 1,
+            )
+            for i, line in enumerate(lines)
+        ]
+    )
+    invoice_finalize(invoice=invoice, totals=totals)
+    return invoice
+
+
+def invoice_finalize(*, invoice: Invoice, totals: core.Totals) -> Invoice:
+    """Draft → open: number, buyer snapshot, credit ledger; paid at once when nothing is due."""
+    invoice.number = number_allocate(prefix=INVOICE_SERIES, on=invoice.issued_on)
+    invoice.buyer = buyer_snapshot(invoice.account)
+    invoice.status = Invoice.Status.OPEN
+    if totals.credit_applied.amount:
+        CreditEntry.objects.create(
+            account=invoice.account,
+            amount=-totals.credit_applied,
+            on=invoice.issued_on,
+            memo=f"Applied to {invoice.number}",
+            invoice=invoice,
+        )
+    if totals.credit_added.amount:
+        CreditEntry.objects.create(
+            account=invoice.account,
+            amount=totals.credit_added,
+            on=invoice.issued_on,
+            memo=f"Credit from {invoice.number}",
+            invoice=invoice,
+        )
+    if invoice.amount_due.amount == 0:
+        invoice.status = Invoice.Status.PAID
+        invoice.paid_on = invoice.issued_on
+    invoice.save(update_fields=["number", "buyer", "status", "paid_on"])
+    return invoice
+
+
+@transaction.atomic
+def credit_note_issue(
+    *,
+    account: Account,
+    reason: str,
+    on: date,
+    lines: list[core.Line],
+    subscription=None,
+    invoice: Invoice | None = None,
+    memo: str = "",
+    by=None,
+) -> CreditNote | None:
+    """A numbered credit note; its total (positive) goes to the credit balance (SPEC §2.3)."""
+    lines = [line for line in lines if line is not None and line.amount.amount != 0]
+    if not lines:
+        return None
+    currency = account.currency
+    total = -sum((line.amount for line in lines), zero(currency))
+    if total.amount <= 0:
+        raise Refused("A credit note must credit a positive amount.")
+    note = CreditNote.objects.create(
+        account=account,
+        subscription=subscription,
+        invoice=invoice,
+        reason=reason,
+        memo=memo,
+        currency=currency,
+        issued_on=on,
+        total=total,
+        buyer=buyer_snapshot(account),
+        created_by=by,
+        number=number_allocate(prefix=CREDIT_NOTE_SERIES, on=on),
+    )
+    CreditNoteLine.objects.bulk_create(
+        [
+            CreditNoteLine(
+                credit_note=note,
+                description=line.description,
+                period_start=line.period.start,
+                period_end=line.period.end,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                days=line.days,
+                period_days=line.period_days,
+                amount=-line.amount,
+            )
+            for line in lines
+        ]
+    )
+    CreditEntry.objects.create(
+        account=account,
+        amount=total,
+        on=on,
+        memo=f"Credit note {note.number}",
+        credit_note=note,
+    )
+    return note
+
+
+@transaction.atomic
+def invoice_pay(
+    *,
+    invoice: Invoice,
+    on: date,
+    amount: Money | None = None,
+    method: str = Payment.Method.BANK_TRANSFER,
+    reference: str = "",
+    gateway_id: str = "",
+    by=None,
+) -> Payment:
+    """Record a payment; paid in full → paid, and the account unlocks at once (SPEC §2.5)."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != Invoice.Status.OPEN:
+        raise Refused(
+            f"{invoice.number} is {invoice.get_status_display().lower()}, not open."
+        )
+    outstanding = invoice.amount_due - invoice.amount_paid
+    amount = amount if amount is not None else outstanding
+    if amount.currency.code != invoice.currency:
+        raise Refused(
+            f"{invoice.number} is in {invoice.currency}, not {amount.currency.code}.",
+            field="amount",
+        )
+    if amount.amount <= 0:
+        raise Refused("A payment must be a positive amount.", field="amount")
+    payment = Payment.objects.create(
+        invoice=invoice,
+        amount=amount,
+        on=on,
+        method=method,
+        reference=reference,
+        gateway_id=gateway_id,
+        recorded_by=by,
+    )
+    invoice.amount_paid += amount
+    if invoice.amount_paid >= invoice.amount_due:
+        invoice.status = Invoice.Status.PAID
+        invoice.paid_on = on
+        extra = invoice.amount_paid - invoice.amount_due
+        if extra.amount > 0:
+            CreditEntry.objects.create(
+                account=invoice.account,
+                amount=extra,
+                on=on,
+                memo=f"Overpayment of {invoice.number}",
+                invoice=invoice,
+            )
+    invoice.save(update_fields=["amount_paid", "status", "paid_on"])
+    from subscriptions.services import account_after_payment
+
+    account_after_payment(account=invoice.account, on=on)
+    return payment
+
+
+@transaction.atomic
+def invoice_refund(
+    *, invoice: Invoice, on: date, reason: str, by=None
+) -> Refund | None:
+    """Refund what was paid on `invoice` and not yet refunded."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    refunded = sum((r.amount for r in invoice.refunds.all()), zero(invoice.currency))
+    amount = invoice.amount_paid - refunded
+    if amount.amount <= 0:
+        return None
+    payment = invoice.payments.order_by("-on", "-id").first()
+    return Refund.objects.create(
+        invoice=invoice,
+        payment=payment,
+        amount=amount,
+        on=on,
+        reason=reason,
+        created_by=by,
+    )

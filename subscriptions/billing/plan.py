@@ -1,0 +1,197 @@
+"""What lines a change produces, and what an invoice of those lines totals (SPEC §2.2–2.4).
+
+Every function here is pure: it is given the subscription's terms and a day,
+and answers with proposed lines or totals. Services write the answer.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from moneyed import Money
+
+from subscriptions.billing.calendar import Period, remaining_days
+from subscriptions.billing.proration import prorate, round_money, scale, zero
+
+SUBSCRIPTION = "subscription"
+PRORATION = "proration"
+CREDIT = "credit"
+CHARGE_KINDS = (SUBSCRIPTION, PRORATION)
+
+AUTO = "auto"
+FIXED = "fixed"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One proposed invoice line; `days`/`period_days` say how it was prorated."""
+
+    kind: str
+    description: str
+    period: Period
+    quantity: int
+    unit_price: Money
+    amount: Money
+    days: int
+    period_days: int
+
+    @property
+    def prorated(self) -> bool:
+        return self.days != self.period_days
+
+
+def charge_line(
+    *, description: str, unit_price: Money, quantity: int, period: Period
+) -> Line | None:
+    """A whole period of `quantity` seats, charged in advance."""
+    amount = round_money(unit_price.amount * quantity, unit_price.currency.code)
+    if quantity <= 0 or amount.amount == 0:
+        return None
+    return Line(
+        SUBSCRIPTION,
+        description,
+        period,
+        quantity,
+        unit_price,
+        amount,
+        period.days,
+        period.days,
+    )
+
+
+def proration_line(
+    *, description: str, unit_price: Money, quantity: int, period: Period, on: date
+) -> Line | None:
+    """Seats added on day `on`: charged for the days from on+1 to the period's end."""
+    days = remaining_days(period, on)
+    if quantity <= 0 or days == 0:
+        return None
+    amount = prorate(unit_price, quantity, days, period.days)
+    if amount.amount == 0:
+        return None
+    return Line(
+        PRORATION,
+        description,
+        _rest_of(period, on),
+        quantity,
+        unit_price,
+        amount,
+        days,
+        period.days,
+    )
+
+
+def credit_line(
+    *,
+    description: str,
+    unit_price: Money,
+    quantity: int,
+    period: Period,
+    on: date,
+    charged_fraction: Decimal = Decimal(1),
+) -> Line | None:
+    """Unused days after `on`, credited as the prorated share of what was actually charged.
+
+    `charged_fraction` is 1 minus any percent discount that applied to the charge
+    (a 25% coupon makes the credit 25% smaller, SPEC §2.5).
+    """
+    days = remaining_days(period, on)
+    if quantity <= 0 or days == 0:
+        return None
+    charged_price = Money(
+        unit_price.amount * charged_fraction, unit_price.currency.code
+    )
+    amount = -prorate(charged_price, quantity, days, period.days)
+    if amount.amount == 0:
+        return None
+    return Line(
+        CREDIT,
+        description,
+        _rest_of(period, on),
+        quantity,
+        unit_price,
+        amount,
+        days,
+        period.days,
+    )
+
+
+def _rest_of(period: Period, on: date) -> Period:
+    return Period(max(period.start, on + timedelta(days=1)), period.end)
+
+
+def seats_to_charge(
+    *, seat_mode: str, seats_in_use: int, bought_seats: int, minimum_seats: int
+) -> int:
+    """Seats a renewal, switch or purchase charges (SPEC §2.4)."""
+    if seat_mode == FIXED:
+        return max(bought_seats, minimum_seats)
+    return max(seats_in_use, minimum_seats)
+
+
+@dataclass(frozen=True)
+class Discount:
+    """A percent off (25 means 25%) or a fixed amount off the charge lines."""
+
+    label: str
+    percent: Decimal | None = None
+    amount: Money | None = None
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Money
+    discount: Money
+    tax: Money
+    total: Money
+    credit_applied: Money
+    amount_due: Money
+    credit_added: Money
+
+
+def charges(lines: list[Line], currency: str) -> Money:
+    return sum(
+        (
+            line.amount
+            for line in lines
+            if line.kind in CHARGE_KINDS and line.amount.amount > 0
+        ),
+        zero(currency),
+    )
+
+
+def discount_total(
+    lines: list[Line], discounts: list[Discount], currency: str
+) -> Money:
+    """percent × Σ charge lines, or min(amount, Σ charge lines); never more than the charges."""
+    base = charges(lines, currency)
+    total = zero(currency)
+    for discount in discounts:
+        if discount.percent is not None:
+            total += scale(base, discount.percent / 100)
+        elif discount.amount is not None:
+            total += min(discount.amount, base)
+    return min(total, base)
+
+
+def invoice_totals(
+    *,
+    lines: list[Line],
+    currency: str,
+    discounts: list[Discount] = (),
+    tax_rate: Decimal = Decimal(0),
+    credit_balance: Money | None = None,
+) -> Totals:
+    """SPEC §2.2: subtotal, discount, tax, total, credit applied, amount due."""
+    nothing = zero(currency)
+    subtotal = sum((line.amount for line in lines), nothing)
+    discount = discount_total(list(lines), list(discounts), currency)
+    tax = scale(subtotal - discount, Decimal(tax_rate))
+    total = subtotal - discount + tax
+    balance = credit_balance if credit_balance is not None else nothing
+    if total.amount < 0:
+        return Totals(subtotal, discount, tax, total, nothing, nothing, -total)
+    credit_applied = max(nothing, min(balance, total))
+    return Totals(
+        subtotal, discount, tax, total, credit_applied, total - credit_applied, nothing
+    )

@@ -1,0 +1,38 @@
+"""Proration and the one rounding rule (SPEC §2.2)."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.numbers import get_currency_precision
+from moneyed import Money
+
+
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of `currency`: 0.01 for USD, 1 for JPY."""
+    return Decimal(1).scaleb(-get_currency_precision(str(currency)))
+
+
+def round_money(amount: Decimal, currency: str) -> Money:
+    """Half-up to the currency's minor unit. The only place Prorata rounds."""
+    return Money(
+        Decimal(amount).quantize(minor_unit(currency), rounding=ROUND_HALF_UP),
+        str(currency),
+    )
+
+
+def zero(currency: str) -> Money:
+    return round_money(Decimal(0), currency)
+
+
+def prorate(unit_price: Money, quantity: int, days: int, period_days: int) -> Money:
+    """unit_price × quantity × days / period_days, at full precision, rounded once."""
+    if period_days <= 0:
+        raise ValueError("period_days must be positive")
+    if not 0 <= days <= period_days:
+        raise ValueError(f"days {days} outside 0..{period_days}")
+    exact = unit_price.amount * quantity * days / Decimal(period_days)
+    return round_money(exact, unit_price.currency.code)
+
+
+def scale(amount: Money, factor: Decimal) -> Money:
+    """amount × factor, rounded once (percent discounts, tax)."""
+    return round_money(amount.amount * Decimal(factor), amount.currency.code)

@@ -1,0 +1,287 @@
+"""Plans, subscriptions, the seat ledger and coupons (SPEC §2.3–2.5, §4 plan settings)."""
+
+import secrets
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from djmoney.models.fields import MoneyField
+from simple_history.models import HistoricalRecords
+
+
+class Cycle(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    ANNUAL = "annual", "Annual"
+
+
+class SeatMode(models.TextChoices):
+    AUTO = "auto", "Seats follow members"
+    FIXED = "fixed", "Bought seat count"
+
+
+class SeatAddBilling(models.TextChoices):
+    INVOICE_NOW = "invoice_now", "Invoice now"
+    NEXT_INVOICE = "next_invoice", "Add to the next invoice"
+    MONTHLY_TRUE_UP = "monthly_true_up", "Invoice on the next monthly anniversary"
+
+
+class SeatRemoval(models.TextChoices):
+    KEEP_UNTIL_RENEWAL = "keep_until_renewal", "Keep the seat paid until renewal"
+    CREDIT_PRORATED = "credit_prorated", "Credit unused days now"
+
+
+class ToMonthly(models.TextChoices):
+    SUPPORT_ONLY = "support_only", "Support only, at period end"
+    PRORATED = "prorated", "Self-serve, prorated"
+
+
+class Plan(models.Model):
+    """A price per seat and the policy settings that make one vendor's rules (SPEC §4)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    currency = models.CharField(max_length=3, default="USD")
+    monthly_price = MoneyField(
+        max_digits=12, decimal_places=2, null=True, blank=True, default_currency="USD"
+    )
+    annual_price = MoneyField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default_currency="USD",
+        help_text="Often monthly × 10 (two months free); the stored price is what counts.",
+    )
+    seat_mode = models.CharField(
+        max_length=10, choices=SeatMode.choices, default=SeatMode.AUTO
+    )
+    seat_add_billing_monthly = models.CharField(
+        max_length=20,
+        choices=SeatAddBilling.choices,
+        default=SeatAddBilling.INVOICE_NOW,
+    )
+    seat_add_billing_annual = models.CharField(
+        max_length=20,
+        choices=SeatAddBilling.choices,
+        default=SeatAddBilling.INVOICE_NOW,
+    )
+    seat_removal = models.CharField(
+        max_length=20,
+        choices=SeatRemoval.choices,
+        default=SeatRemoval.KEEP_UNTIL_RENEWAL,
+    )
+    to_monthly = models.CharField(
+        max_length=20, choices=ToMonthly.choices, default=ToMonthly.SUPPORT_ONLY
+    )
+    max_seats = models.PositiveIntegerField(null=True, blank=True)
+    trial_days = models.PositiveIntegerField(default=0)
+    trial_offer = MoneyField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default_currency="USD",
+        help_text="A fixed amount off the first monthly invoice, if accepted during the trial.",
+    )
+    refund_window_days = models.PositiveIntegerField(default=0)
+    grace_days = models.PositiveIntegerField(default=14)
+    max_instances = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="On-premise servers a licence may activate; empty is unlimited.",
+    )
+    is_public = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+    def price(self, cycle: str):
+        return self.monthly_price if cycle == Cycle.MONTHLY else self.annual_price
+
+    def seat_add_billing(self, cycle: str) -> str:
+        return (
+            self.seat_add_billing_monthly
+            if cycle == Cycle.MONTHLY
+            else self.seat_add_billing_annual
+        )
+
+
+def new_public_id() -> str:
+    return "sub_" + secrets.token_urlsafe(18)
+
+
+class Subscription(models.Model):
+    """An account's subscription to a plan. At most one per account is not expired."""
+
+    class Status(models.TextChoices):
+        TRIALING = "trialing", "Trial"
+        ACTIVE = "active", "Active"
+        PAST_DUE = "past_due", "Past due"
+        CANCELED = "canceled", "Canceled (ends at period end)"
+        EXPIRED = "expired", "Expired"
+
+    public_id = models.CharField(
+        max_length=40, unique=True, default=new_public_id, editable=False
+    )
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    cycle = models.CharField(
+        max_length=10, choices=Cycle.choices, default=Cycle.MONTHLY
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    anchor = models.DateField(help_text="Periods are counted from this day.")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    trial_end = models.DateField(null=True, blank=True)
+    trial_offer_accepted = models.BooleanField(default=False)
+    paid_seats = models.PositiveIntegerField(default=0)
+    bought_seats = models.PositiveIntegerField(
+        default=0, help_text="Fixed-seat plans: the count bought."
+    )
+    minimum_seats = models.PositiveIntegerField(default=0)
+    cancel_at_period_end = models.BooleanField(default=False)
+    pending_cycle = models.CharField(
+        max_length=10,
+        choices=Cycle.choices,
+        blank=True,
+        help_text="A cycle switch waiting for the period end.",
+    )
+    started_on = models.DateField()
+    expired_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=~Q(status="expired"),
+                name="one_live_subscription_per_account",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "period_end"])]
+
+    def __str__(self):
+        return f"{self.account} · {self.plan} ({self.cycle})"
+
+    @property
+    def is_trialing(self) -> bool:
+        return self.status == self.Status.TRIALING
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == self.Status.EXPIRED
+
+
+class SeatChange(models.Model):
+    """The seat ledger: every change of seats in use or paid seats, with who, why and when."""
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="seat_changes"
+    )
+    on = models.DateField(
+        help_text="The day of the change; it takes effect from the next day."
+    )
+    reason = models.CharField(max_length=200)
+    seats_in_use = models.PositiveIntegerField()
+    paid_seats = models.PositiveIntegerField()
+    bought_seats = models.PositiveIntegerField(default=0)
+    by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["on", "id"]
+
+    def __str__(self):
+        return f"{self.on}: {self.reason}"
+
+
+class Coupon(models.Model):
+    """Percent or amount off, for once / N periods / forever (SPEC §2.5)."""
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=100, blank=True)
+    percent_off = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    amount_off = MoneyField(
+        max_digits=12, decimal_places=2, null=True, blank=True, default_currency="USD"
+    )
+    duration_periods = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=1,
+        help_text="Paid periods it lasts; empty means forever.",
+    )
+    new_customers_only = models.BooleanField(default=False)
+    valid_monthly = models.BooleanField(default=True)
+    valid_annual = models.BooleanField(default=True)
+    max_redemptions = models.PositiveIntegerField(null=True, blank=True)
+    redeem_by = models.DateField(null=True, blank=True)
+    times_redeemed = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(percent_off__isnull=False) | Q(amount_off__isnull=False),
+                name="coupon_has_an_amount",
+            ),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    def valid_for(self, cycle: str) -> bool:
+        return self.valid_monthly if cycle == Cycle.MONTHLY else self.valid_annual
+
+
+class CouponRedemption(models.Model):
+    """A coupon on a subscription; `active_period_start` is the period it discounts now."""
+
+    coupon = models.ForeignKey(
+        Coupon, on_delete=models.PROTECT, related_name="redemptions"
+    )
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="redemptions"
+    )
+    redeemed_on = models.DateField()
+    periods_used = models.PositiveIntegerField(default=0)
+    active_period_start = models.DateField(null=True, blank=True)
+    ended_on = models.DateField(null=True, blank=True)
+    ended_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-redeemed_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription"],
+                condition=Q(ended_on__isnull=True),
+                name="one_coupon_at_a_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.coupon} on {self.subscription}"
