@@ -7,9 +7,5 @@ from django.utils import timezone
 
 
 def today(account=None) -> date:
-    tz = (
-        ZoneInfo(account.timezone)
-        if account is not None and account.timezone
-        else timezone.get_default_timezone()
-    )
+    tz = ZoneInfo(account.timezone) if account is not None and account.timezone else timezone.get_default_timezone()
     return timezone.now().astimezone(tz).date()

@@ -7,9 +7,7 @@ class Refused(ValidationError):
     `field` names the form field or API field at fault, when there is one.
     """
 
-    def __init__(
-        self, message: str, *, code: str = "refused", field: str | None = None
-    ):
+    def __init__(self, message: str, *, code: str = "refused", field: str | None = None):
         super().__init__(message, code=code)
         self.field = field
 

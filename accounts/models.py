@@ -88,12 +88,8 @@ class Account(models.Model):
         default=Decimal(0),
         help_text="A fraction: 0.2 is 20%.",
     )
-    payment_gateway = models.CharField(
-        max_length=20, choices=Gateway.choices, default=Gateway.BANK_TRANSFER
-    )
-    locked_on = models.DateField(
-        null=True, blank=True, help_text="Set by dunning; cleared by payment."
-    )
+    payment_gateway = models.CharField(max_length=20, choices=Gateway.choices, default=Gateway.BANK_TRANSFER)
+    locked_on = models.DateField(null=True, blank=True, help_text="Set by dunning; cleared by payment.")
     created_at = models.DateTimeField(default=dj_timezone.now)
 
     history = HistoricalRecords()
@@ -120,9 +116,7 @@ class Membership(models.Model):
         ACTIVE = "active", "Active"
         ARCHIVED = "archived", "Archived"
 
-    account = models.ForeignKey(
-        Account, on_delete=models.CASCADE, related_name="memberships"
-    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
         "accounts.User",
         on_delete=models.CASCADE,
@@ -132,9 +126,7 @@ class Membership(models.Model):
     )
     email = models.EmailField()
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
-    status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.INVITED
-    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.INVITED)
     invited_by = models.ForeignKey(
         "accounts.User",
         on_delete=models.SET_NULL,
@@ -157,9 +149,7 @@ class Membership(models.Model):
                 condition=Q(role="owner"),
                 name="one_owner_per_account",
             ),
-            models.UniqueConstraint(
-                fields=["account", "email"], name="one_membership_per_email"
-            ),
+            models.UniqueConstraint(fields=["account", "email"], name="one_membership_per_email"),
             models.UniqueConstraint(
                 fields=["account", "user"],
                 condition=Q(user__isnull=False),

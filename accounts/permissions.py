@@ -15,11 +15,7 @@ GRANTABLE = {
 
 
 def can_use_product(membership: Membership | None) -> bool:
-    return (
-        membership is not None
-        and membership.status == Membership.Status.ACTIVE
-        and membership.role != Role.NONE
-    )
+    return membership is not None and membership.status == Membership.Status.ACTIVE and membership.role != Role.NONE
 
 
 def can_manage_billing(membership: Membership | None) -> bool:

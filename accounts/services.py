@@ -38,15 +38,11 @@ def _unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def account_create(
-    *, name: str, owner: User, timezone: str = "UTC", on: date | None = None, **profile
-) -> Account:
+def account_create(*, name: str, owner: User, timezone: str = "UTC", on: date | None = None, **profile) -> Account:
     """A new account, with `owner` as its only (active) member."""
     if not name.strip():
         raise Refused("Give the account a name.", field="name")
-    account = Account.objects.create(
-        name=name.strip(), slug=_unique_slug(name), timezone=timezone, **profile
-    )
+    account = Account.objects.create(name=name.strip(), slug=_unique_slug(name), timezone=timezone, **profile)
     on = on or today(account)
     Membership.objects.create(
         account=account,
@@ -61,9 +57,7 @@ def account_create(
 
 
 @transaction.atomic
-def signup(
-    *, email: str, password: str, account_name: str, name: str = ""
-) -> tuple[User, Account]:
+def signup(*, email: str, password: str, account_name: str, name: str = "") -> tuple[User, Account]:
     """Sign-up creates a user, an account and makes them its owner."""
     user = user_create(email=email, password=password, name=name)
     return user, account_create(name=account_name, owner=user)
@@ -107,9 +101,7 @@ def membership_invite_many(
     if not cleaned:
         raise Refused("Give at least one email address.", field="email")
     Account.objects.select_for_update().filter(pk=account.pk).first()
-    taken = set(
-        account.memberships.filter(email__in=cleaned).values_list("email", flat=True)
-    )
+    taken = set(account.memberships.filter(email__in=cleaned).values_list("email", flat=True))
     if taken:
         raise Refused(
             f"{', '.join(sorted(taken))} {'is' if len(taken) == 1 else 'are'} already in {account.name}.",
@@ -132,9 +124,7 @@ def membership_invite_many(
                 for email in cleaned
             ]
     except IntegrityError:
-        raise Refused(
-            "Someone of these is already in the account.", field="email"
-        ) from None
+        raise Refused("Someone of these is already in the account.", field="email") from None
     who = cleaned[0] if len(cleaned) == 1 else f"{len(cleaned)} people"
     _changed(memberships[0], on=on, by=by, reason=f"invited {who}")
     return memberships
@@ -149,15 +139,11 @@ def membership_invite(
     on: date | None = None,
 ) -> Membership:
     """Invite one person (see membership_invite_many)."""
-    return membership_invite_many(
-        account=account, emails=[email], role=role, by=by, on=on
-    )[0]
+    return membership_invite_many(account=account, emails=[email], role=role, by=by, on=on)[0]
 
 
 def invitation_token(membership: Membership) -> str:
-    return signing.dumps(
-        {"m": membership.pk, "e": membership.email}, salt=INVITATION_SALT
-    )
+    return signing.dumps({"m": membership.pk, "e": membership.email}, salt=INVITATION_SALT)
 
 
 @transaction.atomic
@@ -169,37 +155,22 @@ def invitation_accept(
     try:
         data = signing.loads(token, salt=INVITATION_SALT, max_age=max_age)
     except signing.SignatureExpired:
-        raise Refused(
-            "This invitation has expired. Ask for a new one.", code="expired"
-        ) from None
+        raise Refused("This invitation has expired. Ask for a new one.", code="expired") from None
     except signing.BadSignature:
         raise Refused("This invitation link is not valid.", code="invalid") from None
     membership = (
-        Membership.objects.select_for_update()
-        .select_related("account")
-        .filter(pk=data["m"], email=data["e"])
-        .first()
+        Membership.objects.select_for_update().select_related("account").filter(pk=data["m"], email=data["e"]).first()
     )
     if membership is None or membership.status != Status.INVITED:
-        raise Refused(
-            "This invitation has already been used or withdrawn.", code="used"
-        )
+        raise Refused("This invitation has already been used or withdrawn.", code="used")
     if user is None:
         user = User.objects.filter(email__iexact=membership.email).first()
         if user is None:
             if not password:
                 raise Refused("Choose a password.", field="password")
-            user = User.objects.create_user(
-                email=membership.email, password=password, name=name
-            )
-    if (
-        membership.account.memberships.filter(user=user)
-        .exclude(pk=membership.pk)
-        .exists()
-    ):
-        raise Refused(
-            f"You are already in {membership.account.name}.", code="duplicate"
-        )
+            user = User.objects.create_user(email=membership.email, password=password, name=name)
+    if membership.account.memberships.filter(user=user).exclude(pk=membership.pk).exists():
+        raise Refused(f"You are already in {membership.account.name}.", code="duplicate")
     membership.user = user
     membership.status = Status.ACTIVE
     membership.joined_on = today(membership.account)
@@ -209,15 +180,11 @@ def invitation_accept(
 
 def _guard_owner(membership: Membership, action: str) -> None:
     if membership.role == Role.OWNER:
-        raise Refused(
-            f"The owner cannot be {action}. Transfer ownership first.", code="owner"
-        )
+        raise Refused(f"The owner cannot be {action}. Transfer ownership first.", code="owner")
 
 
 def _who(memberships: list[Membership]) -> str:
-    return (
-        memberships[0].email if len(memberships) == 1 else f"{len(memberships)} people"
-    )
+    return memberships[0].email if len(memberships) == 1 else f"{len(memberships)} people"
 
 
 @transaction.atomic
@@ -239,9 +206,7 @@ def membership_archive_many(
     return memberships
 
 
-def membership_archive(
-    *, membership: Membership, by: User | None = None, on: date | None = None
-) -> Membership:
+def membership_archive(*, membership: Membership, by: User | None = None, on: date | None = None) -> Membership:
     return membership_archive_many(memberships=[membership], by=by, on=on)[0]
 
 
@@ -264,9 +229,7 @@ def membership_reactivate_many(
     return memberships
 
 
-def membership_reactivate(
-    *, membership: Membership, by: User | None = None, on: date | None = None
-) -> Membership:
+def membership_reactivate(*, membership: Membership, by: User | None = None, on: date | None = None) -> Membership:
     return membership_reactivate_many(memberships=[membership], by=by, on=on)[0]
 
 
@@ -278,9 +241,7 @@ def membership_change_role(
     if role not in Role.values:
         raise Refused(f"“{role}” is not a role.", field="role")
     if role == Role.OWNER:
-        raise Refused(
-            "Use “Transfer ownership” to make someone the owner.", field="role"
-        )
+        raise Refused("Use “Transfer ownership” to make someone the owner.", field="role")
     _guard_owner(membership, "demoted")
     if membership.role == role:
         return membership
@@ -297,23 +258,17 @@ def membership_change_role(
 
 
 @transaction.atomic
-def membership_remove_invitation(
-    *, membership: Membership, by: User | None = None, on: date | None = None
-) -> None:
+def membership_remove_invitation(*, membership: Membership, by: User | None = None, on: date | None = None) -> None:
     """Withdraw a pending invitation; its seat is freed like an archived member's."""
     if membership.status != Status.INVITED:
         raise Refused(f"{membership.email} has already joined; archive them instead.")
     on = on or today(membership.account)
     membership.delete()
-    _changed(
-        membership, on=on, by=by, reason=f"invitation to {membership.email} withdrawn"
-    )
+    _changed(membership, on=on, by=by, reason=f"invitation to {membership.email} withdrawn")
 
 
 @transaction.atomic
-def ownership_transfer(
-    *, account: Account, to: Membership, by: User | None = None, on: date | None = None
-) -> Account:
+def ownership_transfer(*, account: Account, to: Membership, by: User | None = None, on: date | None = None) -> Account:
     """Make `to` (an active member) the owner; the old owner becomes an admin."""
     if to.account_id != account.pk or to.status != Status.ACTIVE or to.user_id is None:
         raise Refused("Ownership can only go to an active member of this account.")

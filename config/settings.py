@@ -10,9 +10,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
 if DEBUG:
-    SECRET_KEY = env(
-        "SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production"
-    )
+    SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
 else:
     SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
@@ -61,11 +59,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 (BASE_DIR / "var").mkdir(exist_ok=True)
-DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'prorata.sqlite3'}"
-    )
-}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'prorata.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -89,25 +83,19 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 MEDIA_URL = "media/"
 
-EMAIL_BACKEND = env(
-    "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
-)
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="billing@prorata.localhost")
 
 # Prorata
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=365)
 DEFAULT_PAYMENT_GATEWAY = env("DEFAULT_PAYMENT_GATEWAY", default="bank_transfer")
-BANK_TRANSFER_PAYMENT_TERMS_DAYS = env.int(
-    "BANK_TRANSFER_PAYMENT_TERMS_DAYS", default=0
-)
+BANK_TRANSFER_PAYMENT_TERMS_DAYS = env.int("BANK_TRANSFER_PAYMENT_TERMS_DAYS", default=0)
 SELLER = {
     "name": env("SELLER_NAME", default="Prorata Demo Ltd"),
     "address": env("SELLER_ADDRESS", default="1 Example Street\n10115 Berlin\nGermany"),
     "tax_id": env("SELLER_TAX_ID", default="DE000000000"),
-    "bank": env(
-        "SELLER_BANK", default="IBAN DE00 0000 0000 0000 0000 00 · BIC DEMODEXXX"
-    ),
+    "bank": env("SELLER_BANK", default="IBAN DE00 0000 0000 0000 0000 00 · BIC DEMODEXXX"),
     "email": env("SELLER_EMAIL", default="billing@prorata.localhost"),
 }
 INVOICE_PAPER_SIZE = env("INVOICE_PAPER_SIZE", default="A4")

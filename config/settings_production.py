@@ -1,6 +1,6 @@
 """Production profile: `DJANGO_SETTINGS_MODULE=config.settings_production`."""
 
-from config.settings import *
+from config.settings import *  # noqa: F403
 from config.settings import env
 
 DEBUG = False

@@ -32,7 +32,5 @@ def line_explain(line, locale: str = "en_US") -> str:
     if line.days != line.period_days:
         parts.append(f"{line.days} of {line.period_days} days")
     seats = abs(line.quantity)
-    parts.append(
-        f"{seats} seat{'s' if seats != 1 else ''} × {money(line.unit_price, locale)}"
-    )
+    parts.append(f"{seats} seat{'s' if seats != 1 else ''} × {money(line.unit_price, locale)}")
     return " · ".join(parts)

@@ -23,17 +23,11 @@ class NumberSeries(models.Model):
     """A gapless counter per series and year, locked with select_for_update at finalisation."""
 
     prefix = models.CharField(max_length=10)
-    year = models.PositiveIntegerField(
-        help_text="0 when the series does not reset yearly."
-    )
+    year = models.PositiveIntegerField(help_text="0 when the series does not reset yearly.")
     last_value = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["prefix", "year"], name="one_counter_per_series_year"
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="one_counter_per_series_year")]
 
     def __str__(self):
         return f"{self.prefix}-{self.year}: {self.last_value}"
@@ -56,9 +50,7 @@ class Invoice(models.Model):
         PLAN_CHANGE = "plan_change", "Plan change"
         FINAL = "final", "Final invoice"
 
-    account = models.ForeignKey(
-        "accounts.Account", on_delete=models.PROTECT, related_name="invoices"
-    )
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="invoices")
     subscription = models.ForeignKey(
         "subscriptions.Subscription",
         on_delete=models.PROTECT,
@@ -67,9 +59,7 @@ class Invoice(models.Model):
         related_name="invoices",
     )
     number = models.CharField(max_length=32, unique=True, null=True, blank=True)
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.DRAFT
-    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     reason = models.CharField(max_length=16, choices=Reason.choices)
     billing_key = models.CharField(
         max_length=80,
@@ -117,9 +107,7 @@ class Invoice(models.Model):
 class InvoiceLine(models.Model):
     """One line; stores how it was computed. Waiting lines have no invoice yet (`bill_on`)."""
 
-    invoice = models.ForeignKey(
-        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
-    )
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="lines")
     subscription = models.ForeignKey(
         "subscriptions.Subscription",
         on_delete=models.PROTECT,
@@ -137,9 +125,7 @@ class InvoiceLine(models.Model):
     days = models.PositiveIntegerField()
     period_days = models.PositiveIntegerField()
     amount = _money()
-    bill_on = models.DateField(
-        null=True, blank=True, help_text="Waiting lines: the day they are invoiced."
-    )
+    bill_on = models.DateField(null=True, blank=True, help_text="Waiting lines: the day they are invoiced.")
 
     class Meta:
         ordering = ["invoice", "position", "id"]
@@ -164,9 +150,7 @@ class CreditNote(models.Model):
         GRANT = "grant", "Credit granted by support"
         REFUND = "refund", "Refund"
 
-    account = models.ForeignKey(
-        "accounts.Account", on_delete=models.PROTECT, related_name="credit_notes"
-    )
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="credit_notes")
     subscription = models.ForeignKey(
         "subscriptions.Subscription",
         on_delete=models.PROTECT,
@@ -209,12 +193,8 @@ class CreditNote(models.Model):
 
 
 class CreditNoteLine(models.Model):
-    credit_note = models.ForeignKey(
-        CreditNote, on_delete=models.CASCADE, related_name="lines"
-    )
-    invoice_line = models.ForeignKey(
-        InvoiceLine, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
+    invoice_line = models.ForeignKey(InvoiceLine, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     description = models.CharField(max_length=300)
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
@@ -227,13 +207,14 @@ class CreditNoteLine(models.Model):
     class Meta:
         ordering = ["credit_note", "id"]
 
+    def __str__(self):
+        return self.description
+
 
 class CreditEntry(models.Model):
     """The credit-balance ledger: + adds credit, − uses it. Each entry has a source document."""
 
-    account = models.ForeignKey(
-        "accounts.Account", on_delete=models.PROTECT, related_name="credit_entries"
-    )
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="credit_entries")
     amount = _money()
     on = models.DateField()
     memo = models.CharField(max_length=200)
@@ -272,14 +253,10 @@ class Payment(models.Model):
         CARD = "card", "Card (Stripe)"
         OTHER = "other", "Other"
 
-    invoice = models.ForeignKey(
-        Invoice, on_delete=models.PROTECT, related_name="payments"
-    )
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     amount = _money()
     on = models.DateField()
-    method = models.CharField(
-        max_length=16, choices=Method.choices, default=Method.BANK_TRANSFER
-    )
+    method = models.CharField(max_length=16, choices=Method.choices, default=Method.BANK_TRANSFER)
     reference = models.CharField(max_length=200, blank=True)
     gateway_id = models.CharField(max_length=100, blank=True)
     recorded_by = models.ForeignKey(
@@ -294,14 +271,13 @@ class Payment(models.Model):
     class Meta:
         ordering = ["on", "id"]
 
+    def __str__(self):
+        return f"{self.amount} on {self.on}"
+
 
 class Refund(models.Model):
-    invoice = models.ForeignKey(
-        Invoice, on_delete=models.PROTECT, related_name="refunds"
-    )
-    payment = models.ForeignKey(
-        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
-    )
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
     amount = _money()
     on = models.DateField()
     reason = models.CharField(max_length=200)
@@ -317,3 +293,6 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ["on", "id"]
+
+    def __str__(self):
+        return f"Refund of {self.amount} on {self.on}"

@@ -50,9 +50,7 @@ def number_allocate(*, prefix: str, on: date) -> str:
     fmt = series_format(prefix)
     year = on.year if fmt.yearly_reset else 0
     series, _ = NumberSeries.objects.get_or_create(prefix=prefix, year=year)
-    NumberSeries.objects.filter(pk=series.pk).select_for_update().update(
-        last_value=F("last_value") + 1
-    )
+    NumberSeries.objects.filter(pk=series.pk).select_for_update().update(last_value=F("last_value") + 1)
     value = NumberSeries.objects.values_list("last_value", flat=True).get(pk=series.pk)
     middle = f"{year}-" if fmt.yearly_reset else ""
     return f"{prefix}-{middle}{value:0{fmt.padding}d}"
@@ -144,9 +142,7 @@ def invoice_issue(
         tax_rate=account.tax_rate,
         subtotal=totals.subtotal,
         discount=totals.discount,
-        discount_label=", ".join(d.label for d in discounts)
-        if totals.discount.amount
-        else "",
+        discount_label=", ".join(d.label for d in discounts) if totals.discount.amount else "",
         tax=totals.tax,
         total=totals.total,
         credit_applied=totals.credit_applied,
@@ -275,9 +271,7 @@ def invoice_pay(
     """Record a payment; paid in full → paid, and the account unlocks at once (SPEC §2.5)."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != Invoice.Status.OPEN:
-        raise Refused(
-            f"{invoice.number} is {invoice.get_status_display().lower()}, not open."
-        )
+        raise Refused(f"{invoice.number} is {invoice.get_status_display().lower()}, not open.")
     outstanding = invoice.amount_due - invoice.amount_paid
     amount = amount if amount is not None else outstanding
     if amount.currency.code != invoice.currency:
@@ -317,9 +311,7 @@ def invoice_pay(
 
 
 @transaction.atomic
-def invoice_refund(
-    *, invoice: Invoice, on: date, reason: str, by=None
-) -> Refund | None:
+def invoice_refund(*, invoice: Invoice, on: date, reason: str, by=None) -> Refund | None:
     """Refund what was paid on `invoice` and not yet refunded."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     refunded = sum((r.amount for r in invoice.refunds.all()), zero(invoice.currency))

@@ -41,9 +41,7 @@ class Plan(models.Model):
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=100)
     currency = models.CharField(max_length=3, default="USD")
-    monthly_price = MoneyField(
-        max_digits=12, decimal_places=2, null=True, blank=True, default_currency="USD"
-    )
+    monthly_price = MoneyField(max_digits=12, decimal_places=2, null=True, blank=True, default_currency="USD")
     annual_price = MoneyField(
         max_digits=12,
         decimal_places=2,
@@ -52,9 +50,7 @@ class Plan(models.Model):
         default_currency="USD",
         help_text="Often monthly × 10 (two months free); the stored price is what counts.",
     )
-    seat_mode = models.CharField(
-        max_length=10, choices=SeatMode.choices, default=SeatMode.AUTO
-    )
+    seat_mode = models.CharField(max_length=10, choices=SeatMode.choices, default=SeatMode.AUTO)
     seat_add_billing_monthly = models.CharField(
         max_length=20,
         choices=SeatAddBilling.choices,
@@ -70,9 +66,7 @@ class Plan(models.Model):
         choices=SeatRemoval.choices,
         default=SeatRemoval.KEEP_UNTIL_RENEWAL,
     )
-    to_monthly = models.CharField(
-        max_length=20, choices=ToMonthly.choices, default=ToMonthly.SUPPORT_ONLY
-    )
+    to_monthly = models.CharField(max_length=20, choices=ToMonthly.choices, default=ToMonthly.SUPPORT_ONLY)
     max_seats = models.PositiveIntegerField(null=True, blank=True)
     trial_days = models.PositiveIntegerField(default=0)
     trial_offer = MoneyField(
@@ -104,11 +98,7 @@ class Plan(models.Model):
         return self.monthly_price if cycle == Cycle.MONTHLY else self.annual_price
 
     def seat_add_billing(self, cycle: str) -> str:
-        return (
-            self.seat_add_billing_monthly
-            if cycle == Cycle.MONTHLY
-            else self.seat_add_billing_annual
-        )
+        return self.seat_add_billing_monthly if cycle == Cycle.MONTHLY else self.seat_add_billing_annual
 
 
 def new_public_id() -> str:
@@ -125,30 +115,18 @@ class Subscription(models.Model):
         CANCELED = "canceled", "Canceled (ends at period end)"
         EXPIRED = "expired", "Expired"
 
-    public_id = models.CharField(
-        max_length=40, unique=True, default=new_public_id, editable=False
-    )
-    account = models.ForeignKey(
-        "accounts.Account", on_delete=models.CASCADE, related_name="subscriptions"
-    )
-    plan = models.ForeignKey(
-        Plan, on_delete=models.PROTECT, related_name="subscriptions"
-    )
-    cycle = models.CharField(
-        max_length=10, choices=Cycle.choices, default=Cycle.MONTHLY
-    )
-    status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.ACTIVE
-    )
+    public_id = models.CharField(max_length=40, unique=True, default=new_public_id, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="subscriptions")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    cycle = models.CharField(max_length=10, choices=Cycle.choices, default=Cycle.MONTHLY)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     anchor = models.DateField(help_text="Periods are counted from this day.")
     period_start = models.DateField()
     period_end = models.DateField()
     trial_end = models.DateField(null=True, blank=True)
     trial_offer_accepted = models.BooleanField(default=False)
     paid_seats = models.PositiveIntegerField(default=0)
-    bought_seats = models.PositiveIntegerField(
-        default=0, help_text="Fixed-seat plans: the count bought."
-    )
+    bought_seats = models.PositiveIntegerField(default=0, help_text="Fixed-seat plans: the count bought.")
     minimum_seats = models.PositiveIntegerField(default=0)
     cancel_at_period_end = models.BooleanField(default=False)
     pending_cycle = models.CharField(
@@ -189,12 +167,8 @@ class Subscription(models.Model):
 class SeatChange(models.Model):
     """The seat ledger: every change of seats in use or paid seats, with who, why and when."""
 
-    subscription = models.ForeignKey(
-        Subscription, on_delete=models.CASCADE, related_name="seat_changes"
-    )
-    on = models.DateField(
-        help_text="The day of the change; it takes effect from the next day."
-    )
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="seat_changes")
+    on = models.DateField(help_text="The day of the change; it takes effect from the next day.")
     reason = models.CharField(max_length=200)
     seats_in_use = models.PositiveIntegerField()
     paid_seats = models.PositiveIntegerField()
@@ -220,12 +194,8 @@ class Coupon(models.Model):
 
     code = models.CharField(max_length=40, unique=True)
     name = models.CharField(max_length=100, blank=True)
-    percent_off = models.DecimalField(
-        max_digits=5, decimal_places=2, null=True, blank=True
-    )
-    amount_off = MoneyField(
-        max_digits=12, decimal_places=2, null=True, blank=True, default_currency="USD"
-    )
+    percent_off = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    amount_off = MoneyField(max_digits=12, decimal_places=2, null=True, blank=True, default_currency="USD")
     duration_periods = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -261,12 +231,8 @@ class Coupon(models.Model):
 class CouponRedemption(models.Model):
     """A coupon on a subscription; `active_period_start` is the period it discounts now."""
 
-    coupon = models.ForeignKey(
-        Coupon, on_delete=models.PROTECT, related_name="redemptions"
-    )
-    subscription = models.ForeignKey(
-        Subscription, on_delete=models.CASCADE, related_name="redemptions"
-    )
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="redemptions")
     redeemed_on = models.DateField()
     periods_used = models.PositiveIntegerField(default=0)
     active_period_start = models.DateField(null=True, blank=True)

@@ -64,9 +64,7 @@ def _date(value, where: str) -> date:
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ScenarioError(
-            f"{where}: 'on' must be a date like 2026-11-01, not {value!r}"
-        ) from None
+        raise ScenarioError(f"{where}: 'on' must be a date like 2026-11-01, not {value!r}") from None
 
 
 def _plan(data: dict, n: int) -> Plan:
@@ -115,20 +113,14 @@ def _coupon(data: dict, n: int) -> Coupon:
     coupon = Coupon(
         code=data["code"],
         name=data.get("name", data["code"]),
-        percent_off=Decimal(str(data["percent_off"]))
-        if data.get("percent_off") is not None
-        else None,
+        percent_off=Decimal(str(data["percent_off"])) if data.get("percent_off") is not None else None,
         amount_off=_money(amount_off, data.get("currency", "USD"), where),
-        duration_periods=data.get("duration_periods", 1)
-        if "forever" != data.get("duration")
-        else None,
+        duration_periods=data.get("duration_periods", 1) if "forever" != data.get("duration") else None,
         new_customers_only=bool(data.get("new_customers_only", False)),
         valid_monthly="monthly" in cycles,
         valid_annual="annual" in cycles,
         max_redemptions=data.get("max_redemptions"),
-        redeem_by=date.fromisoformat(data["redeem_by"])
-        if data.get("redeem_by")
-        else None,
+        redeem_by=date.fromisoformat(data["redeem_by"]) if data.get("redeem_by") else None,
     )
     if coupon.percent_off is None and coupon.amount_off is None:
         raise ScenarioError(f"{where}: give 'percent_off' or 'amount_off'")
@@ -153,16 +145,12 @@ class Run:
         return sub
 
     def members(self):
-        return Membership.objects.filter(account=self.account).exclude(
-            role=Membership.Role.OWNER
-        )
+        return Membership.objects.filter(account=self.account).exclude(role=Membership.Role.OWNER)
 
     def pay_open(self, on: date) -> None:
         if not self.auto_pay:
             return
-        for inv in Invoice.objects.filter(
-            account=self.account, status=Invoice.Status.OPEN
-        ).order_by("issued_on", "id"):
+        for inv in Invoice.objects.filter(account=self.account, status=Invoice.Status.OPEN).order_by("issued_on", "id"):
             invoice_pay(invoice=inv, on=on, reference="auto-pay")
 
     def day(self, on: date) -> None:
@@ -175,12 +163,8 @@ def _need(event: dict, key: str, n: int, kind=int):
     if key not in event:
         raise ScenarioError(f"event {n} ({event.get('do')}): '{key}' is required")
     value = event[key]
-    if kind is int and (
-        not isinstance(value, int) or isinstance(value, bool) or value < 0
-    ):
-        raise ScenarioError(
-            f"event {n} ({event.get('do')}): '{key}' must be a whole number"
-        )
+    if kind is int and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise ScenarioError(f"event {n} ({event.get('do')}): '{key}' must be a whole number")
     if kind is str and not isinstance(value, str):
         raise ScenarioError(f"event {n} ({event.get('do')}): '{key}' must be text")
     return value
@@ -207,44 +191,25 @@ def _do(run: Run, event: dict, n: int, on: date) -> None:
         )
     elif do == "invite":
         count = _need(event, "count", n)
-        emails = [
-            f"member{run.invited + i + 1}@{run.account.slug}.example"
-            for i in range(count)
-        ]
-        accounts_services.membership_invite_many(
-            account=run.account, emails=emails, by=owner, on=on
-        )
+        emails = [f"member{run.invited + i + 1}@{run.account.slug}.example" for i in range(count)]
+        accounts_services.membership_invite_many(account=run.account, emails=emails, by=owner, on=on)
         run.invited += count
     elif do == "archive":
         count = _need(event, "count", n)
-        people = list(
-            run.members()
-            .exclude(status=Membership.Status.ARCHIVED)
-            .order_by("-created_at", "-id")[:count]
-        )
+        people = list(run.members().exclude(status=Membership.Status.ARCHIVED).order_by("-created_at", "-id")[:count])
         if len(people) < count:
             raise Refused(f"There are only {len(people)} members to archive.")
         accounts_services.membership_archive_many(memberships=people, by=owner, on=on)
     elif do == "reactivate":
         count = _need(event, "count", n)
-        people = list(
-            run.members()
-            .filter(status=Membership.Status.ARCHIVED)
-            .order_by("-archived_on", "-id")[:count]
-        )
+        people = list(run.members().filter(status=Membership.Status.ARCHIVED).order_by("-archived_on", "-id")[:count])
         if len(people) < count:
             raise Refused(f"There are only {len(people)} archived members.")
-        accounts_services.membership_reactivate_many(
-            memberships=people, by=owner, on=on
-        )
+        accounts_services.membership_reactivate_many(memberships=people, by=owner, on=on)
     elif do == "set_seats":
-        services.subscription_set_seats(
-            subscription=run.sub(), seats=_need(event, "seats", n), on=on, by=owner
-        )
+        services.subscription_set_seats(subscription=run.sub(), seats=_need(event, "seats", n), on=on, by=owner)
     elif do == "set_minimum_seats":
-        services.subscription_set_minimum_seats(
-            subscription=run.sub(), seats=_need(event, "seats", n), on=on
-        )
+        services.subscription_set_minimum_seats(subscription=run.sub(), seats=_need(event, "seats", n), on=on)
     elif do == "switch_cycle":
         services.subscription_switch_cycle(
             subscription=run.sub(),
@@ -258,17 +223,11 @@ def _do(run: Run, event: dict, n: int, on: date) -> None:
         plan = Plan.objects.filter(code=code).first()
         if plan is None:
             raise Refused(f"There is no plan “{code}”.")
-        services.subscription_change_plan(
-            subscription=run.sub(), plan=plan, on=on, by=owner
-        )
+        services.subscription_change_plan(subscription=run.sub(), plan=plan, on=on, by=owner)
     elif do == "apply_coupon":
-        services.subscription_apply_coupon(
-            subscription=run.sub(), code=_need(event, "coupon", n, str), on=on, by=owner
-        )
+        services.subscription_apply_coupon(subscription=run.sub(), code=_need(event, "coupon", n, str), on=on, by=owner)
     elif do == "accept_trial_offer":
-        services.subscription_accept_trial_offer(
-            subscription=run.sub(), on=on, by=owner
-        )
+        services.subscription_accept_trial_offer(subscription=run.sub(), on=on, by=owner)
     elif do == "cancel":
         services.subscription_cancel(subscription=run.sub(), on=on, by=owner)
     elif do == "undo_cancel":
@@ -276,9 +235,7 @@ def _do(run: Run, event: dict, n: int, on: date) -> None:
     elif do == "request_refund":
         services.subscription_request_refund(subscription=run.sub(), on=on, by=owner)
     elif do == "pay":
-        for inv in Invoice.objects.filter(
-            account=run.account, status=Invoice.Status.OPEN
-        ).order_by("issued_on", "id"):
+        for inv in Invoice.objects.filter(account=run.account, status=Invoice.Status.OPEN).order_by("issued_on", "id"):
             invoice_pay(invoice=inv, on=on, reference="scenario")
 
 
@@ -289,11 +246,7 @@ def _amount(m: Money) -> str:
 def _output(run: Run, errors: list) -> dict:
     account = run.account
     account.refresh_from_db()
-    invoices = (
-        Invoice.objects.filter(account=account)
-        .order_by("issued_on", "id")
-        .prefetch_related("lines")
-    )
+    invoices = Invoice.objects.filter(account=account).order_by("issued_on", "id").prefetch_related("lines")
     out = {
         "invoices": [
             {
@@ -330,9 +283,7 @@ def _output(run: Run, errors: list) -> dict:
                 "issued_on": cn.issued_on.isoformat(),
                 "total": _amount(cn.total),
             }
-            for cn in CreditNote.objects.filter(account=account).order_by(
-                "issued_on", "id"
-            )
+            for cn in CreditNote.objects.filter(account=account).order_by("issued_on", "id")
         ],
         "refunds": [
             {
@@ -340,9 +291,7 @@ def _output(run: Run, errors: list) -> dict:
                 "on": r.on.isoformat(),
                 "amount": _amount(r.amount),
             }
-            for r in Refund.objects.filter(invoice__account=account)
-            .select_related("invoice")
-            .order_by("on", "id")
+            for r in Refund.objects.filter(invoice__account=account).select_related("invoice").order_by("on", "id")
         ],
         "errors": errors,
         "account": {
@@ -383,24 +332,16 @@ def run_scenario(data: dict) -> dict:
     dated = []
     for n, event in enumerate(events):
         if not isinstance(event, dict) or event.get("do") not in EVENTS:
-            raise ScenarioError(
-                f"event {n}: 'do' must be one of {', '.join(sorted(EVENTS))}"
-            )
+            raise ScenarioError(f"event {n}: 'do' must be one of {', '.join(sorted(EVENTS))}")
         dated.append(_date(event.get("on"), f"event {n} ({event['do']})"))
         if n and dated[n] < dated[n - 1]:
-            raise ScenarioError(
-                f"event {n} ({event['do']}): events must be in date order"
-            )
+            raise ScenarioError(f"event {n} ({event['do']}): events must be in date order")
     name = spec.get("name", "Acme")
-    owner = User.objects.create_user(
-        email=f"owner-{User.objects.count() + 1}@scenario.example", password=None
-    )
+    owner = User.objects.create_user(email=f"owner-{User.objects.count() + 1}@scenario.example", password=None)
     try:
         tax_rate = Decimal(str(spec.get("tax_rate", "0")))
     except InvalidOperation:
-        raise ScenarioError(
-            f"account: tax_rate {spec.get('tax_rate')!r} is not a number"
-        ) from None
+        raise ScenarioError(f"account: tax_rate {spec.get('tax_rate')!r} is not a number") from None
     account = accounts_services.account_create(
         name=name,
         owner=owner,
@@ -411,7 +352,7 @@ def run_scenario(data: dict) -> dict:
     run = Run(account=account, owner=owner, auto_pay=bool(spec.get("auto_pay", True)))
     errors = []
     clock = dated[0]
-    for n, (event, on) in enumerate(zip(events, dated)):
+    for n, (event, on) in enumerate(zip(events, dated, strict=True)):
         while clock <= on:
             run.day(clock)
             clock += timedelta(days=1)

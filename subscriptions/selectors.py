@@ -16,21 +16,11 @@ def seats_in_use(account: Account) -> int:
 
 def live_subscription(account: Account) -> Subscription | None:
     """The account's subscription that has not expired, if any."""
-    return (
-        Subscription.objects.select_related("plan")
-        .filter(account=account)
-        .exclude(status="expired")
-        .first()
-    )
+    return Subscription.objects.select_related("plan").filter(account=account).exclude(status="expired").first()
 
 
 def latest_subscription(account: Account) -> Subscription | None:
-    return (
-        Subscription.objects.select_related("plan")
-        .filter(account=account)
-        .order_by("-created_at", "-id")
-        .first()
-    )
+    return Subscription.objects.select_related("plan").filter(account=account).order_by("-created_at", "-id").first()
 
 
 def account_status(account: Account) -> str:

@@ -70,16 +70,10 @@ def _seats(n: int) -> str:
 
 
 def _lock(sub: Subscription) -> Subscription:
-    return (
-        Subscription.objects.select_for_update()
-        .select_related("plan", "account")
-        .get(pk=sub.pk)
-    )
+    return Subscription.objects.select_for_update().select_related("plan", "account").get(pk=sub.pk)
 
 
-def _ledger(
-    sub: Subscription, *, on: date, reason: str, by=None, in_use: int | None = None
-) -> None:
+def _ledger(sub: Subscription, *, on: date, reason: str, by=None, in_use: int | None = None) -> None:
     SeatChange.objects.create(
         subscription=sub,
         on=on,
@@ -110,9 +104,7 @@ def _charged_seats(sub: Subscription, in_use: int) -> int:
 
 
 def _active_redemption(sub: Subscription) -> CouponRedemption | None:
-    return (
-        sub.redemptions.select_related("coupon").filter(ended_on__isnull=True).first()
-    )
+    return sub.redemptions.select_related("coupon").filter(ended_on__isnull=True).first()
 
 
 def _coupon_discount(sub: Subscription) -> core.Discount | None:
@@ -121,9 +113,7 @@ def _coupon_discount(sub: Subscription) -> core.Discount | None:
     if r is None or r.active_period_start != sub.period_start:
         return None
     c = r.coupon
-    return core.Discount(
-        label=f"Coupon {c.code}", percent=c.percent_off, amount=c.amount_off
-    )
+    return core.Discount(label=f"Coupon {c.code}", percent=c.percent_off, amount=c.amount_off)
 
 
 def _charged_fraction(sub: Subscription) -> Decimal:
@@ -146,9 +136,7 @@ def _start_period(sub: Subscription, *, on: date) -> None:
         return
     c = r.coupon
     if not c.valid_for(sub.cycle):
-        _end_redemption(
-            r, on=on, reason=f"{c.code} is not valid with {sub.cycle} billing"
-        )
+        _end_redemption(r, on=on, reason=f"{c.code} is not valid with {sub.cycle} billing")
     elif c.duration_periods is None or r.periods_used < c.duration_periods:
         r.periods_used += 1
         r.active_period_start = sub.period_start
@@ -199,27 +187,18 @@ def _check_currency(account: Account, plan: Plan) -> None:
 # ---------------------------------------------------------------- coupons
 
 
-def _coupon_for(
-    *, code: str, account: Account, cycle: str, on: date, plan: Plan, purchase: bool
-) -> Coupon:
+def _coupon_for(*, code: str, account: Account, cycle: str, on: date, plan: Plan, purchase: bool) -> Coupon:
     """The coupon named `code`, locked, or Refused with the reason it does not apply (SPEC §2.5)."""
-    coupon = (
-        Coupon.objects.select_for_update().filter(code__iexact=code.strip()).first()
-    )
+    coupon = Coupon.objects.select_for_update().filter(code__iexact=code.strip()).first()
     if coupon is None or not coupon.is_active:
-        raise Refused(
-            f"{code} is not a valid coupon.", code="coupon_unknown", field="coupon"
-        )
+        raise Refused(f"{code} is not a valid coupon.", code="coupon_unknown", field="coupon")
     if coupon.redeem_by is not None and on > coupon.redeem_by:
         raise Refused(
             f"{coupon.code} expired on {fmt_day(coupon.redeem_by)}.",
             code="coupon_expired",
             field="coupon",
         )
-    if (
-        coupon.max_redemptions is not None
-        and coupon.times_redeemed >= coupon.max_redemptions
-    ):
+    if coupon.max_redemptions is not None and coupon.times_redeemed >= coupon.max_redemptions:
         raise Refused(
             f"{coupon.code} has been fully redeemed.",
             code="coupon_used_up",
@@ -237,10 +216,7 @@ def _coupon_for(
             code="coupon_cycle",
             field="coupon",
         )
-    if (
-        coupon.amount_off is not None
-        and coupon.amount_off.currency.code != plan.currency
-    ):
+    if coupon.amount_off is not None and coupon.amount_off.currency.code != plan.currency:
         raise Refused(
             f"{coupon.code} is in {coupon.amount_off.currency.code}.",
             code="coupon_currency",
@@ -251,15 +227,11 @@ def _coupon_for(
 
 def _redeem(coupon: Coupon, sub: Subscription, *, on: date) -> CouponRedemption:
     Coupon.objects.filter(pk=coupon.pk).update(times_redeemed=F("times_redeemed") + 1)
-    return CouponRedemption.objects.create(
-        coupon=coupon, subscription=sub, redeemed_on=on
-    )
+    return CouponRedemption.objects.create(coupon=coupon, subscription=sub, redeemed_on=on)
 
 
 @transaction.atomic
-def subscription_apply_coupon(
-    *, subscription: Subscription, code: str, on: date, by=None
-) -> CouponRedemption:
+def subscription_apply_coupon(*, subscription: Subscription, code: str, on: date, by=None) -> CouponRedemption:
     """Redeem a coupon on a live subscription; after purchase it starts at the next renewal."""
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
@@ -302,9 +274,7 @@ def subscription_create(
     Account.objects.select_for_update().filter(pk=account.pk).first()
     account.refresh_from_db()
     if live_subscription(account) is not None:
-        raise Refused(
-            f"{account.name} already has a subscription.", code="already_subscribed"
-        )
+        raise Refused(f"{account.name} already has a subscription.", code="already_subscribed")
     if cycle not in Cycle.values:
         raise Refused(f"“{cycle}” is not a billing cycle.", field="cycle")
     _check_currency(account, plan)
@@ -313,9 +283,7 @@ def subscription_create(
     fixed = plan.seat_mode == SeatMode.FIXED
     if fixed:
         if seats is None:
-            raise Refused(
-                f"Choose how many seats to buy on the {plan.name} plan.", field="seats"
-            )
+            raise Refused(f"Choose how many seats to buy on the {plan.name} plan.", field="seats")
         if seats < in_use:
             raise Refused(
                 f"{in_use} people already take seats; buy at least {in_use}.",
@@ -324,18 +292,12 @@ def subscription_create(
     _check_max_seats(plan, seats if fixed else in_use)
     coupon_obj = None
     if coupon:
-        coupon_obj = _coupon_for(
-            code=coupon, account=account, cycle=cycle, on=on, plan=plan, purchase=True
-        )
+        coupon_obj = _coupon_for(code=coupon, account=account, cycle=cycle, on=on, plan=plan, purchase=True)
     if not account.currency:
         account.currency = plan.currency
         account.save(update_fields=["currency"])
     trialing = bool(trial and plan.trial_days)
-    period = (
-        Period(on, on + timedelta(days=plan.trial_days))
-        if trialing
-        else first_period(on, cycle)
-    )
+    period = Period(on, on + timedelta(days=plan.trial_days)) if trialing else first_period(on, cycle)
     sub = Subscription(
         account=account,
         plan=plan,
@@ -402,9 +364,7 @@ def _bill_added(sub: Subscription, added: int, *, on: date) -> SeatOutcome:
         return SeatOutcome()
     policy = plan.seat_add_billing(sub.cycle)
     if policy == SeatAddBilling.INVOICE_NOW:
-        return SeatOutcome(
-            invoice=_issue(sub, reason=Invoice.Reason.SEATS, on=on, lines=[line])
-        )
+        return SeatOutcome(invoice=_issue(sub, reason=Invoice.Reason.SEATS, on=on, lines=[line]))
     bill_on = sub.period_end
     if policy == SeatAddBilling.MONTHLY_TRUE_UP:
         bill_on = min(next_monthly_anniversary(sub.anchor, on), sub.period_end)
@@ -413,9 +373,7 @@ def _bill_added(sub: Subscription, added: int, *, on: date) -> SeatOutcome:
     return SeatOutcome(waiting=[waiting])
 
 
-def _credit_removed(
-    sub: Subscription, removed: int, *, on: date, by=None
-) -> SeatOutcome:
+def _credit_removed(sub: Subscription, removed: int, *, on: date, by=None) -> SeatOutcome:
     """Credit the unused days of `removed` seats by a credit note issued today (SPEC §2.3)."""
     line = core.credit_line(
         description=f"{_label(sub.plan, sub.cycle)} · {_seats(removed)} removed",
@@ -438,9 +396,7 @@ def _credit_removed(
 
 
 @transaction.atomic
-def subscription_sync_seats(
-    *, account: Account, on: date, by=None, reason: str = "members changed"
-) -> SeatOutcome:
+def subscription_sync_seats(*, account: Account, on: date, by=None, reason: str = "members changed") -> SeatOutcome:
     """Follow a membership change: grow paid seats and bill them, or refuse (SPEC §2.3).
 
     Called inside the membership service's transaction; a Refused rolls the change back.
@@ -478,9 +434,7 @@ def subscription_sync_seats(
 
 
 @transaction.atomic
-def subscription_set_seats(
-    *, subscription: Subscription, seats: int, on: date, by=None
-) -> SeatOutcome:
+def subscription_set_seats(*, subscription: Subscription, seats: int, on: date, by=None) -> SeatOutcome:
     """Change the bought seat count of a `fixed` plan (SPEC §2.3)."""
     sub = _lock(subscription)
     plan = sub.plan
@@ -518,9 +472,7 @@ def subscription_set_seats(
 
 
 @transaction.atomic
-def subscription_set_minimum_seats(
-    *, subscription: Subscription, seats: int, on: date, by=None
-) -> Subscription:
+def subscription_set_minimum_seats(*, subscription: Subscription, seats: int, on: date, by=None) -> Subscription:
     """Support sets the commitment; charged from the next renewal, switch or purchase on."""
     if seats < 0:
         raise Refused("The minimum cannot be negative.", field="seats")
@@ -534,9 +486,7 @@ def subscription_set_minimum_seats(
 # ---------------------------------------------------------------- cycles and plans
 
 
-def _restart(
-    sub: Subscription, *, plan: Plan, cycle: str, on: date, reason: str, by=None
-) -> Invoice | None:
+def _restart(sub: Subscription, *, plan: Plan, cycle: str, on: date, reason: str, by=None) -> Invoice | None:
     """Credit the unused days of the current terms and start a new period from on+1 (SPEC §2.4)."""
     old_plan, old_cycle = sub.plan, sub.cycle
     credit = core.credit_line(
@@ -617,15 +567,11 @@ def subscription_switch_cycle(
             by=by,
         )
         return None
-    return _restart(
-        sub, plan=sub.plan, cycle=cycle, on=on, reason=f"switched to {cycle}", by=by
-    )
+    return _restart(sub, plan=sub.plan, cycle=cycle, on=on, reason=f"switched to {cycle}", by=by)
 
 
 @transaction.atomic
-def subscription_change_plan(
-    *, subscription: Subscription, plan: Plan, on: date, by=None
-) -> Invoice | None:
+def subscription_change_plan(*, subscription: Subscription, plan: Plan, on: date, by=None) -> Invoice | None:
     """Prorated plan change: credit unused days on the old plan, charge the new one to the same end."""
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
@@ -677,9 +623,7 @@ def subscription_change_plan(
 
 
 @transaction.atomic
-def subscription_cancel(
-    *, subscription: Subscription, on: date, by=None
-) -> Subscription:
+def subscription_cancel(*, subscription: Subscription, on: date, by=None) -> Subscription:
     """Cancel at period end; the customer can undo until then (SPEC §2.4)."""
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
@@ -694,9 +638,7 @@ def subscription_cancel(
 
 
 @transaction.atomic
-def subscription_undo_cancel(
-    *, subscription: Subscription, on: date, by=None
-) -> Subscription:
+def subscription_undo_cancel(*, subscription: Subscription, on: date, by=None) -> Subscription:
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
         raise Refused("This subscription has already expired; subscribe again instead.")
@@ -710,9 +652,7 @@ def subscription_undo_cancel(
 
 
 @transaction.atomic
-def subscription_accept_trial_offer(
-    *, subscription: Subscription, on: date, by=None
-) -> Subscription:
+def subscription_accept_trial_offer(*, subscription: Subscription, on: date, by=None) -> Subscription:
     """Take the plan's trial offer: an amount off the first monthly invoice (SPEC §2.5)."""
     sub = _lock(subscription)
     if sub.plan.trial_offer is None:
@@ -729,20 +669,14 @@ def refund_window_end(sub: Subscription) -> date | None:
     """The last day of the money-back guarantee, or None if there is none (yet)."""
     if not sub.plan.refund_window_days:
         return None
-    first = (
-        sub.invoices.filter(status=Invoice.Status.PAID)
-        .order_by("issued_on", "id")
-        .first()
-    )
+    first = sub.invoices.filter(status=Invoice.Status.PAID).order_by("issued_on", "id").first()
     if first is None:
         return None
     return first.issued_on + timedelta(days=sub.plan.refund_window_days)
 
 
 @transaction.atomic
-def subscription_request_refund(
-    *, subscription: Subscription, on: date, by=None
-) -> list:
+def subscription_request_refund(*, subscription: Subscription, on: date, by=None) -> list:
     """Money-back guarantee: full refund of every paid invoice; expires at once (SPEC §2.5)."""
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
@@ -765,15 +699,8 @@ def subscription_request_refund(
         )
     refunds = [
         r
-        for inv in sub.invoices.filter(status=Invoice.Status.PAID).order_by(
-            "issued_on", "id"
-        )
-        if (
-            r := invoice_refund(
-                invoice=inv, on=on, reason="Money-back guarantee", by=by
-            )
-        )
-        is not None
+        for inv in sub.invoices.filter(status=Invoice.Status.PAID).order_by("issued_on", "id")
+        if (r := invoice_refund(invoice=inv, on=on, reason="Money-back guarantee", by=by)) is not None
     ]
     _expire(sub, on=on, reason="refunded under the money-back guarantee", by=by)
     return refunds
@@ -799,16 +726,8 @@ def subscription_sync_status(*, subscription: Subscription, on: date) -> Subscri
     sub = subscription
     if sub.status in (Status.EXPIRED, Status.TRIALING):
         return sub
-    overdue = Invoice.objects.filter(
-        account_id=sub.account_id, status=Invoice.Status.OPEN, due_on__lt=on
-    ).exists()
-    status = (
-        Status.PAST_DUE
-        if overdue
-        else Status.CANCELED
-        if sub.cancel_at_period_end
-        else Status.ACTIVE
-    )
+    overdue = Invoice.objects.filter(account_id=sub.account_id, status=Invoice.Status.OPEN, due_on__lt=on).exists()
+    status = Status.PAST_DUE if overdue else Status.CANCELED if sub.cancel_at_period_end else Status.ACTIVE
     if status != sub.status:
         sub.status = status
         sub.save(update_fields=["status"])
@@ -823,9 +742,7 @@ def account_after_payment(*, account: Account, on: date) -> None:
     if account.locked_on:
         still = [
             inv
-            for inv in Invoice.objects.select_related("subscription__plan").filter(
-                account=account, status="open"
-            )
+            for inv in Invoice.objects.select_related("subscription__plan").filter(account=account, status="open")
             if _lock_day(inv) <= on
         ]
         if not still:
@@ -844,9 +761,7 @@ def account_unlock(*, account: Account, on: date, by=None) -> Account:
 def dunning_run(*, on: date, accounts=None) -> dict:
     """Past due after the due date; locked on issued_on + grace_days (SPEC §2.5)."""
     locked = 0
-    qs = Invoice.objects.select_related("subscription__plan", "account").filter(
-        status="open", due_on__lt=on
-    )
+    qs = Invoice.objects.select_related("subscription__plan", "account").filter(status="open", due_on__lt=on)
     if accounts is not None:
         qs = qs.filter(account__in=accounts)
     for inv in qs:
@@ -854,9 +769,7 @@ def dunning_run(*, on: date, accounts=None) -> dict:
             if inv.subscription_id:
                 subscription_sync_status(subscription=_lock(inv.subscription), on=on)
             if _lock_day(inv) <= on and not inv.account.locked_on:
-                Account.objects.filter(
-                    pk=inv.account_id, locked_on__isnull=True
-                ).update(locked_on=on)
+                Account.objects.filter(pk=inv.account_id, locked_on__isnull=True).update(locked_on=on)
                 inv.account.locked_on = on
                 locked += 1
     return {"locked": locked}
@@ -884,16 +797,8 @@ def _advance(sub: Subscription, *, on: date) -> list[Invoice]:
                 break
             sub.status = Status.ACTIVE
             sub.anchor = boundary
-            offer = (
-                sub.plan.trial_offer
-                if sub.trial_offer_accepted and sub.cycle == Cycle.MONTHLY
-                else None
-            )
-            extra = (
-                [core.Discount(label="Trial offer", amount=offer)]
-                if offer is not None
-                else []
-            )
+            offer = sub.plan.trial_offer if sub.trial_offer_accepted and sub.cycle == Cycle.MONTHLY else None
+            extra = [core.Discount(label="Trial offer", amount=offer)] if offer is not None else []
             issued.append(
                 _renew(
                     sub,
@@ -921,9 +826,7 @@ def _advance(sub: Subscription, *, on: date) -> list[Invoice]:
     return [i for i in issued if i is not None]
 
 
-def _renew(
-    sub: Subscription, *, boundary: date, reason: str, extra_discounts=()
-) -> Invoice | None:
+def _renew(sub: Subscription, *, boundary: date, reason: str, extra_discounts=()) -> Invoice | None:
     """A period's first day: reset paid seats and invoice them in advance, with waiting lines (SPEC §2.4)."""
     period = period_for(sub.anchor, sub.cycle, boundary)
     in_use = seats_in_use(sub.account)
@@ -1016,9 +919,7 @@ def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
                 continue
             summary.subscriptions += 1
             renewed = _advance(sub, on=on)
-            summary.renewed += sum(
-                1 for i in renewed if i.reason == Invoice.Reason.RENEWAL
-            )
+            summary.renewed += sum(1 for i in renewed if i.reason == Invoice.Reason.RENEWAL)
             summary.expired += sub.status == Status.EXPIRED
             summary.invoices += renewed
             if sub.status != Status.EXPIRED:

@@ -40,9 +40,7 @@ class Line:
         return self.days != self.period_days
 
 
-def charge_line(
-    *, description: str, unit_price: Money, quantity: int, period: Period
-) -> Line | None:
+def charge_line(*, description: str, unit_price: Money, quantity: int, period: Period) -> Line | None:
     """A whole period of `quantity` seats, charged in advance."""
     amount = round_money(unit_price.amount * quantity, unit_price.currency.code)
     if quantity <= 0 or amount.amount == 0:
@@ -59,9 +57,7 @@ def charge_line(
     )
 
 
-def proration_line(
-    *, description: str, unit_price: Money, quantity: int, period: Period, on: date
-) -> Line | None:
+def proration_line(*, description: str, unit_price: Money, quantity: int, period: Period, on: date) -> Line | None:
     """Seats added on day `on`: charged for the days from on+1 to the period's end."""
     days = remaining_days(period, on)
     if quantity <= 0 or days == 0:
@@ -98,9 +94,7 @@ def credit_line(
     days = remaining_days(period, on)
     if quantity <= 0 or days == 0:
         return None
-    charged_price = Money(
-        unit_price.amount * charged_fraction, unit_price.currency.code
-    )
+    charged_price = Money(unit_price.amount * charged_fraction, unit_price.currency.code)
     amount = -prorate(charged_price, quantity, days, period.days)
     if amount.amount == 0:
         return None
@@ -120,9 +114,7 @@ def _rest_of(period: Period, on: date) -> Period:
     return Period(max(period.start, on + timedelta(days=1)), period.end)
 
 
-def seats_to_charge(
-    *, seat_mode: str, seats_in_use: int, bought_seats: int, minimum_seats: int
-) -> int:
+def seats_to_charge(*, seat_mode: str, seats_in_use: int, bought_seats: int, minimum_seats: int) -> int:
     """Seats a renewal, switch or purchase charges (SPEC §2.4)."""
     if seat_mode == FIXED:
         return max(bought_seats, minimum_seats)
@@ -151,18 +143,12 @@ class Totals:
 
 def charges(lines: list[Line], currency: str) -> Money:
     return sum(
-        (
-            line.amount
-            for line in lines
-            if line.kind in CHARGE_KINDS and line.amount.amount > 0
-        ),
+        (line.amount for line in lines if line.kind in CHARGE_KINDS and line.amount.amount > 0),
         zero(currency),
     )
 
 
-def discount_total(
-    lines: list[Line], discounts: list[Discount], currency: str
-) -> Money:
+def discount_total(lines: list[Line], discounts: list[Discount], currency: str) -> Money:
     """percent × Σ charge lines, or min(amount, Σ charge lines); never more than the charges."""
     base = charges(lines, currency)
     total = zero(currency)
@@ -192,6 +178,4 @@ def invoice_totals(
     if total.amount < 0:
         return Totals(subtotal, discount, tax, total, nothing, nothing, -total)
     credit_applied = max(nothing, min(balance, total))
-    return Totals(
-        subtotal, discount, tax, total, credit_applied, total - credit_applied, nothing
-    )
+    return Totals(subtotal, discount, tax, total, credit_applied, total - credit_applied, nothing)

@@ -12,15 +12,11 @@ class _Rollback(Exception):
 
 
 class Command(BaseCommand):
-    help = (
-        "Run a billing scenario (SPEC §4) and print the invoices it produces as JSON."
-    )
+    help = "Run a billing scenario (SPEC §4) and print the invoices it produces as JSON."
 
     def add_arguments(self, parser):
         parser.add_argument("file")
-        parser.add_argument(
-            "--commit", action="store_true", help="keep what the scenario created"
-        )
+        parser.add_argument("--commit", action="store_true", help="keep what the scenario created")
 
     def handle(self, *args, file, commit, **options):
         try:
