@@ -88,7 +88,7 @@ def _ledger(sub: Subscription, *, on: date, reason: str, by=None, in_use: int | 
 def _check_max_seats(plan: Plan, seats: int) -> None:
     if plan.max_seats is not None and seats > plan.max_seats:
         raise Refused(
-            f"The {plan.name} plan allows at most {plan.max_seats} users.",
+            f"The {plan.name} plan allows at most {plan.max_seats} user{'s' if plan.max_seats != 1 else ''}.",
             code="max_seats",
             field="seats",
         )

@@ -67,6 +67,6 @@ def test_refused_event_is_listed_and_changes_nothing(tmp_path):
     out = io.StringIO()
     call_command("billing_scenario", str(path), stdout=out)
     got = json.loads(out.getvalue())
-    assert got["errors"] == [{"event": 1, "message": "The Pro plan allows at most 1 users."}]
+    assert got["errors"] == [{"event": 1, "message": "The Pro plan allows at most 1 user."}]
     assert [i["total"] for i in got["invoices"]] == ["7.00", "7.00"]
     assert got["subscription"]["seats_in_use"] == 1
