@@ -1,0 +1,317 @@
+"""What a change would cost, computed by the change itself (SPEC §3, issue 6).
+
+`preview(service, **kwargs)` runs any service inside a transaction, copies
+out the invoices, waiting lines, credit notes and refunds it wrote, and rolls
+everything back — numbers allocated in there too. `confirm(service,
+expected=..., **kwargs)` runs the same service for real and keeps the result
+only if it is exactly what the preview showed. There is no billing arithmetic
+here: every amount is one the service wrote.
+"""
+
+import copy
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db import models, transaction
+from django.db.models import Max, Min
+from moneyed import Money
+
+from accounts.errors import Refused
+from invoicing.formatting import day, line_explain, money
+from invoicing.models import CreditNote, Invoice, InvoiceLine, Refund
+from subscriptions.models import SeatRemoval, Subscription
+from subscriptions.selectors import live_subscription, seats_in_use
+
+
+@dataclass(frozen=True)
+class LinePreview:
+    description: str
+    explanation: str
+    kind: str
+    quantity: int
+    amount: Money
+    bill_on: date | None = None
+
+
+@dataclass(frozen=True)
+class InvoicePreview:
+    reason: str
+    issued_on: date
+    due_on: date
+    lines: tuple[LinePreview, ...]
+    subtotal: Money
+    discount: Money
+    discount_label: str
+    tax: Money
+    total: Money
+    credit_applied: Money
+    amount_due: Money
+    status: str
+    number: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class CreditNotePreview:
+    reason: str
+    issued_on: date
+    lines: tuple[LinePreview, ...]
+    total: Money
+    number: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class RefundPreview:
+    invoice_number: str
+    amount: Money
+    on: date
+
+
+@dataclass(frozen=True)
+class Seats:
+    """Seats in use and paid seats of the account's live subscription, if any."""
+
+    in_use: int
+    paid: int | None
+    status: str | None
+    seat_removal: str | None = None
+    period_end: date | None = None
+
+
+@dataclass
+class Preview:
+    """What a service call would write; `refused` is the message if the rules say no."""
+
+    invoices: list[InvoicePreview] = field(default_factory=list)
+    waiting: list[LinePreview] = field(default_factory=list)
+    credit_notes: list[CreditNotePreview] = field(default_factory=list)
+    refunds: list[RefundPreview] = field(default_factory=list)
+    seats_before: Seats | None = None
+    seats_after: Seats | None = None
+    refused: str = ""
+    refused_field: str | None = None
+
+    @property
+    def is_free(self) -> bool:
+        return not (self.invoices or self.waiting or self.credit_notes or self.refunds)
+
+    def fingerprint(self) -> str:
+        """Identifies what the preview shows; the confirmation must produce the same."""
+        text = repr((self.invoices, self.waiting, self.credit_notes, self.refunds, self.refused))
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+class _Rollback(Exception):
+    def __init__(self, preview: Preview):
+        self.preview = preview
+
+
+def _line(line, locale: str, bill_on: date | None = None) -> LinePreview:
+    return LinePreview(
+        description=line.description,
+        explanation=line_explain(line, locale),
+        kind=getattr(line, "kind", "credit"),
+        quantity=line.quantity,
+        amount=line.amount,
+        bill_on=bill_on,
+    )
+
+
+def invoice_preview(invoice: Invoice, locale: str = "en_US") -> InvoicePreview:
+    """An issued invoice as the same dataclass a preview shows, to compare the two."""
+    return InvoicePreview(
+        reason=invoice.get_reason_display(),
+        issued_on=invoice.issued_on,
+        due_on=invoice.due_on,
+        lines=tuple(_line(x, locale) for x in invoice.lines.order_by("position", "id")),
+        subtotal=invoice.subtotal,
+        discount=invoice.discount,
+        discount_label=invoice.discount_label,
+        tax=invoice.tax,
+        total=invoice.total,
+        credit_applied=invoice.credit_applied,
+        amount_due=invoice.amount_due,
+        status=invoice.status,
+        number=invoice.number or "",
+    )
+
+
+def credit_note_preview(note: CreditNote, locale: str = "en_US") -> CreditNotePreview:
+    return CreditNotePreview(
+        reason=note.get_reason_display(),
+        issued_on=note.issued_on,
+        lines=tuple(_line(x, locale) for x in note.lines.all()),
+        total=note.total,
+        number=note.number or "",
+    )
+
+
+def _account_of(kwargs: dict):
+    """The account a service call is about, to scope what is captured."""
+    for key in ("account", "subscription", "membership", "invoice"):
+        obj = kwargs.get(key)
+        if obj is not None:
+            return obj if key == "account" else obj.account
+    for obj in kwargs.get("memberships") or ():
+        return obj.account
+    accounts = kwargs.get("accounts")
+    if accounts is not None and len(accounts) == 1:
+        return next(iter(accounts))
+    return None
+
+
+def _seats(account) -> Seats | None:
+    if account is None:
+        return None
+    sub = live_subscription(account)
+    return Seats(
+        in_use=seats_in_use(account),
+        paid=sub.paid_seats if sub else None,
+        status=sub.status if sub else None,
+        seat_removal=sub.plan.seat_removal if sub else None,
+        period_end=sub.period_end if sub else None,
+    )
+
+
+def _marks() -> dict:
+    return {
+        model: model.objects.aggregate(m=Max("pk"))["m"] or 0 for model in (Invoice, InvoiceLine, CreditNote, Refund)
+    }
+
+
+def _capture(marks: dict, account, locale: str) -> Preview:
+    scope = {"account": account} if account is not None else {}
+    invoices = (
+        Invoice.objects.filter(pk__gt=marks[Invoice], **scope).prefetch_related("lines").order_by("issued_on", "pk")
+    )
+    waiting = InvoiceLine.objects.filter(pk__gt=marks[InvoiceLine], invoice__isnull=True)
+    notes = CreditNote.objects.filter(pk__gt=marks[CreditNote], **scope).prefetch_related("lines")
+    refunds = Refund.objects.filter(pk__gt=marks[Refund]).select_related("invoice")
+    if account is not None:
+        waiting = waiting.filter(subscription__account=account)
+        refunds = refunds.filter(invoice__account=account)
+    return Preview(
+        invoices=[invoice_preview(inv, locale) for inv in invoices],
+        waiting=[_line(w, locale, bill_on=w.bill_on) for w in waiting.order_by("bill_on", "pk")],
+        credit_notes=[credit_note_preview(n, locale) for n in notes.order_by("issued_on", "pk")],
+        refunds=[RefundPreview(r.invoice.number or "", r.amount, r.on) for r in refunds.order_by("pk")],
+        seats_after=_seats(account),
+    )
+
+
+def _detached(kwargs: dict) -> dict:
+    """Copies of the model instances passed in, so a rolled-back run leaves the caller's objects as they were."""
+
+    def copy_of(value):
+        if isinstance(value, models.Model):
+            return copy.copy(value)
+        if isinstance(value, list | tuple) and value and all(isinstance(v, models.Model) for v in value):
+            return [copy.copy(v) for v in value]
+        return value
+
+    return {key: copy_of(value) for key, value in kwargs.items()}
+
+
+def _locale(account) -> str:
+    return getattr(account, "locale", None) or "en_US"
+
+
+def preview(service: Callable, /, **kwargs) -> Preview:
+    """Run `service(**kwargs)`, capture what it wrote, and roll it all back."""
+    account = _account_of(kwargs)
+    locale = _locale(account)
+    try:
+        with transaction.atomic():
+            before = _seats(account)
+            marks = _marks()
+            try:
+                service(**_detached(kwargs))
+            except Refused as refused:
+                raise _Rollback(Preview(refused=str(refused), refused_field=refused.field, seats_before=before))
+            result = _capture(marks, account, locale)
+            result.seats_before = before
+            raise _Rollback(result)
+    except _Rollback as rollback:
+        return rollback.preview
+
+
+def confirm(service: Callable, /, *, expected: str, **kwargs) -> tuple[bool, Preview]:
+    """Run `service(**kwargs)` for real if it writes exactly what the preview with fingerprint `expected` showed.
+
+    Returns (done, what it wrote). When something changed since the preview
+    (another change, a new day), nothing is kept and the new preview comes back
+    with done=False, to be shown and confirmed again. A Refused propagates.
+    """
+    account = _account_of(kwargs)
+    locale = _locale(account)
+    try:
+        with transaction.atomic():
+            before = _seats(account)
+            marks = _marks()
+            service(**kwargs)
+            result = _capture(marks, account, locale)
+            result.seats_before = before
+            if result.fingerprint() != expected:
+                raise _Rollback(result)
+    except _Rollback as rollback:
+        return False, rollback.preview
+    return True, result
+
+
+def next_billing_day(subscription: Subscription) -> date:
+    """The day the daily run next issues something: the period end, or earlier waiting lines' day."""
+    first = InvoiceLine.objects.filter(subscription=subscription, invoice__isnull=True).aggregate(d=Min("bill_on"))["d"]
+    return min(d for d in (subscription.period_end, first) if d is not None)
+
+
+def next_invoice_preview(subscription: Subscription) -> Preview:
+    """What the daily `billing_run` will issue on the next billing day (renewal, true-up, trial end)."""
+    from subscriptions.services import billing_run
+
+    return preview(billing_run, on=next_billing_day(subscription), accounts=[subscription.account])
+
+
+# ---------------------------------------------------------------- in words
+
+
+def _seats_word(n: int) -> str:
+    return f"{n} seat{'s' if n != 1 else ''}"
+
+
+def cost_impact(result: Preview, locale: str = "en_US") -> list[str]:
+    """A seat change in words: “+1 seat: $3.50 invoiced now”, “fills a free seat: no charge” …"""
+    if result.refused:
+        return [result.refused]
+    before, after = result.seats_before, result.seats_after
+    words = []
+    if before is None or after is None or before.status is None:
+        return ["No subscription yet: no charge."]
+    added = (after.paid or 0) - (before.paid or 0)
+    gained = after.in_use - before.in_use
+    for inv in result.invoices:
+        due = f"{money(inv.amount_due, locale)} due now" if inv.amount_due.amount else "nothing due (paid from credit)"
+        words.append(f"{_signed(added)}: {money(inv.total, locale)} invoiced now ({due}).")
+    for line in result.waiting:
+        when = f" on {day(line.bill_on, locale)}" if line.bill_on else ""
+        words.append(f"{_signed(line.quantity)}: added to your next invoice{when}: {money(line.amount, locale)}.")
+    for note in result.credit_notes:
+        words.append(f"{_signed(added)}: {money(note.total, locale)} credit, by a credit note issued today.")
+    if words:
+        return words
+    if before.status == Subscription.Status.TRIALING:
+        return [f"{_signed(gained)} during the trial: no charge."]
+    if gained > 0 and added == 0:
+        free = "fills a free seat" if gained == 1 else f"fills {gained} free seats"
+        return [f"{free}: no charge."]
+    if gained < 0 and after.seat_removal == SeatRemoval.KEEP_UNTIL_RENEWAL:
+        until = day(after.period_end - timedelta(days=1), locale)  # the period's last day: [start, end)
+        return [
+            f"{_signed(gained)}: no credit. The freed {'seat stays' if gained == -1 else 'seats stay'} paid "
+            f"until {until} and can be refilled at no charge."
+        ]
+    return ["No change to what you pay."]
+
+
+def _signed(n: int) -> str:
+    return f"+{_seats_word(n)}" if n > 0 else f"−{_seats_word(-n)}"

@@ -1,0 +1,29 @@
+"""Money and dates in templates, in the account's locale (invoicing.formatting)."""
+
+from django import template
+
+from invoicing import formatting
+
+register = template.Library()
+
+
+@register.filter
+def money(value, locale="en_US"):
+    """`{{ invoice.total|money:locale }}` → “$3.50”."""
+    if value is None:
+        return ""
+    return formatting.money(value, locale or "en_US")
+
+
+@register.filter
+def day(value, locale="en_US"):
+    """`{{ invoice.issued_on|day:locale }}` → “Nov 15, 2026”."""
+    if value is None:
+        return ""
+    return formatting.day(value, locale or "en_US")
+
+
+@register.simple_tag
+def span(start, end, locale="en_US"):
+    """A half-open period [start, end) as the days a person reads."""
+    return formatting.span(start, end, locale or "en_US")
