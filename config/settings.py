@@ -100,6 +100,16 @@ SELLER = {
     "email": env("SELLER_EMAIL", default="billing@prorata.localhost"),
 }
 INVOICE_PAPER_SIZE = env("INVOICE_PAPER_SIZE", default="A4")
+# Payments (issue 8): card payments through Stripe only when both keys are set; secrets come from the environment.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_API_HOST = env("STRIPE_API_HOST", default="")  # e.g. a localstripe server in tests
+STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
+STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY
+DJSTRIPE_WEBHOOK_SECRET = env("DJSTRIPE_WEBHOOK_SECRET", default="")
+DJSTRIPE_WEBHOOK_TOLERANCE = env.int("DJSTRIPE_WEBHOOK_TOLERANCE", default=300)
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 
 LOGGING = {
     "version": 1,

@@ -296,3 +296,7 @@ class Refund(models.Model):
 
     def __str__(self):
         return f"Refund of {self.amount} on {self.on}"
+
+
+# Stripe records (issue 8) live in their own module; importing them here registers them with the app.
+from invoicing.stripe_models import CardCharge, StripeCustomer, StripeEvent  # noqa: E402, F401

@@ -14,6 +14,7 @@ from moneyed import Money
 
 from accounts.errors import Refused
 from accounts.models import Account
+from invoicing import gateways
 from invoicing.models import (
     CreditEntry,
     CreditNote,
@@ -195,6 +196,8 @@ def invoice_finalize(*, invoice: Invoice, totals: core.Totals) -> Invoice:
         invoice.status = Invoice.Status.PAID
         invoice.paid_on = invoice.issued_on
     invoice.save(update_fields=["number", "buyer", "status", "paid_on"])
+    if invoice.status == Invoice.Status.OPEN:
+        gateways.collect_on_commit(invoice)  # e.g. a card charge, only once this transaction commits
     return invoice
 
 
@@ -319,7 +322,7 @@ def invoice_refund(*, invoice: Invoice, on: date, reason: str, by=None) -> Refun
     if amount.amount <= 0:
         return None
     payment = invoice.payments.order_by("-on", "-id").first()
-    return Refund.objects.create(
+    refund = Refund.objects.create(
         invoice=invoice,
         payment=payment,
         amount=amount,
@@ -327,3 +330,5 @@ def invoice_refund(*, invoice: Invoice, on: date, reason: str, by=None) -> Refun
         reason=reason,
         created_by=by,
     )
+    gateways.refund_on_commit(refund)  # card payments go back through Stripe after commit
+    return refund

@@ -926,5 +926,8 @@ def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
                 summary.invoices += _true_up(sub, on=on)
         if progress is not None:
             progress(1)
+    from invoicing.stripe_services import card_charges_retry
+
+    card_charges_retry(on=on, accounts=accounts)  # failed cards again on days 1, 3, 5, before the lock (issue 8)
     summary.locked = dunning_run(on=on, accounts=accounts)["locked"]
     return summary

@@ -1,0 +1,70 @@
+"""Settings › Payment method: how the account pays; add, replace or remove a card (issue 8).
+
+`payment_method_context(request)` gives what templates/invoicing/payment_method_panel.html
+needs, so the Subscription page can include the same panel.
+"""
+
+import stripe
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.decorators import billing_required
+from accounts.errors import Refused
+from invoicing import stripe_services
+from invoicing.gateways import gateway_for, stripe_enabled
+from invoicing.models import StripeCustomer
+
+
+def payment_method_context(request, *, client_secret: str = "") -> dict:
+    account = request.account
+    customer = StripeCustomer.objects.filter(account=account).first()
+    return {
+        "payment": {
+            "gateway": gateway_for(account).code,
+            "how_to_pay": gateway_for(account).describe(account),
+            "stripe_enabled": stripe_enabled(),
+            "card_label": customer.card_label if customer else "",
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "stripe_js_url": settings.STRIPE_JS_URL,
+            "client_secret": client_secret,
+        }
+    }
+
+
+@billing_required
+@require_http_methods(["GET", "POST"])
+def payment_method(request):
+    account = request.account
+    client_secret = ""
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if not stripe_enabled():
+            messages.error(request, "Card payments are not available; invoices are paid by bank transfer.")
+            return redirect("payment_method")
+        try:
+            if action == "start":
+                client_secret = stripe_services.payment_method_setup_start(account=account)
+            elif action == "save":
+                customer = stripe_services.payment_method_save(
+                    account=account, setup_intent_id=request.POST.get("setup_intent", "")
+                )
+                messages.success(request, f"{customer.card_label} will pay your invoices.")
+                return redirect("payment_method")
+            elif action == "remove":
+                stripe_services.payment_method_remove(account=account)
+                messages.success(request, "The card was removed; invoices are now paid by bank transfer.")
+                return redirect("payment_method")
+            else:
+                messages.error(request, "Unknown action.")
+                return redirect("payment_method")
+        except Refused as e:
+            messages.error(request, e.messages[0])
+            return redirect("payment_method")
+        except stripe.StripeError as e:
+            messages.error(request, e.user_message or "Stripe did not accept the card. Please try again.")
+            return redirect("payment_method")
+    return render(
+        request, "invoicing/payment_method.html", payment_method_context(request, client_secret=client_secret)
+    )

@@ -1,0 +1,407 @@
+"""Card payments through Stripe: the card on file, off-session charges, retries, webhook events (SPEC §2.5, issue 8).
+
+Stripe is called outside database transactions (a slow or failed call never holds a
+lock or rolls back an issued invoice), and every POST carries an idempotency key, so a
+resend after a crash or a timeout returns the first answer instead of charging again.
+Both the synchronous answer and the webhook settle a charge; whichever comes second
+finds it settled (a Payment carries the PaymentIntent id) and changes nothing.
+"""
+
+import logging
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import stripe
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+from moneyed import Money
+
+from accounts.errors import Refused
+from accounts.models import Account, Membership
+from invoicing.models import CardCharge, CreditEntry, Invoice, Payment, Refund, StripeCustomer, StripeEvent
+from invoicing.stripe_client import field, from_minor, object_id, stripe_client, to_minor
+
+logger = logging.getLogger(__name__)
+
+# Days after issue on which the daily run charges a failed card again, before dunning locks (issue 8).
+RETRY_DAYS = (1, 3, 5)
+
+
+# ---------------------------------------------------------------- the card on file
+
+
+def stripe_customer_ensure(*, account: Account) -> StripeCustomer:
+    """The account's Stripe customer, created once (the idempotency key covers a crash in between)."""
+    existing = StripeCustomer.objects.filter(account=account).first()
+    if existing is not None:
+        return existing
+    customer = stripe_client().v1.customers.create(
+        params={
+            "name": account.legal_name or account.name,
+            "email": account.billing_email or _billing_contact(account),
+            "metadata": {"prorata_account": str(account.pk)},
+        },
+        options={"idempotency_key": f"prorata-customer-{account.pk}"},
+    )
+    obj, _ = StripeCustomer.objects.get_or_create(account=account, defaults={"stripe_id": customer.id})
+    return obj
+
+
+def payment_method_setup_start(*, account: Account) -> str:
+    """A SetupIntent for an off-session card; returns the client secret Stripe Elements confirms."""
+    customer = stripe_customer_ensure(account=account)
+    intent = stripe_client().v1.setup_intents.create(
+        params={"customer": customer.stripe_id, "usage": "off_session", "payment_method_types": ["card"]}
+    )
+    return intent.client_secret
+
+
+def payment_method_save(*, account: Account, setup_intent_id: str) -> StripeCustomer:
+    """After Elements confirmed the SetupIntent: make its card the default, drop the old one, pay by card."""
+    customer = stripe_customer_ensure(account=account)
+    client = stripe_client()
+    intent = client.v1.setup_intents.retrieve(setup_intent_id)
+    if field(intent, "customer") != customer.stripe_id:
+        raise Refused("This card setup belongs to another customer.", code="foreign_setup")
+    if field(intent, "status") != "succeeded":
+        raise Refused("The card was not confirmed. Please try again.", code="setup_incomplete")
+    pm_id = object_id(field(intent, "payment_method"))
+    pm = client.v1.payment_methods.retrieve(pm_id)
+    if field(pm, "customer") != customer.stripe_id:
+        pm = client.v1.payment_methods.attach(pm_id, params={"customer": customer.stripe_id})
+    client.v1.customers.update(customer.stripe_id, params={"invoice_settings": {"default_payment_method": pm_id}})
+    old = customer.payment_method_id
+    if old and old != pm_id:
+        _detach_quietly(client, old)
+    card = field(pm, "card", {})
+    with transaction.atomic():
+        customer.payment_method_id = pm_id
+        customer.card_brand = field(card, "brand", "")
+        customer.card_last4 = field(card, "last4", "")
+        customer.card_exp_month = field(card, "exp_month")
+        customer.card_exp_year = field(card, "exp_year")
+        customer.save()
+        Account.objects.filter(pk=account.pk).update(payment_gateway=Account.Gateway.STRIPE)
+        account.payment_gateway = Account.Gateway.STRIPE
+    return customer
+
+
+def payment_method_remove(*, account: Account) -> None:
+    """Remove the card; the account goes back to paying by bank transfer."""
+    customer = StripeCustomer.objects.filter(account=account).first()
+    if customer is not None and customer.payment_method_id:
+        _detach_quietly(stripe_client(), customer.payment_method_id)
+        StripeCustomer.objects.filter(pk=customer.pk).update(
+            payment_method_id="", card_brand="", card_last4="", card_exp_month=None, card_exp_year=None
+        )
+    Account.objects.filter(pk=account.pk).update(payment_gateway=Account.Gateway.BANK_TRANSFER)
+    account.payment_gateway = Account.Gateway.BANK_TRANSFER
+
+
+def _detach_quietly(client, pm_id: str) -> None:
+    try:
+        client.v1.payment_methods.detach(pm_id)
+    except stripe.StripeError:
+        logger.warning("Could not detach payment method %s", pm_id)
+
+
+# ---------------------------------------------------------------- charging an invoice
+
+
+def invoice_charge(*, invoice: Invoice, on: date) -> CardCharge | None:
+    """An off-session PaymentIntent for what is still due on `invoice` (SPEC §2.5).
+
+    Never two live attempts: a pending or succeeded attempt stops a new one, and each
+    attempt's idempotency key (`prorata-<invoice number>-<attempt>`) makes a resend of
+    the same attempt return the same PaymentIntent.
+    """
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().select_related("account").get(pk=invoice.pk)
+        outstanding = invoice.amount_due - invoice.amount_paid
+        if invoice.status != Invoice.Status.OPEN or outstanding.amount <= 0:
+            return None
+        customer = StripeCustomer.objects.filter(account=invoice.account).exclude(payment_method_id="").first()
+        if customer is None:
+            return None
+        live = invoice.card_charges.filter(status__in=[CardCharge.Status.PENDING, CardCharge.Status.SUCCEEDED])
+        if live.exists():
+            return None
+        attempt = invoice.card_charges.count() + 1
+        charge = CardCharge.objects.create(
+            invoice=invoice,
+            attempt=attempt,
+            idempotency_key=f"prorata-{invoice.number}-{attempt}",
+            amount=outstanding,
+            attempted_on=on,
+        )
+    _charge_send(charge, customer)
+    charge.refresh_from_db()
+    return charge
+
+
+def _charge_send(charge: CardCharge, customer: StripeCustomer) -> None:
+    invoice = charge.invoice
+    try:
+        intent = stripe_client().v1.payment_intents.create(
+            params={
+                "amount": to_minor(charge.amount),
+                "currency": invoice.currency.lower(),
+                "customer": customer.stripe_id,
+                "payment_method": customer.payment_method_id,
+                "off_session": True,
+                "confirm": True,
+                "metadata": {"prorata_invoice": invoice.number, "prorata_charge": charge.idempotency_key},
+            },
+            options={"idempotency_key": charge.idempotency_key},
+        )
+    except stripe.CardError as e:
+        intent = getattr(e.error, "payment_intent", None)
+        message = e.user_message or "The card was declined."
+        card_charge_failed(charge=charge, payment_intent_id=object_id(intent), message=message)
+        return
+    except stripe.StripeError:
+        # Left pending: the daily run resends with the same key, which cannot charge twice.
+        logger.exception("Charging %s (attempt %s) did not get an answer", invoice.number, charge.attempt)
+        return
+    _settle(charge, intent)
+
+
+def _settle(charge: CardCharge, intent) -> None:
+    status = field(intent, "status")
+    if status == "succeeded":
+        card_charge_succeeded(
+            charge=charge,
+            payment_intent_id=intent.id,
+            amount=from_minor(field(intent, "amount"), field(intent, "currency")),
+            on=charge.attempted_on,
+        )
+    elif status == "requires_payment_method":
+        error = field(intent, "last_payment_error", {})
+        card_charge_failed(
+            charge=charge, payment_intent_id=intent.id, message=field(error, "message", "The card was declined.")
+        )
+    else:  # processing: the webhook (or the next daily run) settles it
+        CardCharge.objects.filter(pk=charge.pk).update(payment_intent_id=intent.id)
+
+
+@transaction.atomic
+def card_charge_succeeded(*, charge: CardCharge, payment_intent_id: str, amount, on: date) -> Payment | None:
+    """The card paid: record the payment once; paid in full unlocks the account (SPEC §2.5)."""
+    from invoicing.services import invoice_pay
+
+    charge = CardCharge.objects.select_for_update().select_related("invoice").get(pk=charge.pk)
+    charge.status = CardCharge.Status.SUCCEEDED
+    charge.payment_intent_id = payment_intent_id
+    charge.failure_message = ""
+    charge.save(update_fields=["status", "payment_intent_id", "failure_message"])
+    if Payment.objects.filter(gateway_id=payment_intent_id).exists():
+        return None
+    invoice = Invoice.objects.select_for_update().get(pk=charge.invoice_id)
+    if invoice.status != Invoice.Status.OPEN:
+        # Settled another way meanwhile (e.g. a transfer recorded by staff): the money is the customer's credit.
+        CreditEntry.objects.create(
+            account_id=invoice.account_id,
+            amount=amount,
+            on=on,
+            memo=f"Card payment after {invoice.number} was settled",
+            invoice=invoice,
+        )
+        return None
+    return invoice_pay(
+        invoice=invoice,
+        on=on,
+        amount=amount,
+        method=Payment.Method.CARD,
+        reference=f"Card charge, attempt {charge.attempt}",
+        gateway_id=payment_intent_id,
+    )
+
+
+def card_charge_failed(*, charge: CardCharge, payment_intent_id: str, message: str) -> CardCharge:
+    """The card was declined: record why and email the billing contact once; dunning runs as usual."""
+    with transaction.atomic():
+        charge = CardCharge.objects.select_for_update().select_related("invoice__account").get(pk=charge.pk)
+        if charge.status == CardCharge.Status.SUCCEEDED:
+            return charge
+        charge.status = CardCharge.Status.FAILED
+        charge.payment_intent_id = payment_intent_id or charge.payment_intent_id
+        charge.failure_message = message[:300]
+        notify = charge.failure_emailed_at is None
+        if notify:
+            charge.failure_emailed_at = timezone.now()
+        charge.save()
+        if notify:
+            transaction.on_commit(lambda: _email_failure(charge))
+    return charge
+
+
+def _billing_contact(account: Account) -> str:
+    if account.billing_email:
+        return account.billing_email
+    owner = account.memberships.filter(role=Membership.Role.OWNER).first()
+    return owner.email if owner else ""
+
+
+def _email_failure(charge: CardCharge) -> None:
+    invoice = charge.invoice
+    to = _billing_contact(invoice.account)
+    if not to:
+        return
+    send_mail(
+        subject=f"Payment of {invoice.number} failed",
+        message=(
+            f"We could not charge your card for invoice {invoice.number} ({charge.amount}): "
+            f"{charge.failure_message}\n\n"
+            "We will try again in a few days. To avoid interruption, update your card under "
+            "Settings › Subscription › Payment method."
+        ),
+        from_email=None,
+        recipient_list=[to],
+    )
+
+
+# ---------------------------------------------------------------- the daily run
+
+
+def card_charges_retry(*, on: date, accounts=None) -> dict:
+    """Daily: resend unanswered attempts, and charge failed cards again on days 1, 3 and 5 after issue."""
+    from invoicing.gateways import stripe_enabled
+
+    counts = {"resent": 0, "retried": 0}
+    if not stripe_enabled():
+        return counts
+    invoices = Invoice.objects.select_related("account").filter(
+        status=Invoice.Status.OPEN, account__payment_gateway=Account.Gateway.STRIPE
+    )
+    if accounts is not None:
+        invoices = invoices.filter(account__in=accounts)
+    for invoice in invoices:
+        for charge in invoice.card_charges.filter(status=CardCharge.Status.PENDING):
+            _charge_resume(charge)
+            counts["resent"] += 1
+        if (on - invoice.issued_on).days not in RETRY_DAYS or invoice.card_charges.filter(attempted_on=on).exists():
+            continue
+        if invoice_charge(invoice=invoice, on=on) is not None:
+            counts["retried"] += 1
+    return counts
+
+
+def _charge_resume(charge: CardCharge) -> None:
+    if charge.payment_intent_id:
+        _settle(charge, stripe_client().v1.payment_intents.retrieve(charge.payment_intent_id))
+        return
+    customer = StripeCustomer.objects.filter(account_id=charge.invoice.account_id).first()
+    if customer is not None and customer.payment_method_id:
+        _charge_send(charge, customer)
+
+
+# ---------------------------------------------------------------- refunds
+
+
+def card_refund_send(*, payment: Payment, amount, reference: str) -> str:
+    """Refund `amount` of a card payment through Stripe; the key makes a resend harmless."""
+    refund = stripe_client().v1.refunds.create(
+        params={
+            "payment_intent": payment.gateway_id,
+            "amount": to_minor(amount),
+            "metadata": {"prorata_refund": reference, "prorata_invoice": payment.invoice.number},
+        },
+        options={"idempotency_key": f"prorata-refund-{reference}"},
+    )
+    return refund.id
+
+
+# ---------------------------------------------------------------- webhook events
+
+
+def stripe_event_process(*, event: dict) -> bool:
+    """Apply a verified webhook event once; False when it was already processed (SPEC §2.5, issue 8)."""
+    obj = event["data"]["object"]
+    with transaction.atomic():
+        _, created = StripeEvent.objects.get_or_create(
+            event_id=event["id"], defaults={"type": event["type"], "object_id": field(obj, "id", "")}
+        )
+        if not created:
+            return False
+        handler = _HANDLERS.get(event["type"])
+        if handler is not None:
+            handler(obj, on=_event_day(event, obj))
+    return True
+
+
+def _event_day(event: dict, obj: dict) -> date:
+    created = datetime.fromtimestamp(int(event.get("created") or timezone.now().timestamp()), tz=UTC)
+    charge = _charge_for(obj)
+    tz = charge.invoice.account.timezone if charge else "UTC"
+    return created.astimezone(ZoneInfo(tz or "UTC")).date()
+
+
+def _charge_for(intent: dict) -> CardCharge | None:
+    key = field(field(intent, "metadata", {}), "prorata_charge", "")
+    qs = CardCharge.objects.select_related("invoice__account")
+    if key:
+        return qs.filter(idempotency_key=key).first()
+    if str(field(intent, "id", "")).startswith("pi_"):
+        return qs.filter(payment_intent_id=intent["id"]).first()
+    return None
+
+
+def _on_intent_succeeded(intent: dict, *, on: date) -> None:
+    charge = _charge_for(intent)
+    if charge is None:
+        return
+    amount = from_minor(field(intent, "amount_received") or intent["amount"], intent["currency"])
+    card_charge_succeeded(charge=charge, payment_intent_id=intent["id"], amount=amount, on=on)
+
+
+def _on_intent_failed(intent: dict, *, on: date) -> None:
+    charge = _charge_for(intent)
+    if charge is None:
+        return
+    error = field(intent, "last_payment_error", {})
+    card_charge_failed(
+        charge=charge, payment_intent_id=intent["id"], message=field(error, "message", "The card was declined.")
+    )
+
+
+def _on_charge_refunded(charge: dict, *, on: date) -> None:
+    """Record refunds made in Stripe (e.g. from its dashboard) that Prorata did not send itself."""
+    intent_id = object_id(field(charge, "payment_intent"))
+    payment = Payment.objects.select_related("invoice").filter(gateway_id=intent_id).first() if intent_id else None
+    if payment is None:
+        return
+    refunds = field(field(charge, "refunds", {}), "data", [])
+    for r in refunds:
+        if Refund.objects.filter(gateway_id=r["id"]).exists():
+            continue
+        ours = field(field(r, "metadata", {}), "prorata_refund", "")
+        if ours and Refund.objects.filter(pk=ours, payment=payment, gateway_id="").update(gateway_id=r["id"]):
+            continue
+        Refund.objects.create(
+            invoice=payment.invoice,
+            payment=payment,
+            amount=from_minor(r["amount"], r["currency"]),
+            on=on,
+            reason="Refunded in Stripe",
+            gateway_id=r["id"],
+        )
+    if not refunds:  # newer API versions leave `refunds` out: reconcile on the refunded total
+        recorded = sum((r.amount.amount for r in payment.refunds.all()), 0)
+        missing = from_minor(charge["amount_refunded"], charge["currency"]).amount - recorded
+        if missing > 0:
+            Refund.objects.create(
+                invoice=payment.invoice,
+                payment=payment,
+                amount=Money(missing, payment.amount.currency),
+                on=on,
+                reason="Refunded in Stripe",
+                gateway_id=charge["id"],
+            )
+
+
+_HANDLERS = {
+    "payment_intent.succeeded": _on_intent_succeeded,
+    "payment_intent.payment_failed": _on_intent_failed,
+    "charge.refunded": _on_charge_refunded,
+}
