@@ -146,11 +146,8 @@ def invitation_token(membership: Membership) -> str:
     return signing.dumps({"m": membership.pk, "e": membership.email}, salt=INVITATION_SALT)
 
 
-@transaction.atomic
-def invitation_accept(
-    *, token: str, user: User | None = None, password: str | None = None, name: str = ""
-) -> Membership:
-    """Accept a signed, expiring invitation; creates the user or links the signed-in one."""
+def invitation_lookup(*, token: str, for_update: bool = False) -> Membership:
+    """The pending membership a signed invitation link stands for, or Refused (expired, invalid, used)."""
     max_age = settings.INVITATION_MAX_AGE_DAYS * 86400
     try:
         data = signing.loads(token, salt=INVITATION_SALT, max_age=max_age)
@@ -158,11 +155,26 @@ def invitation_accept(
         raise Refused("This invitation has expired. Ask for a new one.", code="expired") from None
     except signing.BadSignature:
         raise Refused("This invitation link is not valid.", code="invalid") from None
-    membership = (
-        Membership.objects.select_for_update().select_related("account").filter(pk=data["m"], email=data["e"]).first()
-    )
+    qs = Membership.objects.select_related("account", "invited_by")
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    membership = qs.filter(pk=data["m"], email=data["e"]).first()
     if membership is None or membership.status != Status.INVITED:
         raise Refused("This invitation has already been used or withdrawn.", code="used")
+    return membership
+
+
+@transaction.atomic
+def invitation_accept(
+    *,
+    token: str,
+    user: User | None = None,
+    password: str | None = None,
+    name: str = "",
+    on: date | None = None,
+) -> Membership:
+    """Accept a signed, expiring invitation; creates the user or links the signed-in one."""
+    membership = invitation_lookup(token=token, for_update=True)
     if user is None:
         user = User.objects.filter(email__iexact=membership.email).first()
         if user is None:
@@ -173,7 +185,7 @@ def invitation_accept(
         raise Refused(f"You are already in {membership.account.name}.", code="duplicate")
     membership.user = user
     membership.status = Status.ACTIVE
-    membership.joined_on = today(membership.account)
+    membership.joined_on = on or today(membership.account)
     membership.save(update_fields=["user", "status", "joined_on"])
     return membership
 

@@ -1,0 +1,99 @@
+"""Forms for sign-in, sign-up, invitations and the members page. They validate shape; services decide."""
+
+import re
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from accounts.models import Membership
+
+Role = Membership.Role
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, asking for an email address (emails are stored lower-case)."""
+
+    username = forms.EmailField(
+        label="Email",
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+
+    def clean_username(self):
+        return self.cleaned_data["username"].strip().lower()
+
+
+def _password_field(label: str = "Password") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters, not a common password.",
+    )
+
+
+class SignupForm(forms.Form):
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
+    name = forms.CharField(label="Your name", max_length=150, required=False)
+    password = _password_field()
+    account_name = forms.CharField(
+        label="Account name", max_length=200, help_text="Your team or company, e.g. “Acme Design”."
+    )
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        password_validation.validate_password(password)
+        return password
+
+
+class InvitationAcceptForm(forms.Form):
+    """A new person sets a name and password while accepting an invitation."""
+
+    name = forms.CharField(label="Your name", max_length=150, required=False)
+    password = _password_field("Choose a password")
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        password_validation.validate_password(password)
+        return password
+
+
+def role_choices(roles) -> list[tuple[str, str]]:
+    """The roles offered, in the order of Membership.Role."""
+    return [(value, label) for value, label in Role.choices if value in roles]
+
+
+class RoleField(forms.ChoiceField):
+    """Accepts any role by name; the view asks accounts.permissions whether the actor may grant it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Role.choices, label="Role", **kwargs)
+
+
+class InviteForm(forms.Form):
+    emails = forms.CharField(
+        label="Email addresses",
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "ana@example.com, ben@example.com"}),
+        help_text="One or more, separated by commas or new lines.",
+    )
+    role = RoleField(initial=Role.MEMBER)
+
+    def __init__(self, *args, grantable=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # Offer only what the actor may grant; anything else posted is refused by the view.
+        self.fields["role"].widget.choices = role_choices(grantable)
+
+    def clean_emails(self) -> list[str]:
+        emails = [e for e in re.split(r"[\s,;]+", self.cleaned_data["emails"]) if e]
+        if not emails:
+            raise forms.ValidationError("Give at least one email address.")
+        for email in emails:
+            try:
+                forms.EmailField().clean(email)
+            except forms.ValidationError:
+                raise forms.ValidationError(f"“{email}” is not an email address.") from None
+        return emails
+
+
+class RoleForm(forms.Form):
+    role = RoleField()

@@ -1,0 +1,313 @@
+"""Sign-up, account switching, invitations and Settings › Members.
+
+Views check permissions (accounts.permissions via accounts.decorators), call one
+service, and redirect; a refused change re-renders the page with the service's
+message next to the field it names. Every membership is looked up within
+request.account, so another account's member is a 404.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.mail import send_mail
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts import permissions, services
+from accounts.decorators import members_required, settings_required
+from accounts.errors import Refused
+from accounts.forms import InvitationAcceptForm, InviteForm, RoleForm, SignupForm, role_choices
+from accounts.middleware import SESSION_KEY, memberships_of
+from accounts.models import Membership, User
+
+Role = Membership.Role
+Status = Membership.Status
+
+
+def home(request):
+    return redirect("app" if request.user.is_authenticated else "login")
+
+
+def _work_in(request, account) -> None:
+    request.session[SESSION_KEY] = account.pk
+
+
+def signup(request):
+    """Sign-up: a user, an account, and the user as its owner; then straight into the product."""
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user, account = services.signup(
+                email=data["email"], password=data["password"], account_name=data["account_name"], name=data["name"]
+            )
+        except Refused as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            _work_in(request, account)
+            messages.success(request, f"Welcome to Prorata. {account.name} is ready.")
+            return redirect("app")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+def _next_url(request, default: str) -> str:
+    wanted = request.POST.get("next") or request.GET.get("next")
+    if wanted and url_has_allowed_host_and_scheme(wanted, {request.get_host()}, require_https=request.is_secure()):
+        return wanted
+    return default
+
+
+@login_required
+def account_switch(request, slug: str | None = None):
+    """GET lists the user's accounts; POST works in another one (only an account they belong to)."""
+    mine = memberships_of(request.user)
+    if request.method == "POST" and slug:
+        membership = get_object_or_404(mine, account__slug=slug)
+        _work_in(request, membership.account)
+        messages.success(request, f"You are now working in {membership.account.name}.")
+        return redirect(_next_url(request, reverse("app")))
+    return render(request, "accounts/account_switch.html", {"memberships": mine})
+
+
+@settings_required
+def settings_index(request):
+    """Settings: only the pages this person's role may open."""
+    membership = request.membership
+    return render(
+        request,
+        "accounts/settings_index.html",
+        {
+            "can_billing": permissions.can_manage_billing(membership),
+            "can_members": permissions.can_manage_members(membership),
+        },
+    )
+
+
+# ---------------------------------------------------------------- Settings › Members
+
+
+def _grantable(membership) -> list[str]:
+    return [role for role in Role.values if permissions.can_grant(membership, role)]
+
+
+def _members_page(request, *, invite_form=None, row_error=None, status=200):
+    actor = request.membership
+    grantable = _grantable(actor)
+    members = (
+        Membership.objects.filter(account=request.account)
+        .select_related("user", "invited_by")
+        .order_by("status", "email")
+    )
+    return render(
+        request,
+        "accounts/members.html",
+        {
+            "members": sorted(members, key=lambda m: (m.role != Role.OWNER, m.status == Status.ARCHIVED, m.email)),
+            "invite_form": invite_form or InviteForm(grantable=grantable),
+            "role_choices": role_choices(grantable),
+            "row_error": row_error,
+            "can_transfer": permissions.can_transfer_ownership(actor),
+            "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
+        },
+        status=status,
+    )
+
+
+@members_required
+def members(request):
+    return _members_page(request)
+
+
+def _refuse_grant(actor, role: str) -> None:
+    if role == Role.OWNER:
+        raise Refused("Use “Transfer ownership” to make someone the owner.", field="role")
+    if not permissions.can_grant(actor, role):
+        raise Refused(f"You can't give the {Role(role).label} role.", field="role")
+
+
+def _refuse_acting_on(actor, membership) -> None:
+    """Managers act only on roles they could grant; the owner is left to the services' own rule."""
+    if membership.role != Role.OWNER and not permissions.can_grant(actor, membership.role):
+        raise Refused(f"You can't change someone with the {membership.get_role_display()} role.")
+
+
+def invitation_send(request, membership: Membership) -> None:
+    """Email the signed, expiring link; runs after the invitation is saved."""
+    link = request.build_absolute_uri(reverse("invitation_accept", args=[services.invitation_token(membership)]))
+    context = {
+        "membership": membership,
+        "account": membership.account,
+        "inviter": request.user,
+        "link": link,
+        "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
+    }
+    send_mail(
+        subject=f"{request.user.get_full_name()} invited you to {membership.account.name} on Prorata",
+        message=render_to_string("accounts/invitation_email.txt", context),
+        from_email=None,
+        recipient_list=[membership.email],
+    )
+
+
+@require_POST
+@members_required
+def member_invite(request):
+    form = InviteForm(request.POST, grantable=_grantable(request.membership))
+    if not form.is_valid():
+        return _members_page(request, invite_form=form)
+    try:
+        _refuse_grant(request.membership, form.cleaned_data["role"])
+        invited = services.membership_invite_many(
+            account=request.account, emails=form.cleaned_data["emails"], role=form.cleaned_data["role"], by=request.user
+        )
+    except Refused as exc:
+        form.add_error(exc.field if exc.field in form.fields else "emails", exc.message)
+        return _members_page(request, invite_form=form)
+    for membership in invited:
+        invitation_send(request, membership)
+    who = invited[0].email if len(invited) == 1 else f"{len(invited)} people"
+    messages.success(
+        request, f"Invited {who}. The link in the email works for {settings.INVITATION_MAX_AGE_DAYS} days."
+    )
+    return redirect("members")
+
+
+def _member(request, pk: int) -> Membership:
+    return get_object_or_404(Membership.objects.select_related("account", "user"), pk=pk, account=request.account)
+
+
+def _act(request, pk: int, action, done: str):
+    """Run one service on one member of this account; refused → the page with the message in that row."""
+    membership = _member(request, pk)
+    try:
+        action(membership)
+    except Refused as exc:
+        return _members_page(request, row_error={"pk": membership.pk, "message": exc.message})
+    messages.success(request, done.format(email=membership.email))
+    return redirect("members")
+
+
+@require_POST
+@members_required
+def member_archive(request, pk: int):
+    def archive(m):
+        _refuse_acting_on(request.membership, m)
+        services.membership_archive(membership=m, by=request.user)
+
+    return _act(request, pk, archive, "Archived {email}. They no longer take a seat.")
+
+
+@require_POST
+@members_required
+def member_reactivate(request, pk: int):
+    return _act(
+        request,
+        pk,
+        lambda m: services.membership_reactivate(membership=m, by=request.user),
+        "Re-activated {email}.",
+    )
+
+
+@require_POST
+@members_required
+def member_change_role(request, pk: int):
+    form = RoleForm(request.POST)
+
+    def change(m):
+        if not form.is_valid():
+            raise Refused("Choose a role.", field="role")
+        role = form.cleaned_data["role"]
+        _refuse_grant(request.membership, role)
+        _refuse_acting_on(request.membership, m)
+        services.membership_change_role(membership=m, role=role, by=request.user)
+
+    return _act(request, pk, change, "{email} has a new role.")
+
+
+@require_POST
+@members_required
+def member_remove_invitation(request, pk: int):
+    return _act(
+        request,
+        pk,
+        lambda m: services.membership_remove_invitation(membership=m, by=request.user),
+        "Withdrew the invitation to {email}.",
+    )
+
+
+@require_POST
+@members_required
+def member_resend_invitation(request, pk: int):
+    def resend(m):
+        if m.status != Status.INVITED:
+            raise Refused(f"{m.email} has already joined.")
+        invitation_send(request, m)
+
+    return _act(request, pk, resend, "Sent the invitation to {email} again.")
+
+
+@require_POST
+@members_required
+def ownership_transfer(request, pk: int):
+    def transfer(m):
+        if not permissions.can_transfer_ownership(request.membership):
+            raise Refused("Only the owner can transfer ownership.")
+        services.ownership_transfer(account=request.account, to=m, by=request.user)
+
+    return _act(request, pk, transfer, "{email} is now the owner; you are an admin.")
+
+
+# ---------------------------------------------------------------- accepting an invitation
+
+
+def _invitation_invalid(request, exc: Refused):
+    # Expired and used links are gone for good; an altered link is a bad request.
+    status = 400 if exc.code == "invalid" else 410
+    return render(
+        request, "accounts/invitation_invalid.html", {"reason": exc.code, "message": exc.message}, status=status
+    )
+
+
+def invitation_accept(request, token: str):
+    """The link from the invitation email.
+
+    A new person chooses a password here; someone who already has a login signs
+    in first and then accepts. Expired, used or altered links get a page that says so.
+    """
+    try:
+        membership = services.invitation_lookup(token=token)
+    except Refused as exc:
+        return _invitation_invalid(request, exc)
+    user = request.user if request.user.is_authenticated else None
+    existing = user is None and User.objects.filter(email__iexact=membership.email).exists()
+    wrong_user = user is not None and user.email.lower() != membership.email.lower()
+    form = InvitationAcceptForm(request.POST or None)
+    if request.method == "POST" and not existing and not wrong_user and (user is not None or form.is_valid()):
+        try:
+            membership = services.invitation_accept(
+                token=token,
+                user=user,
+                password=None if user else form.cleaned_data["password"],
+                name="" if user else form.cleaned_data["name"],
+            )
+        except Refused as exc:
+            if exc.field in form.fields:
+                form.add_error(exc.field, exc.message)
+            else:
+                return _invitation_invalid(request, exc)
+        else:
+            if user is None:
+                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            _work_in(request, membership.account)
+            messages.success(request, f"Welcome to {membership.account.name}.")
+            return redirect("app")
+    return render(
+        request,
+        "accounts/invitation_accept.html",
+        {"membership": membership, "form": form, "existing": existing, "wrong_user": wrong_user, "token": token},
+    )

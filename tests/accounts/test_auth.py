@@ -1,0 +1,91 @@
+"""Sign-up, log in by email, log out, password reset, the one-owner rule and switching accounts."""
+
+import pytest
+from django.core import mail
+from django.db import IntegrityError, transaction
+
+from accounts import services
+from accounts.models import Account, Membership, User
+
+from .conftest import PASSWORD
+
+
+def test_signup_creates_user_account_and_owner(client, db):
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "New@Example.com", "name": "Nia", "password": "a-long-fine-password", "account_name": "Nia's Team"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/app/"
+    user = User.objects.get(email="new@example.com")
+    account = Account.objects.get(name="Nia's Team")
+    assert account.memberships.get().user == user
+    assert account.memberships.get().role == "owner" and account.memberships.get().status == "active"
+    assert client.get("/app/").status_code == 200
+
+
+def test_signup_with_a_taken_email_changes_nothing(client, team):
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "olga@acme.example", "password": "a-long-fine-password", "account_name": "Again"},
+    )
+    assert "An account already uses olga@acme.example" in response.content.decode()
+    assert not Account.objects.filter(name="Again").exists()
+
+
+def test_login_by_email_any_case_and_logout_by_post(client, team):
+    response = client.post("/accounts/login/", {"username": "OLGA@acme.example", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/")["Location"] == "/app/"
+    assert client.get("/accounts/logout/").status_code == 405
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/")["Location"] == "/accounts/login/"
+
+
+def test_password_reset_sends_a_link(client, team):
+    response = client.post("/accounts/password/reset/", {"email": "olga@acme.example"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1 and "/accounts/reset/" in mail.outbox[0].body
+
+
+def test_password_change(client, team):
+    client.force_login(team["member"].user)
+    response = client.post(
+        "/accounts/password/change/",
+        {"old_password": PASSWORD, "new_password1": "an-even-longer-pass", "new_password2": "an-even-longer-pass"},
+    )
+    assert response.status_code == 302
+    team["member"].user.refresh_from_db()
+    assert team["member"].user.check_password("an-even-longer-pass")
+
+
+def test_one_owner_per_account_is_a_database_constraint(team):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Membership.objects.create(account=team["account"], email="second@acme.example", role="owner", status="active")
+
+
+def test_switching_accounts(client, team, other_account):
+    account, _ = other_account
+    user = team["member"].user
+    services.membership_invite(account=account, email=user.email, role="admin")
+    client.force_login(user)
+    assert "Other" in client.get("/accounts/switch/").content.decode()
+    response = client.post(f"/accounts/switch/{account.slug}/")
+    assert response.status_code == 302
+    assert client.session["account_id"] == account.pk
+
+
+def test_cannot_switch_into_an_account_you_do_not_belong_to(client, team, other_account):
+    account, _ = other_account
+    client.force_login(team["member"].user)
+    assert client.post(f"/accounts/switch/{account.slug}/").status_code == 404
+    assert client.session.get("account_id") != account.pk
+
+
+def test_cannot_switch_into_an_account_you_were_archived_from(client, team):
+    _, second = services.signup(email="x@y.example", password=PASSWORD, account_name="Second")
+    user = team["member"].user
+    m = services.membership_invite(account=second, email=user.email)
+    services.invitation_accept(token=services.invitation_token(m), user=user)
+    services.membership_archive(membership=m)
+    client.force_login(user)
+    assert client.post(f"/accounts/switch/{second.slug}/").status_code == 404
