@@ -27,6 +27,11 @@ INSTALLED_APPS = [
     "accounts",
     "subscriptions",
     "invoicing",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "licensing",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -110,6 +115,40 @@ STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY
 DJSTRIPE_WEBHOOK_SECRET = env("DJSTRIPE_WEBHOOK_SECRET", default="")
 DJSTRIPE_WEBHOOK_TOLERANCE = env.int("DJSTRIPE_WEBHOOK_TOLERANCE", default=300)
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+
+# API (issue 9): DRF + drf-spectacular; errors, auth and throttles live in api/.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasAccount"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env("API_RATE_PER_KEY", default="600/min"),
+        "activation": env("API_RATE_ACTIVATION", default="30/min"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Prorata API",
+    "DESCRIPTION": "Subscription, members, invoices and licences of one account. "
+    "Authenticate with `Authorization: Bearer <API key>`; errors are `{\"error\": {code, message, field}}`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# Licences (SPEC §2.7): Ed25519 private key, base64 of the 32 raw bytes or PEM; `manage.py licence_keygen`.
+LICENCE_SIGNING_KEY = env("LICENCE_SIGNING_KEY", default="")
+LICENCE_GRACE_DAYS = env.int("LICENCE_GRACE_DAYS", default=7)
 
 LOGGING = {
     "version": 1,

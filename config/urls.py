@@ -3,5 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("api.urls")),
+    path("settings/", include("licensing.urls")),
     path("", include("invoicing.payment_urls")),  # /settings/payment-method/, /stripe/webhook/
 ]

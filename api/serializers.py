@@ -1,0 +1,262 @@
+"""What the API sends and accepts. Money is {"amount": "3.50", "currency": "USD"}; dates are ISO 8601."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import Membership
+from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
+from licensing.models import Activation, Licence
+from subscriptions.models import Cycle, Subscription
+
+
+class MoneySerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=True)
+    currency = serializers.CharField(min_length=3, max_length=3)
+
+
+@extend_schema_field(MoneySerializer)
+class MoneyField(serializers.Field):
+    """A djmoney / moneyed Money as {"amount": "3.50", "currency": "USD"} (read only)."""
+
+    def __init__(self, **kwargs):
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        return {"amount": f"{value.amount:.2f}", "currency": str(value.currency)}
+
+
+class PlanSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    currency = serializers.CharField()
+    monthly_price = MoneyField(allow_null=True)
+    annual_price = MoneyField(allow_null=True)
+    seat_mode = serializers.CharField()
+    max_seats = serializers.IntegerField(allow_null=True)
+    max_instances = serializers.IntegerField(allow_null=True, help_text="On-premise servers; null is unlimited.")
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    subscription_id = serializers.CharField(source="public_id", help_text="The ID an on-premise server activates with.")
+    plan = PlanSerializer()
+    seats_in_use = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "subscription_id",
+            "plan",
+            "cycle",
+            "status",
+            "period_start",
+            "period_end",
+            "trial_end",
+            "paid_seats",
+            "bought_seats",
+            "minimum_seats",
+            "seats_in_use",
+            "cancel_at_period_end",
+            "pending_cycle",
+            "started_on",
+            "expired_on",
+        ]
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_seats_in_use(self, sub) -> int:
+        from subscriptions.selectors import seats_in_use
+
+        return seats_in_use(sub.account)
+
+
+class SeatsInputSerializer(serializers.Serializer):
+    seats = serializers.IntegerField(min_value=0, max_value=100000)
+
+
+class CycleInputSerializer(serializers.Serializer):
+    cycle = serializers.ChoiceField(choices=Cycle.choices)
+
+
+class PreviewLineSerializer(serializers.Serializer):
+    description = serializers.CharField()
+    explanation = serializers.CharField(help_text="How it was computed, e.g. “Nov 16 – Nov 30, 15 of 30 days”.")
+    kind = serializers.CharField()
+    quantity = serializers.IntegerField()
+    amount = MoneyField()
+    bill_on = serializers.DateField(allow_null=True, help_text="Waiting lines: the day they will be invoiced.")
+
+
+class PreviewDocumentSerializer(serializers.Serializer):
+    number = serializers.CharField(help_text="Empty in a preview: numbers are given when it is issued.")
+    reason = serializers.CharField()
+    issued_on = serializers.DateField()
+    lines = PreviewLineSerializer(many=True)
+    total = MoneyField()
+
+
+class PreviewInvoiceSerializer(PreviewDocumentSerializer):
+    amount_due = MoneyField()
+
+
+class ChangeResultSerializer(serializers.Serializer):
+    preview = serializers.BooleanField(help_text="True: nothing was changed; this is what the change would do.")
+    subscription = SubscriptionSerializer(help_text="The subscription after the change.")
+    invoices = PreviewInvoiceSerializer(many=True)
+    waiting_lines = PreviewLineSerializer(many=True, help_text="Lines added to a later invoice.")
+    credit_notes = PreviewDocumentSerializer(many=True)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    holds_licence = serializers.SerializerMethodField()
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "name", "role", "status", "invited_on", "joined_on", "archived_on", "holds_licence"]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_name(self, m) -> str:
+        return m.user.name if m.user_id else ""
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_holds_licence(self, m) -> bool:
+        return m.pk in self.context.get("licensed", set())
+
+
+class InviteInputSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    role = serializers.ChoiceField(
+        choices=[c for c in Membership.Role.choices if c[0] != Membership.Role.OWNER], default=Membership.Role.MEMBER
+    )
+
+
+class RoleInputSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=[c for c in Membership.Role.choices if c[0] != Membership.Role.OWNER])
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    unit_price = MoneyField()
+    amount = MoneyField()
+
+    class Meta:
+        model = InvoiceLine
+        fields = [
+            "kind",
+            "description",
+            "period_start",
+            "period_end",
+            "quantity",
+            "unit_price",
+            "days",
+            "period_days",
+            "amount",
+        ]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    subtotal = MoneyField()
+    discount = MoneyField()
+    tax = MoneyField()
+    total = MoneyField()
+    credit_applied = MoneyField()
+    amount_due = MoneyField()
+    amount_paid = MoneyField()
+    pdf_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "number",
+            "status",
+            "reason",
+            "currency",
+            "issued_on",
+            "due_on",
+            "paid_on",
+            "subtotal",
+            "discount",
+            "discount_label",
+            "tax",
+            "total",
+            "credit_applied",
+            "amount_due",
+            "amount_paid",
+            "pdf_url",
+        ]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_pdf_url(self, invoice) -> str:
+        request = self.context.get("request")
+        path = f"/api/v1/invoices/{invoice.number}/pdf"
+        return request.build_absolute_uri(path) if request else path
+
+
+class InvoiceDetailSerializer(InvoiceSerializer):
+    lines = InvoiceLineSerializer(many=True)
+
+    class Meta(InvoiceSerializer.Meta):
+        fields = [*InvoiceSerializer.Meta.fields, "lines"]
+
+
+class CreditNoteLineSerializer(serializers.ModelSerializer):
+    amount = MoneyField()
+
+    class Meta:
+        model = CreditNoteLine
+        fields = ["description", "period_start", "period_end", "quantity", "days", "period_days", "amount"]
+
+
+class CreditNoteSerializer(serializers.ModelSerializer):
+    total = MoneyField()
+    invoice = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+
+    class Meta:
+        model = CreditNote
+        fields = ["number", "reason", "memo", "currency", "issued_on", "total", "invoice"]
+
+
+class CreditNoteDetailSerializer(CreditNoteSerializer):
+    lines = CreditNoteLineSerializer(many=True)
+
+    class Meta(CreditNoteSerializer.Meta):
+        fields = [*CreditNoteSerializer.Meta.fields, "lines"]
+
+
+class LicenceSerializer(serializers.ModelSerializer):
+    member_id = serializers.IntegerField(source="membership_id", allow_null=True)
+    email = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Licence
+        fields = ["id", "member_id", "email", "assigned_on"]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_email(self, licence) -> str | None:
+        return licence.membership.email if licence.membership_id else None
+
+
+class ActivationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Activation
+        fields = ["instance_id", "kind", "first_activated_at", "last_activated_at", "times_issued", "deactivated_at"]
+
+
+class ActivationInputSerializer(serializers.Serializer):
+    subscription_id = serializers.CharField(max_length=100, help_text="From Settings › Subscription or any invoice.")
+    instance_id = serializers.CharField(max_length=100, help_text="The on-premise server's instance ID.")
+
+
+class SignedLicenceSerializer(serializers.Serializer):
+    licence = serializers.DictField(
+        help_text="account, plan, seats, licensed_users, instance_id, issued_at, expires_on, …"
+    )
+    signature = serializers.CharField(help_text="Base64 Ed25519 signature of the canonical JSON of `licence`.")
+
+
+class PublicKeySerializer(serializers.Serializer):
+    algorithm = serializers.CharField()
+    public_key_pem = serializers.CharField()
+    public_key_base64 = serializers.CharField(help_text="The 32 raw bytes, base64.")

@@ -1,0 +1,523 @@
+"""The account's API (SPEC §3): the same services and role rules as the settings pages."""
+
+import json
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import FileResponse, HttpResponseRedirect
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import permissions as rules
+from accounts import services as member_services
+from accounts.clock import today
+from accounts.errors import Refused
+from accounts.models import Membership
+from api import serializers as s
+from api.errors import ErrorSerializer
+from api.idempotency import idempotent
+from api.pagination import Cursor
+from api.permissions import CanManageBilling, CanManageMembers, HasAccount, actor_of
+from api.throttling import ActivationRateThrottle
+from invoicing.models import CreditNote, Invoice
+from licensing import keys
+from licensing.selectors import licences_of, licensed_membership_ids
+from licensing.services import activation_activate
+from subscriptions import previews
+from subscriptions import services as sub_services
+from subscriptions.selectors import live_subscription
+
+ERROR_TEXT = {
+    400: "Invalid input or a change the billing rules refuse; `field` names the input at fault.",
+    401: "No API key or session, or the key is not valid or revoked (`not_authenticated`, `authentication_failed`).",
+    402: "`account_locked`: an invoice is unpaid past its grace period. Only billing roles can read invoices.",
+    403: "`permission_denied` (the role may not do this), `door_locked` (role none) or `subscription_expired`.",
+    404: "`not_found`, or `no_subscription` when the account has none.",
+    409: "`changed_meanwhile`: the change no longer does what its preview showed; preview it again.",
+    422: "`idempotency_key_reused`: the Idempotency-Key was used for a different request.",
+    429: "`throttled`: the key's rate limit is spent; retry after `Retry-After` seconds.",
+}
+
+
+def errors(*codes: int) -> dict:
+    return {code: OpenApiResponse(ErrorSerializer, description=ERROR_TEXT[code]) for code in codes}
+
+
+READ_ERRORS = (401, 402, 403, 429)
+WRITE_ERRORS = (400, 401, 402, 403, 409, 422, 429)
+PREVIEW = OpenApiParameter(
+    "preview",
+    OpenApiTypes.BOOL,
+    description="`1`: change nothing; answer with the invoices and credit notes the change would produce.",
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    description="A unique key per intended change: a retry with the same key returns the first response.",
+)
+
+
+def account_scope(view, request) -> str:
+    return f"account:{actor_of(request).account.pk}"
+
+
+def _live(account):
+    sub = live_subscription(account)
+    if sub is None:
+        raise Refused(f"{account.name} has no subscription.", code="no_subscription")
+    return sub
+
+
+def _wants_preview(request) -> bool:
+    return request.query_params.get("preview", "").lower() in ("1", "true", "yes")
+
+
+def _money(m):
+    return {"amount": f"{m.amount:.2f}", "currency": str(m.currency)}
+
+
+def _line(line) -> dict:
+    return {
+        "description": line.description,
+        "explanation": line.explanation,
+        "kind": line.kind,
+        "quantity": line.quantity,
+        "amount": _money(line.amount),
+        "bill_on": line.bill_on.isoformat() if line.bill_on else None,
+    }
+
+
+def _change_body(result: previews.Preview, *, sub, preview: bool, request) -> dict:
+    return {
+        "preview": preview,
+        "subscription": s.SubscriptionSerializer(sub, context={"request": request}).data,
+        "invoices": [
+            {
+                "number": inv.number,
+                "reason": inv.reason,
+                "issued_on": inv.issued_on.isoformat(),
+                "lines": [_line(x) for x in inv.lines],
+                "total": _money(inv.total),
+                "amount_due": _money(inv.amount_due),
+            }
+            for inv in result.invoices
+        ],
+        "waiting_lines": [_line(x) for x in result.waiting],
+        "credit_notes": [
+            {
+                "number": note.number,
+                "reason": note.reason,
+                "issued_on": note.issued_on.isoformat(),
+                "lines": [_line(x) for x in note.lines],
+                "total": _money(note.total),
+            }
+            for note in result.credit_notes
+        ],
+    }
+
+
+# ---------------------------------------------------------------- subscription
+
+
+class SubscriptionView(APIView):
+    permission_classes = [HasAccount, CanManageBilling]
+
+    @extend_schema(
+        tags=["subscription"],
+        summary="The account's subscription",
+        responses={200: s.SubscriptionSerializer, **errors(*READ_ERRORS, 404)},
+    )
+    def get(self, request):
+        sub = _live(actor_of(request).account)
+        return Response(s.SubscriptionSerializer(sub, context={"request": request}).data)
+
+
+class _SubscriptionChange(APIView):
+    """Runs one subscription service; with ?preview=1 inside a rolled-back transaction."""
+
+    permission_classes = [HasAccount, CanManageBilling]
+    input_serializer = None
+
+    def call(self, sub, data: dict, actor):
+        raise NotImplementedError
+
+    @idempotent(account_scope)
+    def post(self, request):
+        actor = actor_of(request)
+        sub = _live(actor.account)
+        data = {}
+        if self.input_serializer is not None:
+            form = self.input_serializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            data = form.validated_data
+        service, kwargs = self.call(sub, data, actor)
+        kwargs.update(on=today(actor.account), by=actor.user)
+        shown = previews.preview(service, **kwargs)
+        if shown.refused:
+            raise Refused(shown.refused, field=shown.refused_field)
+        if _wants_preview(request):
+            return Response(_change_body(shown, sub=sub, preview=True, request=request))
+        done, result = previews.confirm(service, expected=shown.fingerprint(), **kwargs)
+        if not done:
+            raise Refused("Something changed while this ran; preview the change again.", code="changed_meanwhile")
+        sub.refresh_from_db()
+        return Response(_change_body(result, sub=sub, preview=False, request=request))
+
+
+def _change_schema(summary: str, request=None):
+    return extend_schema(
+        tags=["subscription"],
+        summary=summary,
+        request=request,
+        parameters=[PREVIEW, IDEMPOTENCY_KEY],
+        responses={200: s.ChangeResultSerializer, **errors(*WRITE_ERRORS, 404)},
+    )
+
+
+class SubscriptionSeatsView(_SubscriptionChange):
+    input_serializer = s.SeatsInputSerializer
+
+    def call(self, sub, data, actor):
+        return sub_services.subscription_set_seats, {"subscription": sub, "seats": data["seats"]}
+
+    @_change_schema("Change the bought seat count (fixed-seat plans)", s.SeatsInputSerializer)
+    def post(self, request):
+        return super().post(request)
+
+
+class SubscriptionCycleView(_SubscriptionChange):
+    input_serializer = s.CycleInputSerializer
+
+    def call(self, sub, data, actor):
+        return sub_services.subscription_switch_cycle, {"subscription": sub, "cycle": data["cycle"]}
+
+    @_change_schema("Switch between monthly and annual billing", s.CycleInputSerializer)
+    def post(self, request):
+        return super().post(request)
+
+
+class SubscriptionCancelView(_SubscriptionChange):
+    def call(self, sub, data, actor):
+        return sub_services.subscription_cancel, {"subscription": sub}
+
+    @_change_schema("Cancel at the end of the current period")
+    def post(self, request):
+        return super().post(request)
+
+
+class SubscriptionUndoCancelView(_SubscriptionChange):
+    def call(self, sub, data, actor):
+        return sub_services.subscription_undo_cancel, {"subscription": sub}
+
+    @_change_schema("Undo a cancellation before the period ends")
+    def post(self, request):
+        return super().post(request)
+
+
+# ---------------------------------------------------------------- members
+
+
+class MemberCursor(Cursor):
+    ordering = "id"
+
+
+class MemberList(generics.GenericAPIView):
+    permission_classes = [HasAccount, CanManageMembers]
+    serializer_class = s.MemberSerializer
+    pagination_class = MemberCursor
+
+    def get_queryset(self):
+        return Membership.objects.filter(account=actor_of(self.request).account).select_related("user")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        actor = actor_of(self.request)
+        context["licensed"] = licensed_membership_ids(actor.account) if actor else set()
+        return context
+
+    @extend_schema(tags=["members"], summary="Members, invited and archived people", responses={**errors(*READ_ERRORS)})
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        tags=["members"],
+        summary="Invite someone (takes a seat at once)",
+        request=s.InviteInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: s.MemberSerializer, **errors(*WRITE_ERRORS)},
+    )
+    @idempotent(account_scope)
+    def post(self, request):
+        actor = actor_of(request)
+        form = s.InviteInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        role = form.validated_data["role"]
+        if not rules.can_grant(actor.membership, role):
+            raise exceptions.PermissionDenied("Your role cannot give this role.", code="permission_denied")
+        member = member_services.membership_invite(
+            account=actor.account, email=form.validated_data["email"], role=role, by=actor.user
+        )
+        return Response(self.get_serializer(member).data, status=status.HTTP_201_CREATED)
+
+
+class _MemberView(generics.GenericAPIView):
+    permission_classes = [HasAccount, CanManageMembers]
+    serializer_class = s.MemberSerializer
+
+    def get_queryset(self):
+        return Membership.objects.filter(account=actor_of(self.request).account).select_related("user", "account")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        actor = actor_of(self.request)
+        context["licensed"] = licensed_membership_ids(actor.account) if actor else set()
+        return context
+
+    def answer(self, membership):
+        membership.refresh_from_db()
+        return Response(self.get_serializer(membership).data)
+
+
+class MemberDetail(_MemberView):
+    @extend_schema(
+        tags=["members"], summary="One member", responses={200: s.MemberSerializer, **errors(*READ_ERRORS, 404)}
+    )
+    def get(self, request, pk: int):
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+def _member_action_schema(summary, request=None):
+    return extend_schema(
+        tags=["members"],
+        summary=summary,
+        request=request,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.MemberSerializer, **errors(*WRITE_ERRORS, 404)},
+    )
+
+
+class MemberArchive(_MemberView):
+    @_member_action_schema("Archive a member (frees the seat and the licence)")
+    @idempotent(account_scope)
+    def post(self, request, pk: int):
+        member = self.get_object()
+        member_services.membership_archive(membership=member, by=actor_of(request).user)
+        return self.answer(member)
+
+
+class MemberReactivate(_MemberView):
+    @_member_action_schema("Re-activate an archived member")
+    @idempotent(account_scope)
+    def post(self, request, pk: int):
+        member = self.get_object()
+        member_services.membership_reactivate(membership=member, by=actor_of(request).user)
+        return self.answer(member)
+
+
+class MemberRole(_MemberView):
+    @_member_action_schema("Change a member's role", s.RoleInputSerializer)
+    @idempotent(account_scope)
+    def post(self, request, pk: int):
+        actor = actor_of(request)
+        member = self.get_object()
+        form = s.RoleInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        role = form.validated_data["role"]
+        if not rules.can_grant(actor.membership, role):
+            raise exceptions.PermissionDenied("Your role cannot give this role.", code="permission_denied")
+        member_services.membership_change_role(membership=member, role=role, by=actor.user)
+        return self.answer(member)
+
+
+# ---------------------------------------------------------------- invoices and credit notes
+
+
+class _BillingDocuments(generics.GenericAPIView):
+    permission_classes = [HasAccount, CanManageBilling]
+    readable_when_blocked = True
+    lookup_field = "number"
+    lookup_url_kwarg = "number"
+
+
+class InvoiceList(_BillingDocuments, generics.ListAPIView):
+    serializer_class = s.InvoiceSerializer
+
+    def get_queryset(self):
+        return Invoice.objects.filter(account=actor_of(self.request).account).exclude(status=Invoice.Status.DRAFT)
+
+    @extend_schema(tags=["invoices"], summary="Issued invoices, newest first", responses={**errors(*READ_ERRORS)})
+    def get(self, request):
+        return self.list(request)
+
+
+class InvoiceDetail(_BillingDocuments, generics.RetrieveAPIView):
+    serializer_class = s.InvoiceDetailSerializer
+
+    def get_queryset(self):
+        return (
+            Invoice.objects.filter(account=actor_of(self.request).account)
+            .exclude(status=Invoice.Status.DRAFT)
+            .prefetch_related("lines")
+        )
+
+    @extend_schema(
+        tags=["invoices"],
+        summary="One invoice with its lines",
+        responses={200: s.InvoiceDetailSerializer, **errors(*READ_ERRORS, 404)},
+    )
+    def get(self, request, number: str):
+        return self.retrieve(request, number=number)
+
+
+def _pdf_response(document, settings_url: str):
+    if document.pdf:
+        return FileResponse(document.pdf.open("rb"), content_type="application/pdf", filename=f"{document.number}.pdf")
+    return HttpResponseRedirect(settings_url)
+
+
+class InvoicePdf(InvoiceDetail):
+    @extend_schema(
+        tags=["invoices"],
+        summary="The invoice PDF",
+        description="The stored PDF, or a redirect to the settings page that renders it.",
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF."),
+            302: OpenApiResponse(description="Rendered on request at /settings/invoices/<number>.pdf."),
+            **errors(*READ_ERRORS, 404),
+        },
+    )
+    def get(self, request, number: str):
+        invoice = self.get_object()
+        return _pdf_response(invoice, f"/settings/invoices/{invoice.number}.pdf")
+
+
+class CreditNoteList(_BillingDocuments, generics.ListAPIView):
+    serializer_class = s.CreditNoteSerializer
+
+    def get_queryset(self):
+        return CreditNote.objects.filter(account=actor_of(self.request).account, number__isnull=False).select_related(
+            "invoice"
+        )
+
+    @extend_schema(tags=["invoices"], summary="Credit notes, newest first", responses={**errors(*READ_ERRORS)})
+    def get(self, request):
+        return self.list(request)
+
+
+class CreditNoteDetail(_BillingDocuments, generics.RetrieveAPIView):
+    serializer_class = s.CreditNoteDetailSerializer
+
+    def get_queryset(self):
+        return (
+            CreditNote.objects.filter(account=actor_of(self.request).account, number__isnull=False)
+            .select_related("invoice")
+            .prefetch_related("lines")
+        )
+
+    @extend_schema(
+        tags=["invoices"],
+        summary="One credit note with its lines",
+        responses={200: s.CreditNoteDetailSerializer, **errors(*READ_ERRORS, 404)},
+    )
+    def get(self, request, number: str):
+        return self.retrieve(request, number=number)
+
+
+# ---------------------------------------------------------------- licences
+
+
+class LicenceCursor(Cursor):
+    ordering = "id"
+
+
+class LicenceList(generics.ListAPIView):
+    permission_classes = [HasAccount, CanManageBilling]
+    serializer_class = s.LicenceSerializer
+    pagination_class = LicenceCursor
+
+    def get_queryset(self):
+        return licences_of(actor_of(self.request).account)
+
+    @extend_schema(
+        tags=["licences"],
+        summary="Named-user licences and who holds them",
+        description="As many licences as paid seats; `member_id` null means free.",
+        responses={**errors(*READ_ERRORS)},
+    )
+    def get(self, request):
+        return self.list(request)
+
+
+def activation_scope(view, request) -> str:
+    data = request.data if isinstance(request.data, dict) else {}
+    return f"activation:{str(data.get('subscription_id', ''))[:60]}"
+
+
+class ActivationView(APIView):
+    """No API key: the subscription ID is the secret, so this endpoint has its own, lower rate limit."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ActivationRateThrottle]
+
+    @extend_schema(
+        tags=["licences"],
+        summary="Activate an on-premise server online",
+        description=(
+            "Subscription ID + instance ID → a signed licence. Re-activating the same instance (e.g. after a "
+            "renewal) returns a fresh licence. To verify it, serialise `licence` as canonical JSON (sorted keys, "
+            "no spaces, ASCII) and check `signature` with the public key from /api/v1/licence-public-key; "
+            "`licensing.verify.verify_licence_document` does exactly that."
+        ),
+        auth=[],
+        request=s.ActivationInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: s.SignedLicenceSerializer,
+            400: OpenApiResponse(ErrorSerializer, description=ERROR_TEXT[400]),
+            402: OpenApiResponse(ErrorSerializer, description="`account_locked`: pay the overdue invoice first."),
+            403: OpenApiResponse(ErrorSerializer, description="`subscription_expired`: reactivate, use the new ID."),
+            404: OpenApiResponse(ErrorSerializer, description="`unknown_subscription`: no subscription has this ID."),
+            409: OpenApiResponse(ErrorSerializer, description="`instance_limit`: the plan's servers are all active."),
+            422: OpenApiResponse(ErrorSerializer, description=ERROR_TEXT[422]),
+            429: OpenApiResponse(ErrorSerializer, description=ERROR_TEXT[429]),
+        },
+        examples=[
+            OpenApiExample("Activate", value={"subscription_id": "sub_…", "instance_id": "srv-01"}, request_only=True)
+        ],
+    )
+    @idempotent(activation_scope)
+    def post(self, request):
+        form = s.ActivationInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        _, signed = activation_activate(
+            subscription_id=form.validated_data["subscription_id"], instance_id=form.validated_data["instance_id"]
+        )
+        return Response(json.loads(signed), status=status.HTTP_201_CREATED)
+
+
+class PublicKeyView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["licences"],
+        summary="The public key that verifies licences (Ed25519)",
+        auth=[],
+        responses={200: s.PublicKeySerializer, 429: OpenApiResponse(ErrorSerializer, description=ERROR_TEXT[429])},
+    )
+    def get(self, request):
+        try:
+            body = {
+                "algorithm": "Ed25519",
+                "public_key_pem": keys.public_key_pem(),
+                "public_key_base64": keys.public_key_base64(),
+            }
+        except ImproperlyConfigured:
+            raise exceptions.APIException("Licence signing is not configured on this server.", code="not_configured")
+        return Response(body)
