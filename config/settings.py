@@ -105,6 +105,10 @@ SELLER = {
     "email": env("SELLER_EMAIL", default="billing@prorata.localhost"),
 }
 INVOICE_PAPER_SIZE = env("INVOICE_PAPER_SIZE", default="A4")
+# Django admin for support staff (issue 7)
+ADMIN_SITE_HEADER = env("ADMIN_SITE_HEADER", default="Prorata support")
+# Support may grant credit up to this amount (in the account's currency); Finance has no limit.
+SUPPORT_CREDIT_LIMIT = env.int("SUPPORT_CREDIT_LIMIT", default=100)
 # Payments (issue 8): card payments through Stripe only when both keys are set; secrets come from the environment.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")

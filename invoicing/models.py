@@ -99,6 +99,14 @@ class Invoice(models.Model):
             models.Index(fields=["account", "-issued_on"]),
             models.Index(fields=["status", "due_on"]),
         ]
+        permissions = [
+            ("pay_invoice", "Can mark an invoice paid"),
+            ("void_invoice", "Can void an invoice"),
+            ("mark_uncollectible_invoice", "Can mark an invoice uncollectible"),
+            ("credit_invoice", "Can issue a credit note for an invoice"),
+            ("refund_invoice", "Can refund an invoice within the money-back window"),
+            ("refund_invoice_override", "Can refund an invoice outside the money-back window"),
+        ]
 
     def __str__(self):
         return self.number or f"Draft invoice {self.pk}"
@@ -187,6 +195,10 @@ class CreditNote(models.Model):
 
     class Meta:
         ordering = ["-issued_on", "-id"]
+        permissions = [
+            ("grant_credit", "Can grant credit up to SUPPORT_CREDIT_LIMIT"),
+            ("grant_credit_unlimited", "Can grant credit above SUPPORT_CREDIT_LIMIT"),
+        ]
 
     def __str__(self):
         return self.number or f"Draft credit note {self.pk}"

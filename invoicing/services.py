@@ -332,3 +332,119 @@ def invoice_refund(*, invoice: Invoice, on: date, reason: str, by=None) -> Refun
     )
     gateways.refund_on_commit(refund)  # card payments go back through Stripe after commit
     return refund
+
+
+def _reverse_credit(invoice: Invoice, *, on: date, memo: str) -> None:
+    """Give back the credit an invoice used (and take back any it added): the ledger nets to zero for it."""
+    entries = list(CreditEntry.objects.filter(invoice=invoice))
+    net = sum((e.amount for e in entries), zero(invoice.currency))
+    if net.amount:
+        CreditEntry.objects.create(account=invoice.account, amount=-net, on=on, memo=memo, invoice=invoice)
+
+
+def _close_open(invoice: Invoice, *, status: str, on: date, verb: str) -> Invoice:
+    invoice = Invoice.objects.select_for_update().select_related("account").get(pk=invoice.pk)
+    if invoice.status != Invoice.Status.OPEN:
+        status = invoice.get_status_display().lower()
+        raise Refused(f"{invoice.number} is {status}; only an open invoice can be {verb}.")
+    if invoice.amount_paid.amount:
+        raise Refused(f"{invoice.number} is partly paid; refund or credit it instead.")
+    invoice.status = status
+    invoice.save(update_fields=["status"])
+    from subscriptions.services import account_after_payment
+
+    account_after_payment(account=invoice.account, on=on)
+    return invoice
+
+
+@transaction.atomic
+def invoice_void(*, invoice: Invoice, on: date, reason: str = "", by=None) -> Invoice:
+    """Open → void: the invoice was issued by mistake. The credit it used goes back to the balance (SPEC §2.6)."""
+    invoice = _close_open(invoice, status=Invoice.Status.VOID, on=on, verb="voided")
+    _reverse_credit(invoice, on=on, memo=f"{invoice.number} voided")
+    return invoice
+
+
+@transaction.atomic
+def invoice_mark_uncollectible(*, invoice: Invoice, on: date, reason: str = "", by=None) -> Invoice:
+    """Open → uncollectible: written off; it no longer makes the account past due or locked (SPEC §2.6)."""
+    return _close_open(invoice, status=Invoice.Status.UNCOLLECTIBLE, on=on, verb="marked uncollectible")
+
+
+def _credit_core_line(*, description: str, amount: Money, on: date, period: Period | None = None) -> core.Line:
+    period = period or Period(on, on + timedelta(days=1))
+    return core.Line(core.CREDIT, description[:300], period, 1, -amount, -amount, period.days, period.days)
+
+
+@transaction.atomic
+def credit_grant(*, account: Account, amount: Money, reason: str, on: date, by=None) -> CreditNote:
+    """Support grants credit: a numbered credit note of reason “grant” whose total joins the balance (SPEC §2.2)."""
+    if not account.currency:
+        raise Refused(f"{account.name} has no billing currency yet; it is set by the first subscription.")
+    if amount.currency.code != account.currency:
+        raise Refused(f"{account.name} is billed in {account.currency}, not {amount.currency.code}.", field="amount")
+    if amount.amount <= 0:
+        raise Refused("Credit must be a positive amount.", field="amount")
+    if not reason.strip():
+        raise Refused("Say why the credit is granted.", field="reason")
+    line = _credit_core_line(description=f"Credit granted: {reason.strip()}", amount=amount, on=on)
+    return credit_note_issue(
+        account=account, reason=CreditNote.Reason.GRANT, on=on, lines=[line], memo=reason.strip()[:300], by=by
+    )
+
+
+def invoice_creditable(invoice: Invoice) -> Money:
+    """What is left to credit on an invoice: its charges less the credit notes already issued against it."""
+    credited = sum((n.total for n in invoice.credit_notes.all()), zero(invoice.currency))
+    return max(invoice.total - credited, zero(invoice.currency))
+
+
+@transaction.atomic
+def invoice_credit(
+    *,
+    invoice: Invoice,
+    on: date,
+    reason: str,
+    lines: list[InvoiceLine] = (),
+    amount: Money | None = None,
+    by=None,
+) -> CreditNote:
+    """Correct an issued invoice by a credit note for chosen lines or an amount (SPEC §2.6: never edit it)."""
+    invoice = Invoice.objects.select_for_update().select_related("account").get(pk=invoice.pk)
+    if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID):
+        raise Refused(f"{invoice} is {invoice.get_status_display().lower()}; there is nothing to credit.")
+    if not reason.strip():
+        raise Refused("Say why the invoice is credited.", field="reason")
+    if bool(lines) == (amount is not None):
+        raise Refused("Choose lines or an amount to credit.", field="amount")
+    if amount is not None:
+        if amount.currency.code != invoice.currency or amount.amount <= 0:
+            raise Refused(f"Give a positive amount in {invoice.currency}.", field="amount")
+        core_lines = [_credit_core_line(description=f"Correction of {invoice.number}", amount=amount, on=on)]
+    else:
+        foreign = [line for line in lines if line.invoice_id != invoice.pk or line.amount.amount <= 0]
+        if foreign:
+            raise Refused("Only charge lines of this invoice can be credited.", field="lines")
+        core_lines = [
+            _credit_core_line(
+                description=f"Correction: {line.description}",
+                amount=line.amount,
+                on=on,
+                period=Period(line.period_start, line.period_end),
+            )
+            for line in lines
+        ]
+    total = -sum((line.amount for line in core_lines), zero(invoice.currency))
+    left = invoice_creditable(invoice)
+    if total > left:
+        raise Refused(f"At most {left} is left to credit on {invoice.number}.", field="amount")
+    return credit_note_issue(
+        account=invoice.account,
+        subscription=invoice.subscription,
+        invoice=invoice,
+        reason=CreditNote.Reason.CORRECTION,
+        on=on,
+        lines=core_lines,
+        memo=reason.strip()[:300],
+        by=by,
+    )

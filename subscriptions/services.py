@@ -931,3 +931,69 @@ def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
     card_charges_retry(on=on, accounts=accounts)  # failed cards again on days 1, 3, 5, before the lock (issue 8)
     summary.locked = dunning_run(on=on, accounts=accounts)["locked"]
     return summary
+
+
+# ---------------------------------------------------------------- support
+
+
+@transaction.atomic
+def subscription_extend_trial(*, subscription: Subscription, days: int, on: date, by=None) -> Subscription:
+    """Support lengthens a trial by `days`: the first paid period starts that much later (SPEC §2.5)."""
+    sub = _lock(subscription)
+    if sub.status != Status.TRIALING:
+        raise Refused("Only a subscription in its trial can have the trial extended.")
+    if days <= 0:
+        raise Refused("Extend the trial by at least one day.", field="days")
+    sub.trial_end = sub.period_end = sub.period_end + timedelta(days=days)
+    sub.anchor = sub.period_start
+    sub.save(update_fields=["trial_end", "period_end", "anchor"])
+    _ledger(sub, on=on, reason=f"trial extended by {days} days to {sub.trial_end}", by=by)
+    return sub
+
+
+@transaction.atomic
+def subscription_cancel_now(*, subscription: Subscription, on: date, by=None) -> Invoice | None:
+    """Support ends a subscription today: waiting lines are invoiced, no credit for unused days, it expires.
+
+    Unused time is not credited automatically; support grants credit separately if it is owed.
+    """
+    sub = _lock(subscription)
+    if sub.status == Status.EXPIRED:
+        raise Refused("This subscription has already expired.")
+    final = _issue(
+        sub,
+        reason=Invoice.Reason.FINAL,
+        on=on,
+        lines=[],
+        waiting=_waiting(sub),
+        billing_key=f"final:{sub.pk}:{on}",
+    )
+    _expire(sub, on=on, reason="canceled now by support", by=by)
+    return final
+
+
+@transaction.atomic
+def plan_keep_price_for_subscribers(*, plan: Plan, on: date, by=None) -> Plan | None:
+    """Before a plan's price changes: keep its live subscriptions on today's price (SPEC §2.4).
+
+    Renewals read the price from the plan, so the subscriptions move to a hidden copy of the
+    plan as it is now; new customers get the changed plan. Issued invoices never change.
+    """
+    live = list(Subscription.objects.select_for_update().filter(plan=plan).exclude(status=Status.EXPIRED))
+    if not live:
+        return None
+    copy = Plan.objects.get(pk=plan.pk)
+    copy.pk = None
+    copy.code = f"{plan.code}-{on:%Y%m%d}"[:40]
+    n = 1
+    while Plan.objects.filter(code=copy.code).exists():
+        n += 1
+        copy.code = f"{plan.code}-{on:%Y%m%d}-{n}"[:40]
+    copy.name = f"{plan.name} (price until {on:%Y-%m-%d})"[:100]
+    copy.is_public = False
+    copy.save()
+    for sub in live:
+        sub.plan = copy
+        sub.save(update_fields=["plan"])
+        _ledger(sub, on=on, reason=f"kept on the price of {plan.name} as {copy.code}", by=by)
+    return copy

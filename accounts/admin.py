@@ -1,0 +1,547 @@
+"""The Django admin for support and finance staff (SPEC §3): users, accounts, members.
+
+The first half is the small machinery every Prorata admin shares: money shown
+with its currency, read-only pages for issued documents, and *staff actions* —
+a form, a confirmation page that shows the money effect first (computed by
+running the real service in a rolled-back transaction, `subscriptions.previews`),
+then the same service call for real, recorded in history with the reason given.
+"""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import timedelta
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Q, Subquery
+from django.dispatch import receiver
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from moneyed import Money
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.signals import pre_create_historical_record
+
+from accounts.clock import today
+from accounts.errors import Refused
+from accounts.models import Account, Membership, User
+from invoicing.formatting import money
+from subscriptions.previews import confirm, preview
+
+admin.site.site_header = settings.ADMIN_SITE_HEADER
+admin.site.site_title = settings.ADMIN_SITE_HEADER
+admin.site.index_title = "Accounts, subscriptions and invoices"
+
+# ---------------------------------------------------------------- history reasons
+
+_reason: ContextVar[str] = ContextVar("staff_reason", default="")
+
+
+@contextmanager
+def staff_reason(reason: str):
+    """Every history record written inside this block carries `reason` as its change reason."""
+    token = _reason.set(reason[:100])
+    try:
+        yield
+    finally:
+        _reason.reset(token)
+
+
+@receiver(pre_create_historical_record)
+def _stamp_reason(sender, history_instance, **kwargs):
+    reason = _reason.get()
+    if reason and not history_instance.history_change_reason:
+        history_instance.history_change_reason = reason
+
+
+# ---------------------------------------------------------------- display helpers
+
+
+def show_money(value, locale: str = "en_US") -> str:
+    """Money with its currency (“$3.50”, “3,50 €”), or a dash."""
+    return money(value, locale) if value is not None else "–"
+
+
+def admin_link(obj, text=None) -> str:
+    if obj is None:
+        return "–"
+    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, text if text is not None else str(obj))
+
+
+def html_table(headers, rows) -> str:
+    """A small read-only table for a change page (rows are already-escaped cells)."""
+    if not rows:
+        return "–"
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        ((format_html_join("", "<td>{}</td>", ((c,) for c in row)),) for row in rows),
+    )
+    return format_html('<table class="prorata-table"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, body)
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """Stock admin plus each object's history (who, when, what changed, why). Never revert: use services."""
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+
+class ReadOnlyAdminMixin:
+    """Issued documents and ledgers: viewed, never added, edited or deleted in the admin (SPEC §2.6)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    show_change_link = True
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields or [f.name for f in self.model._meta.fields]
+
+
+# ---------------------------------------------------------------- staff actions
+
+
+class StaffAction:
+    """One thing staff do to one object: a form, a preview of its money effect, then the service call.
+
+    Subclasses set `label`, `permission` (e.g. "invoicing.void_invoice"), `form_class`, and
+    implement `call(obj, data, user) -> (service, kwargs)`.
+    """
+
+    label = ""
+    permission = ""
+    form_class = forms.Form
+    note = ""
+    dangerous = False
+
+    def applies(self, obj) -> bool:
+        return True
+
+    def allowed(self, user, obj) -> bool:
+        return user.has_perm(self.permission)
+
+    def check(self, obj, data, user) -> None:
+        """Refuse what this user may not do with this input (limits, overrides)."""
+
+    def call(self, obj, data, user):
+        raise NotImplementedError
+
+    def reason(self, data) -> str:
+        return (data.get("reason") or "").strip() or self.label
+
+    def later_day(self, obj):
+        """For changes that bill later (minimum seats, a switch at period end): the billing run to preview too."""
+        return None
+
+    def done(self, obj, written) -> str:
+        """The success message; `written` is the Preview of what the service wrote."""
+        return f"{self.label}: done."
+
+    def after(self, obj, *, reason: str) -> None:
+        """Hook for services that write with update() (no history row of their own)."""
+
+
+class ActionForm(forms.Form):
+    def __init__(self, *args, obj=None, user=None, **kwargs):
+        self.obj, self.user = obj, user
+        super().__init__(*args, **kwargs)
+
+
+class ReasonForm(ActionForm):
+    reason = forms.CharField(max_length=100, required=False, help_text="Recorded in the object's history.")
+
+
+class RequiredReasonForm(ActionForm):
+    reason = forms.CharField(max_length=100, help_text="Recorded in the object's history.")
+
+
+def account_of(obj) -> Account:
+    return obj if isinstance(obj, Account) else obj.account
+
+
+def _then_billing_run(fn, day):
+    """`fn`, then the daily billing run on `day` for the same account: to preview a change that bills later."""
+    from subscriptions.services import billing_run
+
+    def both(**kwargs):
+        fn(**kwargs)
+        account = kwargs.get("account") or kwargs["subscription"].account
+        billing_run(on=day, accounts=[account])
+
+    return both
+
+
+class StaffActionsMixin:
+    """Adds `<pk>/do/<action>/` pages and their buttons on the change page."""
+
+    staff_actions: dict[str, type[StaffAction]] = {}
+    change_form_template = "admin/prorata/change_form.html"
+
+    def get_urls(self):
+        info = self.model._meta.app_label, self.model._meta.model_name
+        return [
+            path(
+                "<path:object_id>/do/<str:action>/",
+                self.admin_site.admin_view(self.action_view),
+                name="{}_{}_action".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def available_actions(self, request, obj):
+        out = []
+        for name, cls in self.staff_actions.items():
+            act = cls()
+            if act.applies(obj) and act.allowed(request.user, obj):
+                url = reverse(
+                    f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_action",
+                    args=[obj.pk, name],
+                )
+                out.append({"name": name, "label": act.label, "url": url})
+        return out
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        obj = self.get_object(request, object_id)
+        if obj is not None:
+            extra_context["staff_actions"] = self.available_actions(request, obj)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def action_day(self, obj):
+        return today(getattr(obj, "account", None))
+
+    def action_view(self, request, object_id, action):
+        obj = self.get_object(request, object_id)
+        if obj is None or action not in self.staff_actions:
+            raise Http404
+        act = self.staff_actions[action]()
+        if not self.has_view_or_change_permission(request, obj) or not act.allowed(request.user, obj):
+            raise PermissionDenied
+        if not act.applies(obj):
+            messages.error(request, f"“{act.label}” does not apply to {obj}.")
+            return HttpResponseRedirect(self._change_url(obj))
+        pv = later = None
+        if request.method == "POST":
+            form = act.form_class(request.POST, obj=obj, user=request.user)
+            if form.is_valid():
+                try:
+                    act.check(obj, form.cleaned_data, request.user)
+                    fn, kwargs = act.call(obj, form.cleaned_data, request.user)
+                    if "confirm" in request.POST:
+                        reason = act.reason(form.cleaned_data)
+                        with staff_reason(reason):
+                            done, pv = confirm(fn, expected=request.POST.get("fingerprint", ""), **kwargs)
+                            if done:
+                                act.after(obj, reason=reason)
+                        if done:
+                            messages.success(request, act.done(obj, pv))
+                            return HttpResponseRedirect(self._change_url(obj))
+                        messages.warning(request, "Something changed since the preview. Check the new figures.")
+                    else:
+                        pv = preview(fn, **kwargs)
+                    if pv.refused:
+                        form.add_error(pv.refused_field if pv.refused_field in form.fields else None, pv.refused)
+                        pv = None
+                    elif act.later_day(obj) is not None:
+                        later = preview(_then_billing_run(fn, act.later_day(obj)), **kwargs)
+                except Refused as exc:
+                    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            form = act.form_class(obj=obj, user=request.user)
+        account = account_of(obj)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{act.label}: {obj}",
+            "opts": self.model._meta,
+            "original": obj,
+            "action": act,
+            "form": form,
+            "preview": pv,
+            "later": later,
+            "later_title": f"With this change, the billing run on {act.later_day(obj)} would issue:",
+            "locale": account.locale,
+            "description": act.note,
+            "change_url": self._change_url(obj),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/prorata/action.html", context)
+
+    def _change_url(self, obj):
+        return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+# ---------------------------------------------------------------- account actions
+
+
+class GrantCreditForm(ActionForm):
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0.01)
+    reason = forms.CharField(max_length=100, help_text="Printed on the credit note and kept in history.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        account = account_of(self.obj)
+        self.fields["amount"].help_text = f"In {account.currency or 'the account currency'}."
+
+
+class GrantCredit(StaffAction):
+    label = "Grant credit"
+    permission = "invoicing.grant_credit"
+    form_class = GrantCreditForm
+    note = "A numbered credit note (reason “grant”) is issued; its total joins the credit balance."
+
+    def applies(self, obj):
+        return bool(account_of(obj).currency)
+
+    def check(self, obj, data, user):
+        account = account_of(obj)
+        limit = Money(settings.SUPPORT_CREDIT_LIMIT, account.currency)
+        if Money(data["amount"], account.currency) > limit and not user.has_perm("invoicing.grant_credit_unlimited"):
+            raise Refused(f"Support may grant at most {show_money(limit)}; ask Finance for more.", field="amount")
+
+    def call(self, obj, data, user):
+        from invoicing.services import credit_grant
+
+        account = account_of(obj)
+        return credit_grant, {
+            "account": account,
+            "amount": Money(data["amount"], account.currency),
+            "reason": data["reason"],
+            "on": today(account),
+            "by": user,
+        }
+
+    def done(self, obj, written):
+        note = written.credit_notes[0]
+        return f"Credit note {note.number} issued for {show_money(note.total, account_of(obj).locale)}."
+
+
+class UnlockAccount(StaffAction):
+    label = "Unlock account"
+    permission = "accounts.change_account"
+    form_class = RequiredReasonForm
+    note = "The account is unlocked now; its open invoices stay open and dunning may lock it again."
+
+    def applies(self, obj):
+        return account_of(obj).locked_on is not None
+
+    def call(self, obj, data, user):
+        from subscriptions.services import account_unlock
+
+        account = account_of(obj)
+        return account_unlock, {"account": account, "on": today(account), "by": user}
+
+    def after(self, obj, *, reason):
+        # account_unlock writes with update(); save once so the history shows who unlocked it and why.
+        account = Account.objects.get(pk=account_of(obj).pk)
+        account._change_reason = reason
+        account.save(update_fields=["locked_on"])
+
+    def done(self, obj, written):
+        return f"{account_of(obj)} is unlocked."
+
+
+# ---------------------------------------------------------------- users, accounts, members
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "name", "is_staff", "is_active", "date_joined"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    search_fields = ["email", "name"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Personal info", {"fields": ["name"]}),
+        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+class MembershipInline(ReadOnlyInline):
+    model = Membership
+    fields = ["email", "user", "role", "status", "invited_on", "joined_on", "archived_on"]
+    verbose_name_plural = "Members (changed in Settings › Members, where seats are billed)"
+
+
+def _credit_entry_inline():
+    from invoicing.models import CreditEntry
+
+    class CreditEntryInline(ReadOnlyInline):
+        model = CreditEntry
+        fields = ["on", "amount", "memo", "invoice", "credit_note"]
+        verbose_name_plural = "Credit ledger"
+        show_change_link = False
+
+        def get_queryset(self, request):
+            return super().get_queryset(request).select_related("invoice", "credit_note")
+
+    return CreditEntryInline
+
+
+class LockedFilter(admin.SimpleListFilter):
+    title = "locked"
+    parameter_name = "locked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Locked"), ("no", "Not locked")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(locked_on__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(locked_on__isnull=True)
+        return queryset
+
+
+RECENT = 20
+
+
+@admin.register(Account)
+class AccountAdmin(StaffActionsMixin, HistoryAdmin):
+    list_display = ["name", "owner_email", "currency", "payment_gateway", "locked_on", "created_at"]
+    list_filter = [LockedFilter, "currency", "payment_gateway"]
+    search_fields = ["name", "slug", "legal_name", "billing_email"]
+    show_full_result_count = False
+    inlines = [MembershipInline, _credit_entry_inline()]
+    readonly_fields = [
+        "currency",
+        "locked_on",
+        "created_at",
+        "subscription_summary",
+        "credit_balance_display",
+        "recent_invoices",
+        "recent_credit_notes",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "timezone", "locale", "currency", "created_at"]}),
+        (
+            "Billing profile",
+            {"fields": ["legal_name", "address", "country", "tax_id", "billing_email", "tax_rate", "payment_gateway"]},
+        ),
+        ("Subscription", {"fields": ["subscription_summary", "locked_on"]}),
+        ("Credit", {"fields": ["credit_balance_display"]}),
+        ("Documents", {"fields": ["recent_invoices", "recent_credit_notes"]}),
+    ]
+    staff_actions = {"grant_credit": GrantCredit, "unlock": UnlockAccount}
+
+    def has_add_permission(self, request):
+        # Accounts are created by signing up (accounts.services.signup), which also makes the owner.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        owner = Membership.objects.filter(account=OuterRef("pk"), role=Membership.Role.OWNER).values("email")[:1]
+        return super().get_queryset(request).annotate(owner_email=Subquery(owner))
+
+    def get_search_results(self, request, queryset, search_term):
+        """Name, slug, legal name, billing email, or the owner's email."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        owners = Membership.objects.filter(role=Membership.Role.OWNER, email__icontains=term).values("account_id")
+        q = Q(pk__in=owners)
+        for name in self.search_fields:
+            q |= Q(**{f"{name}__icontains": term})
+        return queryset.filter(q), False
+
+    @admin.display(description="Owner", ordering="owner_email")
+    def owner_email(self, obj):
+        return obj.owner_email
+
+    @admin.display(description="Subscription")
+    def subscription_summary(self, obj):
+        from subscriptions.selectors import latest_subscription, seats_in_use
+
+        sub = latest_subscription(obj)
+        if sub is None:
+            return "No subscription"
+        return format_html(
+            "{} · {} · {} · period {} – {} · seats {} in use / {} paid",
+            admin_link(sub, sub.public_id),
+            sub.plan.name,
+            sub.get_cycle_display(),
+            sub.period_start,
+            sub.period_end - timedelta(days=1),
+            seats_in_use(obj),
+            sub.paid_seats,
+        ) + format_html(" · <strong>{}</strong>", sub.get_status_display())
+
+    @admin.display(description="Credit balance")
+    def credit_balance_display(self, obj):
+        from invoicing.selectors import credit_balance
+
+        return show_money(credit_balance(obj), obj.locale)
+
+    @admin.display(description="Invoices")
+    def recent_invoices(self, obj):
+        from invoicing.models import Invoice
+
+        qs = Invoice.objects.filter(account=obj).order_by("-issued_on", "-id")
+        rows = [
+            (
+                admin_link(inv),
+                inv.issued_on,
+                inv.get_status_display(),
+                show_money(inv.total, obj.locale),
+                show_money(inv.amount_due, obj.locale),
+            )
+            for inv in qs[:RECENT]
+        ]
+        url = reverse("admin:invoicing_invoice_changelist") + f"?account__id__exact={obj.pk}"
+        return html_table(["Number", "Issued", "Status", "Total", "Amount due"], rows) + format_html(
+            '<p><a href="{}">All invoices of {} →</a></p>', url, obj
+        )
+
+    @admin.display(description="Credit notes")
+    def recent_credit_notes(self, obj):
+        from invoicing.models import CreditNote
+
+        qs = CreditNote.objects.filter(account=obj).select_related("invoice").order_by("-issued_on", "-id")
+        rows = [
+            (admin_link(n), n.issued_on, n.get_reason_display(), n.memo, show_money(n.total, obj.locale))
+            for n in qs[:RECENT]
+        ]
+        url = reverse("admin:invoicing_creditnote_changelist") + f"?account__id__exact={obj.pk}"
+        return html_table(["Number", "Issued", "Reason", "Memo", "Total"], rows) + format_html(
+            '<p><a href="{}">All credit notes of {} →</a></p>', url, obj
+        )
+
+
+@admin.register(Membership)
+class MembershipAdmin(HistoryAdmin):
+    """Read-only: seats are billed when members change, so changes go through Settings › Members."""
+
+    list_display = ["email", "account", "role", "status", "invited_on", "joined_on", "archived_on"]
+    list_filter = ["role", "status"]
+    list_select_related = ["account"]
+    search_fields = ["email", "account__name"]
+    autocomplete_fields = ["account", "user", "invited_by"]
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,88 @@
+"""The staff groups of SPEC §1: "Support" and "Finance", and the permissions each holds.
+
+Used by the data migration `accounts.0002_staff_groups` and by tests (which run
+without migrations). Re-running it brings the groups back to this definition.
+"""
+
+from django.apps import apps as global_apps
+
+SUPPORT = "Support"
+FINANCE = "Finance"
+
+# app label -> model -> codenames (without the app label)
+GROUPS: dict[str, dict[str, dict[str, list[str]]]] = {
+    SUPPORT: {
+        "accounts": {
+            "user": ["view_user"],
+            "account": ["view_account", "change_account"],
+            "membership": ["view_membership", "add_membership", "change_membership"],
+        },
+        "subscriptions": {
+            "plan": ["view_plan"],
+            "coupon": ["view_coupon"],
+            "subscription": ["view_subscription", "change_subscription"],
+            "seatchange": ["view_seatchange"],
+            "couponredemption": ["view_couponredemption"],
+        },
+        "invoicing": {
+            "invoice": ["view_invoice"],
+            "invoiceline": ["view_invoiceline"],
+            "creditnote": ["view_creditnote", "grant_credit"],
+            "creditentry": ["view_creditentry"],
+            "payment": ["view_payment"],
+            "refund": ["view_refund"],
+        },
+    },
+    FINANCE: {
+        "accounts": {
+            "user": ["view_user"],
+            "account": ["view_account"],
+            "membership": ["view_membership"],
+        },
+        "subscriptions": {
+            "plan": ["view_plan", "add_plan", "change_plan"],
+            "coupon": ["view_coupon", "add_coupon", "change_coupon"],
+            "subscription": ["view_subscription"],
+            "seatchange": ["view_seatchange"],
+            "couponredemption": ["view_couponredemption"],
+        },
+        "invoicing": {
+            "invoice": [
+                "view_invoice",
+                "pay_invoice",
+                "void_invoice",
+                "mark_uncollectible_invoice",
+                "credit_invoice",
+                "refund_invoice",
+                "refund_invoice_override",
+            ],
+            "invoiceline": ["view_invoiceline"],
+            "creditnote": ["view_creditnote", "grant_credit", "grant_credit_unlimited"],
+            "creditentry": ["view_creditentry"],
+            "payment": ["view_payment"],
+            "refund": ["view_refund"],
+            "numberseries": ["view_numberseries"],
+        },
+    },
+}
+
+
+def staff_groups_sync(apps=global_apps) -> None:
+    """Create the permissions if they are not there yet, then the groups with exactly these permissions."""
+    from django.contrib.auth.management import create_permissions
+
+    for label in ("accounts", "subscriptions", "invoicing"):
+        config = apps.get_app_config(label)
+        config.models_module = getattr(config, "models_module", None) or True
+        create_permissions(config, apps=apps, verbosity=0)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, by_app in GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = [
+            Permission.objects.get(content_type__app_label=label, content_type__model=model, codename=codename)
+            for label, models in by_app.items()
+            for model, codenames in models.items()
+            for codename in codenames
+        ]
+        group.permissions.set(wanted)
