@@ -10,7 +10,8 @@ What the wrapper changes, and why:
   shared by every run on the machine);
 - it answers ``GET /v1/account``, which localstripe lacks and Stripe clients ask for;
 - it honours ``Idempotency-Key`` on POST as Stripe does (the same key replays the first
-  answer), which localstripe ignores — Prorata's "a retry never charges twice" relies on it.
+  answer), which localstripe ignores — Prorata's "a retry never charges twice" relies on it;
+  ``DELETE /_config/data`` (localstripe's reset) forgets those keys as well.
 """
 
 import argparse
@@ -62,6 +63,8 @@ async def account(request):
 
 @web.middleware
 async def idempotency(request, handler):
+    if request.method == "DELETE" and request.path == "/_config/data":
+        _idempotent.clear()  # a flushed server forgets its keys too, as a fresh Stripe account would
     key = request.headers.get("Idempotency-Key")
     if request.method != "POST" or not key:
         return await handler(request)

@@ -74,9 +74,20 @@ def localstripe():
     Path(state).unlink(missing_ok=True)
 
 
+def _flush(base: str) -> None:
+    request = urllib.request.Request(f"{base}/_config/data", method="DELETE")
+    with urllib.request.urlopen(request, timeout=5):
+        pass
+
+
 @pytest.fixture
 def stripe_on(settings, localstripe):
-    """Stripe configured (keys, host, webhook secret) and pointing at localstripe."""
+    """Stripe configured (keys, host, webhook secret) and pointing at a localstripe emptied for this test.
+
+    Emptied because the test database starts afresh too: ids and idempotency keys made from
+    row ids and invoice numbers repeat from one test to the next.
+    """
+    _flush(localstripe)
     settings.STRIPE_SECRET_KEY = SECRET_KEY
     settings.STRIPE_PUBLISHABLE_KEY = PUBLISHABLE_KEY
     settings.STRIPE_API_HOST = localstripe

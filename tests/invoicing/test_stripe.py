@@ -1,0 +1,291 @@
+"""Card payments end to end against localstripe, a Stripe-shaped server (issue 8). No mocks.
+
+The card is set up the way Stripe Elements does it: a SetupIntent made by Prorata,
+confirmed with a test card (`pm_card_visa`; `pm_card_chargeCustomerFail` attaches but
+is declined when charged), then saved by Prorata.
+"""
+
+import json
+from datetime import date
+
+import pytest
+from django.core import mail
+
+from accounts.models import Account
+from invoicing.models import CardCharge, Invoice, Payment, Refund, StripeCustomer, StripeEvent
+from invoicing.stripe_client import stripe_client
+from invoicing.stripe_services import (
+    invoice_charge,
+    payment_method_remove,
+    payment_method_save,
+    payment_method_setup_start,
+    stripe_customer_ensure,
+)
+from subscriptions.models import Subscription
+from subscriptions.services import billing_run, subscription_create, subscription_request_refund
+from tests.builders import make_account, make_plan, owner_of, usd
+from tests.invoicing.conftest import post_event
+
+pytestmark = pytest.mark.django_db
+
+NOV_1 = date(2026, 11, 1)
+
+
+def setup_card(account, test_card: str = "pm_card_visa") -> StripeCustomer:
+    """What the browser does with Stripe Elements, then what Prorata does with the result."""
+    secret = payment_method_setup_start(account=account)
+    intent_id = secret.split("_secret_")[0]
+    stripe_client().v1.setup_intents.confirm(intent_id, params={"payment_method": test_card})
+    return payment_method_save(account=account, setup_intent_id=intent_id)
+
+
+def intents_of(customer: StripeCustomer) -> list:
+    return [pi for pi in stripe_client().v1.payment_intents.list().data if pi.customer == customer.stripe_id]
+
+
+def stripe_events(type_: str, object_id: str) -> list[dict]:
+    """Events localstripe recorded, as the JSON it would post to a webhook."""
+    events = stripe_client().v1.events.list(params={"type": type_}).data
+    return [json.loads(json.dumps(e.to_dict())) for e in events if e.data.object.id == object_id]
+
+
+def subscribe(account, *, django_capture_on_commit_callbacks, **plan_settings) -> Invoice:
+    with django_capture_on_commit_callbacks(execute=True):
+        subscription_create(account=account, plan=make_plan(**plan_settings), cycle="monthly", on=NOV_1)
+    return Invoice.objects.get(account=account)
+
+
+def test_card_setup_saves_the_default_card(stripe_on):
+    account = make_account()
+    customer = setup_card(account)
+    account.refresh_from_db()
+    assert account.payment_gateway == Account.Gateway.STRIPE
+    assert customer.card_label == "Visa •••• 4242, expires 12/30"  # localstripe's pm_card_visa expires 12/2030
+    remote = stripe_client().v1.customers.retrieve(customer.stripe_id)
+    assert remote.invoice_settings.default_payment_method == customer.payment_method_id
+    assert stripe_client().v1.payment_methods.retrieve(customer.payment_method_id).customer == customer.stripe_id
+
+
+def test_one_stripe_customer_per_account(stripe_on):
+    account = make_account()
+    first = stripe_customer_ensure(account=account)
+    assert stripe_customer_ensure(account=account).stripe_id == first.stripe_id
+    assert StripeCustomer.objects.filter(account=account).count() == 1
+
+
+def test_replacing_the_card_detaches_the_old_one_and_removing_goes_back_to_bank_transfer(stripe_on):
+    account = make_account()
+    old = setup_card(account).payment_method_id
+    new = setup_card(account).payment_method_id
+    assert new != old
+    assert stripe_client().v1.payment_methods.retrieve(old).customer is None
+    payment_method_remove(account=account)
+    account.refresh_from_db()
+    assert account.payment_gateway == Account.Gateway.BANK_TRANSFER
+    assert StripeCustomer.objects.get(account=account).card_label == ""
+    assert stripe_client().v1.payment_methods.retrieve(new).customer is None
+
+
+def test_a_setup_intent_of_another_customer_is_refused(stripe_on):
+    mine, theirs = make_account("Mine"), make_account("Theirs")
+    stripe_customer_ensure(account=mine)
+    secret = payment_method_setup_start(account=theirs)
+    intent_id = secret.split("_secret_")[0]
+    stripe_client().v1.setup_intents.confirm(intent_id, params={"payment_method": "pm_card_visa"})
+    with pytest.raises(Exception, match="another customer"):
+        payment_method_save(account=mine, setup_intent_id=intent_id)
+    assert StripeCustomer.objects.get(account=mine).payment_method_id == ""
+
+
+def test_finalising_charges_the_card_and_the_webhook_changes_nothing_more(
+    client, stripe_on, django_capture_on_commit_callbacks
+):
+    account = make_account()
+    customer = setup_card(account)
+    invoice = subscribe(account, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
+    charge = CardCharge.objects.get(invoice=invoice)
+    assert (charge.status, charge.attempt, charge.idempotency_key) == ("succeeded", 1, f"prorata-{invoice.number}-1")
+    [intent] = intents_of(customer)
+    assert (intent.id, intent.amount, intent.status) == (charge.payment_intent_id, 700, "succeeded")  # 7.00 USD
+
+    [event] = stripe_events("payment_intent.succeeded", intent.id)
+    assert post_event(client, event).status_code == 200
+    assert Payment.objects.filter(invoice=invoice).count() == 1
+    assert StripeEvent.objects.filter(event_id=event["id"]).count() == 1
+
+
+def test_the_webhook_marks_paid_when_the_answer_was_lost(client, stripe_on):
+    """Prorata sent the charge but crashed before reading the answer: Stripe's event settles it."""
+    account = make_account()
+    customer = setup_card(account)
+    subscription_create(account=account, plan=make_plan(), cycle="monthly", on=NOV_1)  # collection not run
+    invoice = Invoice.objects.get(account=account)
+    charge = CardCharge.objects.create(
+        invoice=invoice,
+        attempt=1,
+        idempotency_key=f"prorata-{invoice.number}-1",
+        amount=usd("7.00"),
+        attempted_on=NOV_1,
+    )
+    intent = stripe_client().v1.payment_intents.create(
+        params={
+            "amount": 700,
+            "currency": "usd",
+            "customer": customer.stripe_id,
+            "payment_method": customer.payment_method_id,
+            "off_session": True,
+            "confirm": True,
+            "metadata": {"prorata_invoice": invoice.number, "prorata_charge": charge.idempotency_key},
+        },
+        options={"idempotency_key": charge.idempotency_key},
+    )
+    assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.OPEN
+    [event] = stripe_events("payment_intent.succeeded", intent.id)
+    for _ in range(2):
+        assert post_event(client, event).status_code == 200
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
+    assert Payment.objects.get(invoice=invoice).gateway_id == intent.id
+
+
+def test_a_retry_never_charges_twice(stripe_on, django_capture_on_commit_callbacks):
+    account = make_account()
+    customer = setup_card(account)
+    invoice = subscribe(account, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    assert invoice_charge(invoice=invoice, on=NOV_1) is None  # already paid
+    billing_run(on=date(2026, 11, 2))  # day 1: nothing to retry
+    assert len(intents_of(customer)) == 1
+    assert Payment.objects.filter(invoice=invoice).count() == 1
+
+
+def test_a_resend_with_the_same_key_gets_the_same_payment_intent(stripe_on):
+    """An attempt whose answer never arrived is resent by the daily run with its key: same PaymentIntent."""
+    account = make_account()
+    customer = setup_card(account)
+    subscription_create(account=account, plan=make_plan(), cycle="monthly", on=NOV_1)
+    invoice = Invoice.objects.get(account=account)
+    key = f"prorata-{invoice.number}-1"
+    params = {
+        "amount": 700,
+        "currency": "usd",
+        "customer": customer.stripe_id,
+        "payment_method": customer.payment_method_id,
+        "off_session": True,
+        "confirm": True,
+        "metadata": {"prorata_invoice": invoice.number, "prorata_charge": key},
+    }
+    first = stripe_client().v1.payment_intents.create(params=params, options={"idempotency_key": key})
+    CardCharge.objects.create(invoice=invoice, attempt=1, idempotency_key=key, amount=usd("7.00"), attempted_on=NOV_1)
+    billing_run(on=date(2026, 11, 2))  # resends the pending attempt
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
+    assert [pi.id for pi in intents_of(customer)] == [first.id]
+    assert Payment.objects.get(invoice=invoice).gateway_id == first.id
+
+
+def test_a_declined_card_is_retried_on_days_1_3_5_then_the_account_locks(
+    client, stripe_on, django_capture_on_commit_callbacks
+):
+    account = make_account(billing_email="billing@acme.test")
+    setup_card(account, "pm_card_chargeCustomerFail")
+    invoice = subscribe(account, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks, grace_days=7)
+    with django_capture_on_commit_callbacks(execute=True):
+        for day in range(2, 9):  # Nov 2 … Nov 8: days 1 … 7 after issue
+            billing_run(on=date(2026, 11, day))
+    charges = list(CardCharge.objects.filter(invoice=invoice))
+    assert [(c.attempt, c.attempted_on.day, c.status) for c in charges] == [
+        (1, 1, "failed"),  # on finalisation
+        (2, 2, "failed"),  # day 1
+        (3, 4, "failed"),  # day 3
+        (4, 6, "failed"),  # day 5
+    ]
+    assert charges[0].failure_message == "Your card was declined."
+    failures = [m for m in mail.outbox if m.subject == f"Payment of {invoice.number} failed"]
+    assert len(failures) == 4
+    assert failures[0].to == ["billing@acme.test"]
+    invoice.refresh_from_db()
+    account.refresh_from_db()
+    assert invoice.status == Invoice.Status.OPEN
+    assert account.locked_on == date(2026, 11, 8)  # Nov 1 + 7 grace days
+    assert Subscription.objects.get(account=account).status == "past_due"
+
+    # A new card, a payment, and the account opens again.
+    setup_card(account)
+    invoice_charge(invoice=invoice, on=date(2026, 11, 9))
+    invoice.refresh_from_db()
+    account.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
+    assert account.locked_on is None
+
+
+def test_money_back_refund_goes_back_through_stripe(client, stripe_on, django_capture_on_commit_callbacks):
+    account = make_account()
+    customer = setup_card(account)
+    invoice = subscribe(
+        account, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks, refund_window_days=30
+    )
+    sub = Subscription.objects.get(account=account)
+    with django_capture_on_commit_callbacks(execute=True):
+        [refund] = subscription_request_refund(subscription=sub, on=date(2026, 11, 20))
+    refund.refresh_from_db()
+    assert refund.amount == usd("7.00")
+    assert refund.gateway_id.startswith("re_")
+    [intent] = intents_of(customer)
+    remote = stripe_client().v1.refunds.retrieve(refund.gateway_id)
+    assert (remote.amount, remote.status, remote.payment_intent) == (700, "succeeded", intent.id)
+    assert Subscription.objects.get(pk=sub.pk).status == "expired"
+
+    # Stripe's charge.refunded for the same refund is already known: nothing new is recorded.
+    charge = stripe_client().v1.charges.retrieve(remote.charge).to_dict()
+    charge["refunds"] = {"object": "list", "data": [remote.to_dict()]}
+    charge["amount_refunded"] = 700
+    event = {"id": "evt_refund_1", "type": "charge.refunded", "created": remote.created, "data": {"object": charge}}
+    assert post_event(client, json.loads(json.dumps(event))).status_code == 200
+    assert Refund.objects.filter(invoice=invoice).count() == 1
+
+
+def test_payment_method_page_shows_the_card_and_removes_it(client, stripe_on):
+    account = make_account()
+    setup_card(account)
+    client.force_login(owner_of(account))
+    page = client.get("/settings/payment-method/").content.decode()
+    assert "Visa •••• 4242, expires 12/30" in page
+    assert "Replace card" in page and "Remove card" in page
+
+    started = client.post("/settings/payment-method/", {"action": "start"}).content.decode()
+    assert 'data-client-secret="seti_' in page + started
+    assert f"{stripe_on}/js.stripe.com/v3/" in started
+
+    removed = client.post("/settings/payment-method/", {"action": "remove"}, follow=True).content.decode()
+    assert "Pay by bank transfer" in removed
+    account.refresh_from_db()
+    assert account.payment_gateway == Account.Gateway.BANK_TRANSFER
+
+
+def test_payment_method_page_saves_a_confirmed_setup(client, stripe_on):
+    account = make_account()
+    client.force_login(owner_of(account))
+    started = client.post("/settings/payment-method/", {"action": "start"}).content.decode()
+    secret = started.split('data-client-secret="')[1].split('"')[0]
+    intent_id = secret.split("_secret_")[0]
+    stripe_client().v1.setup_intents.confirm(intent_id, params={"payment_method": "pm_card_visa"})
+    saved = client.post("/settings/payment-method/", {"action": "save", "setup_intent": intent_id}, follow=True)
+    assert "Visa •••• 4242, expires 12/30 will pay your invoices." in saved.content.decode()
+
+
+def test_members_cannot_see_the_payment_method(client, stripe_on):
+    from accounts import services as accounts_services
+
+    account = make_account()
+    [member] = accounts_services.membership_invite_many(
+        account=account, emails=["m@acme.test"], on=NOV_1, by=owner_of(account)
+    )
+    from accounts.models import User
+
+    user = User.objects.create_user(email="m@acme.test")
+    member.user, member.status = user, "active"
+    member.save()
+    client.force_login(user)
+    assert client.get("/settings/payment-method/").status_code == 403
