@@ -125,6 +125,11 @@ class Subscription(models.Model):
     period_end = models.DateField()
     trial_end = models.DateField(null=True, blank=True)
     trial_offer_accepted = models.BooleanField(default=False)
+    trial_reminder_sent_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="When the trial-ending reminder was emailed; it is sent once.",
+    )
     paid_seats = models.PositiveIntegerField(default=0)
     bought_seats = models.PositiveIntegerField(default=0, help_text="Fixed-seat plans: the count bought.")
     minimum_seats = models.PositiveIntegerField(default=0)

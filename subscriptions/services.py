@@ -41,6 +41,7 @@ from subscriptions.models import (
     Subscription,
     ToMonthly,
 )
+from subscriptions.notifications import reminders_send
 from subscriptions.selectors import live_subscription, seats_in_use
 
 log = logging.getLogger(__name__)
@@ -772,6 +773,7 @@ def dunning_run(*, on: date, accounts=None) -> dict:
                 Account.objects.filter(pk=inv.account_id, locked_on__isnull=True).update(locked_on=on)
                 inv.account.locked_on = on
                 locked += 1
+    reminders_send(on=on, accounts=accounts)
     return {"locked": locked}
 
 
@@ -792,6 +794,9 @@ def _advance(sub: Subscription, *, on: date) -> list[Invoice]:
     while sub.status != Status.EXPIRED and sub.period_end <= on:
         boundary = sub.period_end
         if sub.status == Status.TRIALING:
+            if sub.cancel_at_period_end:
+                _expire(sub, on=boundary, reason="trial canceled; it ended unpaid")
+                break
             if not _has_payment_method(sub.account):
                 _expire(sub, on=boundary, reason="trial ended without a way to pay")
                 break
