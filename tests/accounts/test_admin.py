@@ -1,0 +1,82 @@
+"""The support admin for accounts: the account page, search, staff groups and history pages."""
+
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from accounts.models import Account
+from accounts.staff_groups import FINANCE, SUPPORT, staff_groups_sync
+from invoicing.models import Invoice
+from invoicing.services import credit_grant
+from tests.builders import usd
+from tests.subscriptions.test_admin import (
+    NOV_1,
+    admin_client,  # noqa: F401 (fixture)
+    on_nov_15,  # noqa: F401 (fixture)
+    subscribed,
+    support_client,  # noqa: F401 (fixture)
+)
+
+
+def test_index_is_the_tidied_stock_admin(admin_client):  # noqa: F811
+    page = admin_client.get(reverse("admin:index"))
+    html = page.content.decode()
+    assert "Prorata support" in html
+    for app in ("Accounts", "Subscriptions", "Invoicing"):
+        assert app in html
+
+
+def test_account_page_shows_profile_members_subscription_credit_and_documents(admin_client, on_nov_15):  # noqa: F811
+    sub = subscribed()
+    account = sub.account
+    note = credit_grant(account=account, amount=usd("10.00"), reason="goodwill", on=NOV_1)
+    page = admin_client.get(reverse("admin:accounts_account_change", args=[account.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Billing profile" in html and "Members" in html
+    assert sub.public_id in html and "2 in use / 2 paid" in html
+    assert "Credit balance" in html and "$10.00" in html and f"Credit note {note.number}" in html
+    invoice = Invoice.objects.get(account=account)
+    assert invoice.number in html and note.number in html
+    assert f"?account__id__exact={account.pk}" in html
+    listed = admin_client.get(reverse("admin:invoicing_invoice_changelist"), {"account__id__exact": account.pk})
+    assert list(listed.context["cl"].result_list) == [invoice]
+
+
+def test_search_accounts_by_name_and_owner_email(admin_client, on_nov_15):  # noqa: F811
+    sub = subscribed()
+    owner_email = sub.account.memberships.get(role="owner").email
+    url = reverse("admin:accounts_account_changelist")
+    assert list(admin_client.get(url, {"q": "acm"}).context["cl"].result_list) == [sub.account]
+    assert list(admin_client.get(url, {"q": owner_email}).context["cl"].result_list) == [sub.account]
+    assert list(admin_client.get(url, {"q": "nobody@x"}).context["cl"].result_list) == []
+
+
+def test_staff_groups_hold_their_permissions(db):
+    staff_groups_sync()
+    staff_groups_sync()  # idempotent
+    support = {f"{p.content_type.app_label}.{p.codename}" for p in Group.objects.get(name=SUPPORT).permissions.all()}
+    finance = {f"{p.content_type.app_label}.{p.codename}" for p in Group.objects.get(name=FINANCE).permissions.all()}
+    assert {"accounts.change_account", "subscriptions.change_subscription", "invoicing.grant_credit"} <= support
+    assert not {"invoicing.void_invoice", "invoicing.refund_invoice", "subscriptions.change_plan"} & support
+    assert {"invoicing.void_invoice", "invoicing.refund_invoice", "subscriptions.change_plan"} <= finance
+    assert "invoicing.grant_credit_unlimited" in finance and "subscriptions.change_subscription" not in finance
+
+
+def test_history_page_shows_who_changed_what_and_why(admin_client, on_nov_15):  # noqa: F811
+    sub = subscribed()
+    account = sub.account
+    url = reverse("admin:accounts_account_change", args=[account.pk])
+    page = admin_client.get(url)
+    form = page.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if k in form.fields and v is not None}
+    data.update({"legal_name": "Acme GmbH", "_save": "Save"})
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update({f"{formset.prefix}-{k}": v for k, v in formset.management_form.initial.items()})
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Account.objects.get(pk=account.pk).legal_name == "Acme GmbH"
+    history = admin_client.get(reverse("admin:accounts_account_history", args=[account.pk])).content.decode()
+    assert "root@prorata.example" in history and "Acme GmbH" in history
+    member_history = account.memberships.first().history.all()
+    assert member_history.exists()
