@@ -97,7 +97,7 @@ def _change_body(result: previews.Preview, *, sub, preview: bool, request) -> di
         "subscription": s.SubscriptionSerializer(sub, context={"request": request}).data,
         "invoices": [
             {
-                "number": inv.number,
+                "number": "" if preview else inv.number,
                 "reason": inv.reason,
                 "issued_on": inv.issued_on.isoformat(),
                 "lines": [_line(x) for x in inv.lines],
@@ -109,7 +109,7 @@ def _change_body(result: previews.Preview, *, sub, preview: bool, request) -> di
         "waiting_lines": [_line(x) for x in result.waiting],
         "credit_notes": [
             {
-                "number": note.number,
+                "number": "" if preview else note.number,
                 "reason": note.reason,
                 "issued_on": note.issued_on.isoformat(),
                 "lines": [_line(x) for x in note.lines],
