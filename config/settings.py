@@ -58,6 +58,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.current_account",
+                "subscriptions.context_processors.billing",
             ],
         },
     },
@@ -153,6 +154,9 @@ SPECTACULAR_SETTINGS = {
 # Licences (SPEC §2.7): Ed25519 private key, base64 of the 32 raw bytes or PEM; `manage.py licence_keygen`.
 LICENCE_SIGNING_KEY = env("LICENCE_SIGNING_KEY", default="")
 LICENCE_GRACE_DAYS = env.int("LICENCE_GRACE_DAYS", default=7)
+
+# Settings › Invoices: a "Pay now" button standing in for the payment gateway (always on when DEBUG).
+DEMO_SELF_PAY = env.bool("DEMO_SELF_PAY", default=False)
 
 LOGGING = {
     "version": 1,

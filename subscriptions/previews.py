@@ -124,7 +124,7 @@ def invoice_preview(invoice: Invoice, locale: str = "en_US") -> InvoicePreview:
         reason=invoice.get_reason_display(),
         issued_on=invoice.issued_on,
         due_on=invoice.due_on,
-        lines=tuple(_line(x, locale) for x in invoice.lines.order_by("position", "id")),
+        lines=tuple(_line(x, locale) for x in sorted(invoice.lines.all(), key=lambda x: (x.position, x.pk))),
         subtotal=invoice.subtotal,
         discount=invoice.discount,
         discount_label=invoice.discount_label,

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.utils import timezone
 from moneyed import Money
 
 from accounts import services as accounts_services
@@ -12,8 +13,6 @@ from invoicing.models import Invoice
 from invoicing.services import invoice_pay
 from subscriptions import services
 from subscriptions.models import Plan, Subscription
-
-PASSWORD = "correct horse battery staple"
 
 
 @dataclass
@@ -26,7 +25,7 @@ class World:
     def person(self, role: str, email: str | None = None) -> User:
         """An active member with `role` and a password."""
         email = email or f"{role}@{self.account.slug}.example.com"
-        user = User.objects.create_user(email=email, password=PASSWORD)
+        user = User.objects.create_user(email=email, password=None)
         Membership.objects.create(
             account=self.account,
             user=user,
@@ -64,7 +63,7 @@ def world(
     subscribe: bool = True,
 ) -> World:
     """An owner plus `people` active members, subscribed on `on` (invoice paid)."""
-    owner = User.objects.create_user(email=f"owner@{name.lower()}.example.com", password=PASSWORD, name="Olivia Owner")
+    owner = User.objects.create_user(email=f"owner@{name.lower()}.example.com", password=None, name="Olivia Owner")
     account = accounts_services.account_create(name=name, owner=owner, on=on)
     Membership.objects.bulk_create(
         [
@@ -88,7 +87,7 @@ def world(
 
 
 def bulk(w: World, *, members: int, invoices: int, on: date) -> None:
-    """Many members and paid invoices at once, as a page sees them (rows only; for query counts and the bench)."""
+    """Many members (seats synced as the services would) and paid invoices, for query counts and the bench."""
     Membership.objects.bulk_create(
         [
             Membership(
@@ -101,6 +100,9 @@ def bulk(w: World, *, members: int, invoices: int, on: date) -> None:
             for i in range(members)
         ]
     )
+    services.subscription_sync_seats(account=w.account, on=on, reason="bulk import")
+    for inv in Invoice.objects.filter(account=w.account, status=Invoice.Status.OPEN):
+        invoice_pay(invoice=inv, on=on)
     usd = Money(Decimal("7.00"), "USD")
     Invoice.objects.bulk_create(
         [
@@ -120,6 +122,7 @@ def bulk(w: World, *, members: int, invoices: int, on: date) -> None:
                 credit_applied=usd * 0,
                 amount_due=usd,
                 amount_paid=usd,
+                emailed_at=timezone.now(),
             )
             for i in range(1, invoices + 1)
         ]

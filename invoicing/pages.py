@@ -1,0 +1,146 @@
+"""Settings › Invoices (SPEC §3): invoices and credit notes, what is due and how to pay it.
+
+The PDF download (`/settings/invoices/<number>.pdf`) lives in invoicing/views.py.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+from moneyed import Money
+
+from accounts.clock import today
+from accounts.decorators import billing_required
+from accounts.errors import Refused
+from accounts.models import Account
+from invoicing.formatting import money
+from invoicing.models import CreditNote, Invoice, Payment
+from invoicing.services import invoice_pay
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the list: an invoice or a credit note."""
+
+    kind: str
+    number: str
+    issued_on: date
+    amount: Money
+    status: str
+    status_label: str
+    is_due: bool = False
+    due_on: date | None = None
+    amount_due: Money | None = None
+
+
+def _years(account: Account) -> list[int]:
+    years = {d.year for d in Invoice.objects.filter(account=account, number__isnull=False).dates("issued_on", "year")}
+    years |= {
+        d.year for d in CreditNote.objects.filter(account=account, number__isnull=False).dates("issued_on", "year")
+    }
+    return sorted(years, reverse=True)
+
+
+def _rows(account: Account, year: int | None) -> list[Row]:
+    invoices = Invoice.objects.filter(account=account, number__isnull=False).only(
+        "number", "issued_on", "total", "total_currency", "status", "due_on", "amount_due", "amount_due_currency"
+    )
+    notes = CreditNote.objects.filter(account=account, number__isnull=False).only(
+        "number", "issued_on", "total", "total_currency"
+    )
+    if year is not None:
+        invoices, notes = invoices.filter(issued_on__year=year), notes.filter(issued_on__year=year)
+    rows = [
+        Row(
+            kind="invoice",
+            number=inv.number,
+            issued_on=inv.issued_on,
+            amount=inv.total,
+            status=inv.status,
+            status_label=inv.get_status_display(),
+            is_due=inv.status == Invoice.Status.OPEN,
+            due_on=inv.due_on,
+            amount_due=inv.amount_due,
+        )
+        for inv in invoices
+    ]
+    rows += [
+        Row(
+            kind="credit_note",
+            number=note.number,
+            issued_on=note.issued_on,
+            amount=-note.total,
+            status="credited",
+            status_label="Credited",
+        )
+        for note in notes
+    ]
+    return sorted(rows, key=lambda r: (r.issued_on, r.number), reverse=True)
+
+
+def demo_self_pay(account: Account) -> bool:
+    """A stand-in for the payment gateway, for demos: bank-transfer accounts pay with one click."""
+    enabled = settings.DEBUG or getattr(settings, "DEMO_SELF_PAY", False)
+    return enabled and account.payment_gateway == Account.Gateway.BANK_TRANSFER
+
+
+@billing_required
+def invoice_list(request):
+    account = request.account
+    years = _years(account)
+    wanted = request.GET.get("year", "")
+    year = int(wanted) if wanted.isdigit() else None if wanted == "all" or not years else years[0]
+    return render(
+        request,
+        "invoicing/invoice_list.html",
+        {
+            "rows": _rows(account, year),
+            "years": years,
+            "year": year,
+            "due": list(Invoice.objects.filter(account=account, status=Invoice.Status.OPEN).order_by("due_on", "id")),
+            "seller": settings.SELLER,
+            "self_pay": demo_self_pay(account),
+            "locale": account.locale or "en_US",
+            "account": account,
+            "today": today(account),
+        },
+    )
+
+
+@billing_required
+@require_POST
+def invoice_pay_demo(request, number: str):
+    """Pay an open invoice at once (method “other”), when demo self-pay is on."""
+    account = request.account
+    if not demo_self_pay(account):
+        messages.error(
+            request, "Pay by bank transfer with the details shown; the invoice is marked paid when it arrives."
+        )
+        return redirect("invoice_list")
+    invoice = get_object_or_404(Invoice, account=account, number=number)
+    was_locked = bool(account.locked_on)
+    try:
+        payment = invoice_pay(
+            invoice=invoice,
+            on=today(account),
+            method=Payment.Method.OTHER,
+            reference="Demo payment (stand-in for the payment gateway)",
+            by=request.user,
+        )
+    except Refused as refused:
+        messages.error(request, str(refused))
+        return redirect("invoice_list")
+    account.refresh_from_db(fields=["locked_on"])
+    unlocked = " The account is unlocked." if was_locked and not account.locked_on else ""
+    messages.success(request, f"Paid {invoice.number}: {money(payment.amount, account.locale)}.{unlocked}")
+    return redirect("invoice_list")
+
+
+urlpatterns = [
+    path("", invoice_list, name="invoice_list"),
+    path("<str:number>/pay/", invoice_pay_demo, name="invoice_pay_demo"),
+]

@@ -1,0 +1,46 @@
+"""Forms of Settings › Subscription. They check shapes; the services check the rules."""
+
+from django import forms
+
+from subscriptions.models import Cycle, Plan
+
+
+class SubscribeForm(forms.Form):
+    plan = forms.ModelChoiceField(queryset=Plan.objects.none(), empty_label=None, to_field_name="code")
+    cycle = forms.ChoiceField(choices=Cycle.choices, widget=forms.RadioSelect, initial=Cycle.MONTHLY)
+    seats = forms.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="Plans with a bought seat count only; on other plans seats follow your members.",
+    )
+    coupon = forms.CharField(max_length=40, required=False)
+    trial = forms.BooleanField(required=False, label="Start with the plan's free trial, if it has one")
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        plans = Plan.objects.filter(is_public=True)
+        if account.currency:
+            plans = plans.filter(currency=account.currency)
+        self.fields["plan"].queryset = plans.order_by("monthly_price", "code")
+
+
+class CouponForm(forms.Form):
+    coupon = forms.CharField(max_length=40, label="Coupon code")
+
+
+class SeatsForm(forms.Form):
+    seats = forms.IntegerField(min_value=1, label="Seats to pay for")
+
+
+class PlanForm(forms.Form):
+    plan = forms.ModelChoiceField(queryset=Plan.objects.none(), to_field_name="code")
+
+    def __init__(self, *args, subscription, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].queryset = Plan.objects.filter(is_public=True, currency=subscription.plan.currency).exclude(
+            pk=subscription.plan_id
+        )
+
+
+class CycleForm(forms.Form):
+    cycle = forms.ChoiceField(choices=Cycle.choices)

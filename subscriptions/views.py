@@ -1,0 +1,397 @@
+"""Settings › Subscription (SPEC §3): what the account pays, and every change with its cost shown first.
+
+Each change that costs or credits money is a GET that shows `previews.preview`
+of the service — the service itself, rolled back — and a POST that runs the
+same service through `previews.confirm`, which keeps the result only if it is
+exactly what was shown. Then a message, and a redirect (POST-redirect-GET).
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.clock import today
+from accounts.decorators import billing_required
+from accounts.errors import Refused
+from accounts.models import Membership
+from invoicing.formatting import day, money
+from invoicing.models import Invoice
+from invoicing.selectors import credit_balance
+from subscriptions import services
+from subscriptions.forms import CouponForm, PlanForm, SeatsForm, SubscribeForm
+from subscriptions.models import Cycle, Plan, SeatMode, SeatRemoval, Subscription, ToMonthly
+from subscriptions.previews import Preview, confirm, next_invoice_preview, preview
+from subscriptions.selectors import latest_subscription, live_subscription
+
+Status = Subscription.Status
+
+
+def _locale(request) -> str:
+    return request.account.locale or "en_US"
+
+
+def _detail_url() -> str:
+    return reverse("subscriptions:detail")
+
+
+def seat_counts(account) -> dict:
+    """Seats in use and pending invitations, in one query."""
+    taking = ~Q(memberships__status=Membership.Status.ARCHIVED) & ~Q(memberships__role=Membership.Role.NONE)
+    return (
+        type(account)
+        .objects.filter(pk=account.pk)
+        .aggregate(
+            in_use=Count("memberships", filter=taking),
+            invited=Count("memberships", filter=taking & Q(memberships__status=Membership.Status.INVITED)),
+        )
+    )
+
+
+def outcome_summary(result: Preview, locale: str) -> str:
+    """The documents a confirmed change wrote, in one sentence for the flash message."""
+    parts = []
+    for inv in result.invoices:
+        due = f", {money(inv.amount_due, locale)} due" if inv.amount_due.amount else ", nothing due"
+        parts.append(f"Invoice {inv.number}: {money(inv.total, locale)}{due}.")
+    for note in result.credit_notes:
+        parts.append(f"Credit note {note.number}: {money(note.total, locale)} added to your credit balance.")
+    for line in result.waiting:
+        parts.append(f"{money(line.amount, locale)} added to your invoice of {day(line.bill_on, locale)}.")
+    for refund in result.refunds:
+        parts.append(f"{money(refund.amount, locale)} refunded on {refund.invoice_number}.")
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------- the page
+
+
+def _seat_meaning(sub: Subscription, free: int, on, locale: str) -> str:
+    """What the free seats mean under this plan's policy (SPEC §2.3)."""
+    until = day(sub.period_end - timedelta(days=1), locale)  # the period's last day: [start, end)
+    if sub.is_trialing:
+        return "Seats cost nothing during the trial; you pay for the seats in use when it ends."
+    if sub.plan.seat_mode == SeatMode.FIXED:
+        if free:
+            verb = "is" if free == 1 else "are"
+            return f"{free} of your {sub.bought_seats} bought seats {verb} free: invite people at no charge."
+        return f"All {sub.bought_seats} bought seats are taken. Buy more seats before inviting anyone else."
+    if not free:
+        return "Seats follow your members: inviting someone adds a paid seat."
+    if sub.plan.seat_removal == SeatRemoval.KEEP_UNTIL_RENEWAL:
+        return (
+            f"{free} seat{'s' if free != 1 else ''} freed this period can be refilled at no charge until {until}; "
+            "after that you pay for the seats in use."
+        )
+    verb = "is" if free == 1 else "are"
+    return (
+        f"{free} seat{'s' if free != 1 else ''} of your minimum commitment {verb} unused: invite people at no charge."
+    )
+
+
+def _detail_context(request, *, coupon_form=None) -> dict:
+    account = request.account
+    on = today(account)
+    locale = _locale(request)
+    sub = latest_subscription(account)
+    ctx = {"locale": locale, "today": on, "sub": sub, "account": account, "seller": settings.SELLER}
+    if sub is None or sub.is_expired:
+        ctx["subscribe_form"] = SubscribeForm(account=account)
+        return ctx
+    counts = seat_counts(account)
+    free = max(sub.paid_seats - counts["in_use"], 0)
+    next_result = next_invoice_preview(sub)
+    redemption = sub.redemptions.select_related("coupon").filter(ended_on__isnull=True).first()
+    refund_until = services.refund_window_end(sub) if sub.plan.refund_window_days else None
+    ctx.update(
+        in_use=counts["in_use"],
+        invited=counts["invited"],
+        free=free,
+        seat_meaning=_seat_meaning(sub, free, on, locale),
+        next_result=next_result,
+        next_invoice=next_result.invoices[0] if next_result.invoices else None,
+        balance=credit_balance(account),
+        redemption=redemption,
+        coupon_form=coupon_form or CouponForm(),
+        seats_form=SeatsForm(initial={"seats": sub.bought_seats}) if sub.plan.seat_mode == SeatMode.FIXED else None,
+        other_cycle=Cycle.MONTHLY if sub.cycle == Cycle.ANNUAL else Cycle.ANNUAL,
+        support_only=sub.cycle == Cycle.ANNUAL and sub.plan.to_monthly == ToMonthly.SUPPORT_ONLY,
+        refund_until=refund_until if refund_until and on <= refund_until else None,
+        open_invoices=list(
+            Invoice.objects.filter(account=account, status=Invoice.Status.OPEN).order_by("due_on", "id")[:5]
+        ),
+        trial_days_left=max((sub.trial_end - on).days, 0) if sub.is_trialing and sub.trial_end else None,
+    )
+    return ctx
+
+
+@billing_required
+def subscription_detail(request):
+    return render(request, "subscriptions/subscription_detail.html", _detail_context(request))
+
+
+# ---------------------------------------------------------------- changes that cost or credit money
+
+
+def _confirmation(request, *, service, kwargs: dict, title: str, intro: str, done: str, params: dict, on_refused=None):
+    """GET shows the preview of `service(**kwargs)`; POST runs it if it still writes exactly that."""
+    locale = _locale(request)
+    changed = False
+    if request.method == "POST":
+        try:
+            ok, result = confirm(service, expected=request.POST.get("fingerprint", ""), **kwargs)
+        except Refused as refused:
+            if on_refused is not None:
+                return on_refused(refused)
+            messages.error(request, str(refused))
+            return redirect(_detail_url())
+        if ok:
+            messages.success(request, f"{done} {outcome_summary(result, locale)}".strip())
+            return redirect(_detail_url())
+        changed = True
+    else:
+        result = preview(service, **kwargs)
+        if result.refused and on_refused is not None:
+            return on_refused(Refused(result.refused, field=result.refused_field))
+    return render(
+        request,
+        "subscriptions/confirm.html",
+        {
+            "title": title,
+            "intro": intro,
+            "result": result,
+            "fingerprint": result.fingerprint(),
+            "params": params,
+            "changed": changed,
+            "locale": locale,
+            "seller": settings.SELLER,
+            "back": _detail_url(),
+        },
+    )
+
+
+def _live(request):
+    sub = live_subscription(request.account)
+    if sub is None:
+        messages.info(request, "There is no subscription to change; choose a plan first.")
+    return sub
+
+
+def _params(request):
+    return request.POST if request.method == "POST" else request.GET
+
+
+@billing_required
+def subscribe(request):
+    """No subscription (or an expired one): choose plan, cycle, seats → preview → subscribe."""
+    account = request.account
+    if live_subscription(account) is not None:
+        return redirect(_detail_url())
+    data = _params(request)
+    form = SubscribeForm(data if "plan" in data else None, account=account)
+
+    def show_form(refused=None):
+        if refused is not None:
+            form.add_error(refused.field if refused.field in form.fields else None, str(refused))
+        return render(request, "subscriptions/subscribe.html", {"form": form, "locale": _locale(request)})
+
+    if not form.is_bound or not form.is_valid():
+        return show_form()
+    cd = form.cleaned_data
+    plan = cd["plan"]
+    fixed = plan.seat_mode == SeatMode.FIXED
+    trial = bool(cd["trial"] and plan.trial_days)
+    if trial:
+        intro = (
+            f"Start the {plan.trial_days}-day trial of {plan.name}, billed {cd['cycle']} after it: "
+            "nothing is charged during the trial."
+        )
+    else:
+        intro = f"Subscribe to {plan.name}, billed {cd['cycle']}."
+    return _confirmation(
+        request,
+        service=services.subscription_create,
+        kwargs={
+            "account": account,
+            "plan": plan,
+            "cycle": cd["cycle"],
+            "on": today(account),
+            "seats": cd["seats"] if fixed else None,
+            "coupon": cd["coupon"] or None,
+            "trial": trial,
+            "by": request.user,
+        },
+        title="Subscribe",
+        intro=intro,
+        done=f"Welcome to {plan.name}.",
+        params={k: v for k, v in cd.items() if k != "plan"} | {"plan": plan.code},
+        on_refused=show_form,
+    )
+
+
+@billing_required
+def switch_cycle(request):
+    sub = _live(request)
+    if sub is None:
+        return redirect(_detail_url())
+    cycle = _params(request).get("cycle", "")
+    if cycle not in Cycle.values:
+        cycle = Cycle.MONTHLY if sub.cycle == Cycle.ANNUAL else Cycle.ANNUAL
+    return _confirmation(
+        request,
+        service=services.subscription_switch_cycle,
+        kwargs={"subscription": sub, "cycle": cycle, "on": today(request.account), "by": request.user},
+        title=f"Switch to {cycle} billing",
+        intro=(
+            f"You are billed {sub.cycle} on the {sub.plan.name} plan. Switching credits the unused days "
+            f"and starts a new {cycle} period tomorrow."
+            if not sub.is_trialing
+            else f"Your trial continues; after it you will be billed {cycle}."
+        ),
+        done=f"You are now billed {cycle}.",
+        params={"cycle": cycle},
+    )
+
+
+@billing_required
+def change_plan(request):
+    sub = _live(request)
+    if sub is None:
+        return redirect(_detail_url())
+    form = PlanForm(_params(request) if "plan" in _params(request) else None, subscription=sub)
+    if not form.is_bound or not form.is_valid():
+        return render(
+            request,
+            "subscriptions/plan_choose.html",
+            {"form": form, "sub": sub, "plans": form.fields["plan"].queryset, "locale": _locale(request)},
+        )
+    plan: Plan = form.cleaned_data["plan"]
+    return _confirmation(
+        request,
+        service=services.subscription_change_plan,
+        kwargs={"subscription": sub, "plan": plan, "on": today(request.account), "by": request.user},
+        title=f"Change to {plan.name}",
+        intro=(
+            f"From tomorrow you are on {plan.name}: the unused days of {sub.plan.name} are credited and the "
+            "rest of this period is charged at the new price."
+        ),
+        done=f"You are now on the {plan.name} plan.",
+        params={"plan": plan.code},
+    )
+
+
+@billing_required
+def set_seats(request):
+    """Fixed-seat plans: buy more seats (charged) or fewer (per the plan's seat_removal)."""
+    sub = _live(request)
+    if sub is None:
+        return redirect(_detail_url())
+    form = SeatsForm(_params(request))
+    if not form.is_valid():
+        messages.error(request, "Give the number of seats to pay for.")
+        return redirect(_detail_url())
+    seats = form.cleaned_data["seats"]
+    return _confirmation(
+        request,
+        service=services.subscription_set_seats,
+        kwargs={"subscription": sub, "seats": seats, "on": today(request.account), "by": request.user},
+        title=f"Pay for {seats} seats",
+        intro=f"You pay for {sub.bought_seats} seats now.",
+        done=f"You now pay for {seats} seats.",
+        params={"seats": seats},
+    )
+
+
+@billing_required
+def cancel(request):
+    sub = _live(request)
+    if sub is None:
+        return redirect(_detail_url())
+    locale = _locale(request)
+    return _confirmation(
+        request,
+        service=services.subscription_cancel,
+        kwargs={"subscription": sub, "on": today(request.account), "by": request.user},
+        title="Cancel the subscription",
+        intro=(
+            f"The subscription stays as it is until {day(sub.period_end, locale)} and then ends: nothing more "
+            "is invoiced for it and the product closes for everyone. You can undo this until then."
+        ),
+        done=f"Canceled. The subscription ends on {day(sub.period_end, locale)}; you can undo this until then.",
+        params={},
+    )
+
+
+@billing_required
+def request_refund(request):
+    sub = _live(request)
+    if sub is None:
+        return redirect(_detail_url())
+    return _confirmation(
+        request,
+        service=services.subscription_request_refund,
+        kwargs={"subscription": sub, "on": today(request.account), "by": request.user},
+        title="Cancel with a full refund",
+        intro=(
+            "The money-back guarantee refunds every paid invoice of this subscription, which ends today "
+            "and closes the product for everyone."
+        ),
+        done="Refunded, and the subscription has ended.",
+        params={},
+    )
+
+
+# ---------------------------------------------------------------- changes that cost nothing now
+
+
+@billing_required
+@require_POST
+def undo_cancel(request):
+    sub = _live(request)
+    if sub is not None:
+        try:
+            services.subscription_undo_cancel(subscription=sub, on=today(request.account), by=request.user)
+        except Refused as refused:
+            messages.error(request, str(refused))
+        else:
+            messages.success(request, "Cancellation undone: the subscription renews as before.")
+    return redirect(_detail_url())
+
+
+@billing_required
+@require_POST
+def apply_coupon(request):
+    sub = _live(request)
+    if sub is None:
+        return redirect(_detail_url())
+    form = CouponForm(request.POST)
+    if form.is_valid():
+        try:
+            redemption = services.subscription_apply_coupon(
+                subscription=sub, code=form.cleaned_data["coupon"], on=today(request.account), by=request.user
+            )
+        except Refused as refused:
+            form.add_error("coupon", str(refused))
+        else:
+            messages.success(request, f"Coupon {redemption.coupon.code} applied: it discounts from your next renewal.")
+            return redirect(_detail_url())
+    return render(request, "subscriptions/subscription_detail.html", _detail_context(request, coupon_form=form))
+
+
+@billing_required
+@require_POST
+def accept_trial_offer(request):
+    sub = _live(request)
+    if sub is not None:
+        try:
+            services.subscription_accept_trial_offer(subscription=sub, on=today(request.account), by=request.user)
+        except Refused as refused:
+            messages.error(request, str(refused))
+        else:
+            offer = money(sub.plan.trial_offer, _locale(request))
+            messages.success(request, f"Offer taken: {offer} off your first monthly invoice.")
+    return redirect(_detail_url())

@@ -1,0 +1,197 @@
+"""Settings › Subscription: what it shows, and each change as preview → confirm → message → redirect."""
+
+from datetime import date
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from accounts.models import Account
+from invoicing.models import Invoice
+from subscriptions.models import Coupon, Subscription, ToMonthly
+from subscriptions.previews import invoice_preview
+from tests.pages_world import bulk, plan, world
+
+pytestmark = pytest.mark.django_db
+
+NOV_1, NOV_15 = date(2026, 11, 1), date(2026, 11, 15)
+DETAIL = "/settings/subscription/"
+
+
+@pytest.fixture
+def on_nov_15():
+    with time_machine.travel("2026-11-15 12:00Z", tick=False):
+        yield
+
+
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def test_the_page_shows_plan_status_seats_next_invoice_and_credit(client, on_nov_15):
+    w = world(on=NOV_1, people=2)  # owner + 2 on Team, $7.00 a seat a month
+    page = text(signed_in(client, w.owner).get(DETAIL))
+    assert "Team, billed monthly" in page
+    assert "Renews on Dec 1, 2026" in page
+    assert 'data-seats="in-use">3<' in page and 'data-seats="paid">3<' in page and 'data-seats="free">0<' in page
+    assert "Next invoice" in page and "On <strong>Dec 1, 2026</strong>" in page
+    assert "$21.00" in page  # 3 seats × 7.00
+    assert "Credit balance: <strong data-credit-balance>$0.00</strong>" in page
+    assert Invoice.objects.filter(account=w.account).count() == 1  # the preview issued nothing
+
+
+def test_freed_seats_under_keep_until_renewal_say_until_when(client, on_nov_15):
+    from accounts import services as accounts_services
+
+    w = world(on=NOV_1, people=2)
+    accounts_services.membership_archive_many(memberships=list(w.account.memberships.filter(role="member")), on=NOV_15)
+    page = text(signed_in(client, w.owner).get(DETAIL))
+    assert 'data-seats="free">2<' in page
+    assert "2 seats freed this period can be refilled at no charge until Nov 30, 2026" in page
+
+
+def test_a_member_gets_the_403_page_and_none_the_locked_door(client, on_nov_15):
+    w = world(on=NOV_1, people=0)
+    member, nobody = w.person("member"), w.person("none")
+    response = signed_in(client, member).get(DETAIL)
+    assert response.status_code == 403 and "Ask one of them" in text(response)
+    assert "owner@acme.example.com" in text(response)
+    response = signed_in(client, nobody).get(DETAIL)
+    assert response.status_code == 403 and "This door is locked" in text(response)
+
+
+def test_switch_to_annual_preview_then_confirm_gives_the_same_invoice(client, on_nov_15):
+    w = world(on=NOV_1, people=2)
+    c = signed_in(client, w.owner)
+    shown = c.get(reverse("subscriptions:switch_cycle"), {"cycle": "annual"})
+    page = text(shown)
+    assert "Unused time on Team (monthly) · 3 seats" in page
+    assert "-$10.50" in page  # 3 × 7.00 × 15/30 credited
+    assert "Team (annual) · 3 seats" in page and "$210.00" in page  # 3 × 70.00
+    assert "$199.50" in page  # 210.00 − 10.50 due
+    result = shown.context["result"]
+    response = c.post(
+        reverse("subscriptions:switch_cycle"), {"cycle": "annual", "fingerprint": shown.context["fingerprint"]}
+    )
+    assert response.status_code == 302 and response["Location"] == DETAIL
+    issued = Invoice.objects.filter(account=w.account, reason="cycle_switch").get()
+    assert invoice_preview(issued) == result.invoices[0]
+    page = text(c.get(DETAIL))
+    assert "You are now billed annual." in page and issued.number in page
+    assert "Team, billed annual" in page
+    assert "Current period: Nov 16, 2026 – Nov 15, 2027" in page
+
+
+def test_a_stale_confirmation_changes_nothing_and_shows_the_new_cost(client, on_nov_15):
+    w = world(on=NOV_1, people=2)
+    c = signed_in(client, w.owner)
+    response = c.post(reverse("subscriptions:switch_cycle"), {"cycle": "annual", "fingerprint": "not-what-was-shown"})
+    assert response.status_code == 200
+    assert "Something changed since you opened this page" in text(response)
+    assert not Invoice.objects.filter(account=w.account, reason="cycle_switch").exists()
+
+
+def test_annual_to_monthly_on_a_support_only_plan_says_contact_support(client, on_nov_15):
+    w = world(on=NOV_1, people=0, cycle="annual", plan_obj=plan(to_monthly=ToMonthly.SUPPORT_ONLY))
+    c = signed_in(client, w.owner)
+    assert "contact support" in text(c.get(DETAIL))
+    page = text(c.get(reverse("subscriptions:switch_cycle"), {"cycle": "monthly"}))
+    assert "Contact support" in page and 'name="fingerprint"' not in page
+
+
+def test_coupon_refusal_is_shown_next_to_the_field_and_a_good_one_is_applied(client, on_nov_15):
+    w = world(on=NOV_1, people=0)
+    Coupon.objects.create(code="SPRING", percent_off=20)
+    c = signed_in(client, w.owner)
+    response = c.post(reverse("subscriptions:coupon"), {"coupon": "NOPE"})
+    assert response.status_code == 200
+    assert '<span class="field-error" role="alert">NOPE is not a valid coupon.</span>' in text(response)
+    response = c.post(reverse("subscriptions:coupon"), {"coupon": "spring"}, follow=True)
+    assert "Coupon SPRING applied" in text(response)
+    assert "SPRING is active; it starts with your next renewal" in text(response)
+
+
+def test_cancel_then_undo(client, on_nov_15):
+    w = world(on=NOV_1, people=0)
+    c = signed_in(client, w.owner)
+    page = text(c.get(reverse("subscriptions:cancel")))
+    assert "Nothing is invoiced or credited for this." in page
+    fingerprint = c.get(reverse("subscriptions:cancel")).context["fingerprint"]
+    page = text(c.post(reverse("subscriptions:cancel"), {"fingerprint": fingerprint}, follow=True))
+    assert "Canceled. The subscription ends on Dec 1, 2026" in page
+    assert "Ends on Dec 1, 2026." in page and "Undo the cancellation" in page
+    page = text(c.post(reverse("subscriptions:undo_cancel"), follow=True))
+    assert "Cancellation undone" in page and "Renews on Dec 1, 2026" in page
+
+
+def test_refund_within_the_guarantee(client, on_nov_15):
+    w = world(on=NOV_1, people=0, plan_obj=plan(refund_window_days=30))
+    c = signed_in(client, w.owner)
+    assert "money-back guarantee until Dec 1, 2026" in text(c.get(DETAIL))
+    shown = c.get(reverse("subscriptions:refund"))
+    assert "Refunds" in text(shown) and "$7.00" in text(shown)
+    page = text(c.post(reverse("subscriptions:refund"), {"fingerprint": shown.context["fingerprint"]}, follow=True))
+    assert "Refunded, and the subscription has ended." in page
+    assert "Subscribe again" in page
+
+
+def test_subscribe_from_nothing_preview_then_confirm(client, on_nov_15):
+    w = world(on=NOV_15, people=1, subscribe=False)
+    c = signed_in(client, w.owner)
+    assert "has no subscription yet" in text(c.get(DETAIL))
+    shown = c.get(reverse("subscriptions:subscribe"), {"plan": w.plan.code, "cycle": "monthly"})
+    assert "Team (monthly) · 2 seats" in text(shown) and "$14.00" in text(shown)
+    page = text(
+        c.post(
+            reverse("subscriptions:subscribe"),
+            {"plan": w.plan.code, "cycle": "monthly", "fingerprint": shown.context["fingerprint"]},
+            follow=True,
+        )
+    )
+    assert "Welcome to Team." in page and "Team, billed monthly" in page
+    assert Subscription.objects.get(account=w.account).paid_seats == 2
+
+
+def test_subscribe_refusal_is_shown_next_to_the_field(client, on_nov_15):
+    w = world(on=NOV_15, people=4, subscribe=False)
+    plan("free", monthly="0", annual=None, name="Free", max_seats=3)
+    page = text(
+        signed_in(client, w.owner).get(reverse("subscriptions:subscribe"), {"plan": "free", "cycle": "monthly"})
+    )
+    assert "The Free plan allows at most 3 users." in page and "field-error" in page
+
+
+def test_trial_banner_for_billing_roles_only(client, on_nov_15):
+    w = world(on=NOV_1, people=0, plan_obj=plan(trial_days=30), subscribe=False)
+    from subscriptions import services
+
+    services.subscription_create(account=w.account, plan=w.plan, cycle="monthly", on=NOV_1, trial=True)
+    page = text(signed_in(client, w.owner).get(DETAIL))
+    assert "16 days left" in page and "Choose a plan" in page  # trial Nov 1 → Dec 1
+    member = w.person("member")
+    page = text(signed_in(client, member).get("/settings/"))
+    assert "Choose a plan" not in page and "/settings/subscription/" not in page
+
+
+def _detail_queries(client, django_assert_max_num_queries, user, limit):
+    with django_assert_max_num_queries(limit) as captured:
+        response = client.get(DETAIL)
+    assert response.status_code == 200
+    return len(captured)
+
+
+def test_query_count_does_not_grow_with_members_and_invoices(client, on_nov_15, django_assert_max_num_queries):
+    small = world(on=NOV_1, people=2, name="Small")
+    large = world(on=NOV_1, people=2, name="Large", plan_obj=small.plan)
+    bulk(large, members=1000, invoices=500, on=NOV_1)
+    n_small = _detail_queries(signed_in(client, small.owner), django_assert_max_num_queries, small.owner, 60)
+    client.logout()
+    n_large = _detail_queries(signed_in(client, large.owner), django_assert_max_num_queries, large.owner, 60)
+    print(f"subscription page: {n_small} queries with 3 members, {n_large} with 1,000 members and 500 invoices")
+    assert n_large <= n_small
+    assert Account.objects.count() == 2
