@@ -104,8 +104,14 @@ SELLER = {
     "tax_id": env("SELLER_TAX_ID", default="DE000000000"),
     "bank": env("SELLER_BANK", default="IBAN DE00 0000 0000 0000 0000 00 · BIC DEMODEXXX"),
     "email": env("SELLER_EMAIL", default="billing@prorata.localhost"),
+    "logo": env("SELLER_LOGO", default=""),  # optional: a PNG/SVG file path, printed on invoices
 }
-INVOICE_PAPER_SIZE = env("INVOICE_PAPER_SIZE", default="A4")
+INVOICE_PAPER_SIZE = env("INVOICE_PAPER_SIZE", default="A4")  # "A4" or "Letter"
+# Render, store and email each document when its transaction commits; False leaves them to
+# invoice_deliver_pending (the end of the daily billing run), e.g. for benchmarks and bulk imports.
+INVOICE_RENDER_ON_FINALIZE = env.bool("INVOICE_RENDER_ON_FINALIZE", default=True)
+# Per series: {"INV": {"padding": 6, "yearly_reset": true}}; see invoicing.services.series_format.
+NUMBER_SERIES = env.json("NUMBER_SERIES", default={})
 # Django admin for support staff (issue 7)
 ADMIN_SITE_HEADER = env("ADMIN_SITE_HEADER", default="Prorata support")
 # Support may grant credit up to this amount (in the account's currency); Finance has no limit.

@@ -7,5 +7,6 @@ urlpatterns = [
     path("settings/", include("licensing.urls")),
     path("settings/subscription/", include("subscriptions.urls")),
     path("settings/invoices/", include("invoicing.pages")),
+    path("", include("invoicing.urls")),  # /settings/invoices/<number>.pdf
     path("", include("invoicing.payment_urls")),  # /settings/payment-method/, /stripe/webhook/
 ]

@@ -19,6 +19,23 @@ def _money(**kw):
     return MoneyField(max_digits=14, decimal_places=2, default_currency="USD", **kw)
 
 
+class DocumentQuerySet(models.QuerySet):
+    """Bulk writes go through the same guard as saves: issued documents are never edited (invoicing.frozen)."""
+
+    def update(self, **kwargs):
+        from invoicing.frozen import refuse_frozen_update
+
+        refuse_frozen_update(self, kwargs)
+        return super().update(**kwargs)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        from invoicing.frozen import refuse_frozen_create
+
+        objs = list(objs)
+        refuse_frozen_create(objs)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class NumberSeries(models.Model):
     """A gapless counter per series and year, locked with select_for_update at finalisation."""
 
@@ -92,6 +109,7 @@ class Invoice(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     history = HistoricalRecords()
+    objects = DocumentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-issued_on", "-id"]
@@ -134,6 +152,8 @@ class InvoiceLine(models.Model):
     period_days = models.PositiveIntegerField()
     amount = _money()
     bill_on = models.DateField(null=True, blank=True, help_text="Waiting lines: the day they are invoiced.")
+
+    objects = DocumentQuerySet.as_manager()
 
     class Meta:
         ordering = ["invoice", "position", "id"]
@@ -182,6 +202,7 @@ class CreditNote(models.Model):
     total = _money()
     buyer = models.JSONField(default=dict, blank=True)
     pdf = models.FileField(upload_to="credit-notes/%Y/", blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         "accounts.User",
         on_delete=models.SET_NULL,
@@ -192,6 +213,7 @@ class CreditNote(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     history = HistoricalRecords()
+    objects = DocumentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-issued_on", "-id"]
@@ -215,6 +237,8 @@ class CreditNoteLine(models.Model):
     days = models.PositiveIntegerField(null=True, blank=True)
     period_days = models.PositiveIntegerField(null=True, blank=True)
     amount = _money(help_text="Positive: the amount credited.")
+
+    objects = DocumentQuerySet.as_manager()
 
     class Meta:
         ordering = ["credit_note", "id"]

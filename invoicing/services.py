@@ -4,12 +4,15 @@ Amounts come from the pure core (`subscriptions.billing.plan.invoice_totals`);
 these services write them, number them and keep the credit ledger.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from moneyed import Money
 
 from accounts.errors import Refused
@@ -32,6 +35,7 @@ from subscriptions.billing.proration import zero
 
 INVOICE_SERIES = "INV"
 CREDIT_NOTE_SERIES = "CN"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,9 @@ class SeriesFormat:
 
 
 def series_format(prefix: str) -> SeriesFormat:
+    """settings.NUMBER_SERIES may give a series another printed prefix, padding or no yearly reset."""
     custom = getattr(settings, "NUMBER_SERIES", {}).get(prefix, {})
-    return SeriesFormat(prefix=prefix, **custom)
+    return SeriesFormat(**{"prefix": prefix, **custom})
 
 
 def number_allocate(*, prefix: str, on: date) -> str:
@@ -54,7 +59,7 @@ def number_allocate(*, prefix: str, on: date) -> str:
     NumberSeries.objects.filter(pk=series.pk).select_for_update().update(last_value=F("last_value") + 1)
     value = NumberSeries.objects.values_list("last_value", flat=True).get(pk=series.pk)
     middle = f"{year}-" if fmt.yearly_reset else ""
-    return f"{prefix}-{middle}{value:0{fmt.padding}d}"
+    return f"{fmt.prefix}-{middle}{value:0{fmt.padding}d}"
 
 
 def buyer_snapshot(account: Account) -> dict:
@@ -196,6 +201,7 @@ def invoice_finalize(*, invoice: Invoice, totals: core.Totals) -> Invoice:
         invoice.status = Invoice.Status.PAID
         invoice.paid_on = invoice.issued_on
     invoice.save(update_fields=["number", "buyer", "status", "paid_on"])
+    document_queue(invoice)
     if invoice.status == Invoice.Status.OPEN:
         gateways.collect_on_commit(invoice)  # e.g. a card charge, only once this transaction commits
     return invoice
@@ -257,6 +263,7 @@ def credit_note_issue(
         memo=f"Credit note {note.number}",
         credit_note=note,
     )
+    document_queue(note)
     return note
 
 
@@ -448,3 +455,64 @@ def invoice_credit(
         memo=reason.strip()[:300],
         by=by,
     )
+
+
+# ---------------------------------------------------------------- documents: PDF and email after commit
+
+
+def document_queue(document: Invoice | CreditNote) -> None:
+    """Render, store and email an issued document once its transaction commits (SPEC §2.6, STYLE habit 6).
+
+    A rolled-back change sends nothing. With settings.INVOICE_RENDER_ON_FINALIZE off, finalisation
+    leaves the document to `invoice_deliver_pending`.
+    """
+    if settings.INVOICE_RENDER_ON_FINALIZE:
+        transaction.on_commit(partial(document_deliver, model=type(document), pk=document.pk), robust=True)
+
+
+
+def document_deliver(*, model: type[Invoice] | type[CreditNote], pk: int) -> bool:
+    """Store the PDF of one issued document, then email it; a failure is logged and retried by the next run.
+
+    The PDF is stored (and committed) before sending, so a retry sends the same file; the row lock
+    and the `emailed_at` check make two runs at once send it once.
+    """
+    from invoicing import documents, emails
+
+    try:
+        document = model.objects.select_related("account").filter(pk=pk, emailed_at__isnull=True).first()
+        if document is None:
+            return False
+        content = documents.document_pdf(document)
+        with transaction.atomic():
+            document = model.objects.select_for_update().filter(pk=pk, emailed_at__isnull=True).first()
+            if document is None:
+                return False
+            emails.document_send(document, content)
+            document.emailed_at = timezone.now()
+            document.save(update_fields=["emailed_at"])
+    except Exception:
+        log.exception("Could not deliver %s %s; the next billing run retries it.", model.__name__, pk)
+        return False
+    return True
+
+
+def invoice_deliver_pending(*, on: date, accounts=None) -> int:
+    """The daily run's retry: every issued invoice and credit note not yet emailed gets its PDF and email.
+
+    Returns how many were queued; they are delivered when the caller's transaction commits.
+    """
+    pending = [
+        Invoice.objects.filter(number__isnull=False, issued_on__lte=on, emailed_at__isnull=True).exclude(
+            status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID]
+        ),
+        CreditNote.objects.filter(number__isnull=False, issued_on__lte=on, emailed_at__isnull=True),
+    ]
+    queued = 0
+    for qs in pending:
+        if accounts is not None:
+            qs = qs.filter(account__in=accounts)
+        for pk in qs.order_by("issued_on", "pk").values_list("pk", flat=True):
+            transaction.on_commit(partial(document_deliver, model=qs.model, pk=pk), robust=True)
+            queued += 1
+    return queued

@@ -18,6 +18,7 @@ from invoicing.formatting import day as fmt_day
 from invoicing.models import CreditNote, Invoice, InvoiceLine
 from invoicing.services import (
     credit_note_issue,
+    invoice_deliver_pending,
     invoice_issue,
     invoice_refund,
     line_from_core,
@@ -935,6 +936,7 @@ def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
 
     card_charges_retry(on=on, accounts=accounts)  # failed cards again on days 1, 3, 5, before the lock (issue 8)
     summary.locked = dunning_run(on=on, accounts=accounts)["locked"]
+    invoice_deliver_pending(on=on, accounts=accounts)  # PDFs and emails that failed before (SPEC §2.6)
     return summary
 
 

@@ -1,0 +1,179 @@
+"""What an invoice or credit note says, and where its PDF lives (SPEC §2.6).
+
+A document is first turned into plain data (`invoice_data`, `credit_note_data`)
+from its frozen fields only, so a PDF rendered again later, or a draft rendered
+from a rolled-back preview, says exactly what the stored one says. The PDF is
+stored once per status (open, then paid…) in Django's default storage and
+served from there afterwards.
+"""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from babel.numbers import format_percent
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db.models import Max
+
+from invoicing import pdf
+from invoicing.formatting import day, line_explain, money
+from invoicing.models import CreditNote, Invoice
+
+STAMPS = {
+    Invoice.Status.DRAFT: "DRAFT",
+    Invoice.Status.PAID: "PAID",
+    Invoice.Status.VOID: "VOID",
+    Invoice.Status.UNCOLLECTIBLE: "UNCOLLECTIBLE",
+}
+LINE_FIELDS = ("kind", "description", "period_start", "period_end", "quantity", "unit_price", "days", "period_days")
+
+
+def _line(line, fields=LINE_FIELDS) -> dict:
+    return {name: getattr(line, name, None) for name in (*fields, "amount")}
+
+
+def invoice_data(invoice: Invoice) -> dict:
+    """The invoice as plain data: its frozen fields and lines, nothing recomputed."""
+    return {
+        "type": "invoice",
+        "number": invoice.number,
+        "status": invoice.status,
+        "reason": invoice.get_reason_display(),
+        "issued_on": invoice.issued_on,
+        "due_on": invoice.due_on,
+        "paid_on": invoice.paid_on,
+        "buyer": dict(invoice.buyer or {}),
+        "tax_rate": invoice.tax_rate,
+        "discount_label": invoice.discount_label,
+        **{
+            name: getattr(invoice, name)
+            for name in ("subtotal", "discount", "tax", "total", "credit_applied", "amount_due", "amount_paid")
+        },
+        "lines": [_line(line) for line in invoice.lines.order_by("position", "id")],
+    }
+
+
+def credit_note_data(note: CreditNote) -> dict:
+    """The credit note as plain data, with the invoice (and lines) it corrects."""
+    return {
+        "type": "credit_note",
+        "number": note.number,
+        "status": "issued",
+        "reason": note.get_reason_display(),
+        "memo": note.memo,
+        "issued_on": note.issued_on,
+        "buyer": dict(note.buyer or {}),
+        "invoice_number": note.invoice.number if note.invoice_id else "",
+        "total": note.total,
+        "lines": [
+            {**_line(line, LINE_FIELDS[1:]), "kind": "credit", "corrects": line.invoice_line_id is not None}
+            for line in note.lines.order_by("id")
+        ],
+    }
+
+
+def _explain(line: dict, locale: str) -> str:
+    if not line.get("period_start") or not line.get("period_end"):
+        return ""
+    return line_explain(SimpleNamespace(**line), locale)
+
+
+def _seller() -> dict:
+    seller = dict(settings.SELLER)
+    logo = seller.get("logo")
+    seller["logo_url"] = Path(logo).resolve().as_uri() if logo and Path(logo).is_file() else ""
+    seller["address_lines"] = [x for x in (seller.get("address") or "").splitlines() if x.strip()]
+    return seller
+
+
+def document_context(data: dict) -> dict:
+    """Everything the PDF templates print, formatted for the buyer's locale (Babel)."""
+    buyer = data["buyer"]
+    loc = buyer.get("locale") or "en_US"
+    status = data["status"]
+    ctx = {
+        "doc": data,
+        "seller": _seller(),
+        "buyer": {**buyer, "address_lines": [x for x in (buyer.get("address") or "").splitlines() if x.strip()]},
+        "number": data["number"] or "Draft",
+        "issued_on": day(data["issued_on"], loc),
+        "stamp": STAMPS.get(status, ""),
+        "status_label": Invoice.Status(status).label if status in Invoice.Status.values else "Issued",
+        "lines": [
+            {**line, "explain": _explain(line, loc), "amount_text": money(line["amount"], loc)}
+            for line in data["lines"]
+        ],
+        "total": money(data["total"], loc),
+        "paper_size": pdf.paper_size(),
+    }
+    if data["type"] == "credit_note":
+        return ctx
+    due = data["amount_due"] - data["amount_paid"]
+    ctx.update(
+        due_on=day(data["due_on"], loc),
+        paid_on=day(data["paid_on"], loc) if data.get("paid_on") else "",
+        subtotal=money(data["subtotal"], loc),
+        discount=money(-data["discount"], loc) if data["discount"].amount else "",
+        tax=money(data["tax"], loc) if data["tax_rate"] else "",
+        tax_rate=format_percent(data["tax_rate"], "#,##0.##%", locale=loc),
+        credit_applied=money(-data["credit_applied"], loc) if data["credit_applied"].amount else "",
+        amount_paid=money(data["amount_paid"], loc) if data["amount_paid"].amount else "",
+        amount_due=money(data["amount_due"], loc),
+        pay_now=money(due, loc) if status in (Invoice.Status.OPEN, Invoice.Status.DRAFT) and due.amount > 0 else "",
+    )
+    return ctx
+
+
+def render(data: dict) -> bytes:
+    """The PDF of an invoice or credit note given as plain data."""
+    template = "invoicing/invoice_pdf.html" if data["type"] == "invoice" else "invoicing/credit_note_pdf.html"
+    return pdf.render(template, document_context(data), title=data["number"] or "Draft invoice")
+
+
+def data_of(document) -> dict:
+    return invoice_data(document) if isinstance(document, Invoice) else credit_note_data(document)
+
+
+def file_stem(document) -> str:
+    """Stored once per status: a paid invoice gets its PAID stamp in a new file, the open one stays."""
+    return f"{document.number}-{document.status}" if isinstance(document, Invoice) else document.number
+
+
+def stored_pdf(document) -> bytes | None:
+    name = document.pdf.name if document.pdf else ""
+    if not name or not Path(name).name.startswith(f"{file_stem(document)}.") or not default_storage.exists(name):
+        return None
+    with default_storage.open(name, "rb") as f:
+        return f.read()
+
+
+def document_pdf(document) -> bytes:
+    """The document's PDF from storage; rendered from the frozen data and stored when missing."""
+    content = stored_pdf(document)
+    if content is None:
+        content = render(data_of(document))
+        document.pdf.save(f"{file_stem(document)}.pdf", ContentFile(content), save=False)
+        document.save(update_fields=["pdf"])
+    return content
+
+
+def next_invoice_data(subscription) -> list[dict]:
+    """The invoices the daily run will issue at the end of the current period, as drafts (SPEC §2.4, §2.6).
+
+    They are computed by the real `billing_run` inside a preview that is rolled back, so nothing is
+    created, numbered, stored or sent.
+    """
+    from subscriptions.previews import preview
+    from subscriptions.services import billing_run
+
+    drafts: list[dict] = []
+
+    def renewal(*, on, accounts):
+        since = Invoice.objects.aggregate(last=Max("pk"))["last"] or 0
+        billing_run(on=on, accounts=accounts)
+        for invoice in Invoice.objects.filter(pk__gt=since, account__in=accounts).order_by("issued_on", "pk"):
+            drafts.append({**invoice_data(invoice), "number": None, "status": Invoice.Status.DRAFT})
+
+    preview(renewal, on=subscription.period_end, accounts=[subscription.account])
+    return drafts

@@ -1,0 +1,55 @@
+"""The email that carries an issued invoice or credit note, with its PDF attached (SPEC §2.6)."""
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+
+from accounts.models import Account, Membership
+from invoicing.documents import data_of, document_context
+from invoicing.models import Invoice
+
+
+def recipients(account: Account) -> list[str]:
+    """The account's billing email, or its owner's when it has none."""
+    if account.billing_email:
+        return [account.billing_email]
+    owner = account.memberships.filter(role=Membership.Role.OWNER).values_list("email", flat=True).first()
+    return [owner] if owner else []
+
+
+def subject(document, total: str) -> str:
+    """“Invoice INV-2026-000001 — $7.00”."""
+    kind = "Invoice" if isinstance(document, Invoice) else "Credit note"
+    return f"{kind} {document.number} — {total}"
+
+
+def document_email(document, content: bytes) -> EmailMessage:
+    ctx = document_context(data_of(document))
+    template = "emails/invoice_issued.txt" if isinstance(document, Invoice) else "emails/invoice_credit_note.txt"
+    body = render_to_string(
+        template,
+        {
+            **ctx,
+            "number": document.number,
+            "buyer_name": ctx["buyer"].get("name") or document.account.name,
+            "seller_name": ctx["seller"]["name"],
+            "bank": ctx["seller"].get("bank", ""),
+            "invoice_number": ctx["doc"].get("invoice_number", ""),
+        },
+    )
+    message = EmailMessage(
+        subject=subject(document, ctx["total"]),
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients(document.account),
+    )
+    message.attach(f"{document.number}.pdf", content, "application/pdf")
+    return message
+
+
+def document_send(document, content: bytes) -> None:
+    """Send it; raises if the mail server refuses, so the caller can leave it for the next run."""
+    message = document_email(document, content)
+    if not message.to:
+        raise ValueError(f"{document.account} has no billing email and no owner to send {document.number} to.")
+    message.send(fail_silently=False)

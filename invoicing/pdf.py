@@ -1,0 +1,30 @@
+"""HTML → PDF with WeasyPrint: Debian's DejaVu fonts, A4 or Letter, and no network fetches."""
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.template.loader import render_to_string
+
+PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+
+
+def paper_size() -> str:
+    """The CSS `@page` size from settings.INVOICE_PAPER_SIZE ("A4" or "Letter")."""
+    size = PAPER_SIZES.get(str(settings.INVOICE_PAPER_SIZE).lower())
+    if size is None:
+        raise ImproperlyConfigured(f"INVOICE_PAPER_SIZE must be A4 or Letter, not {settings.INVOICE_PAPER_SIZE!r}.")
+    return size
+
+
+def url_fetcher():
+    """Local files (a logo) and data: URLs only; an http(s) URL in a template fails instead of fetching."""
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols={"file", "data"})
+
+
+def render(template: str, context: dict, *, title: str) -> bytes:
+    # Imported here: WeasyPrint is slow to import and only the PDF paths need it.
+    from weasyprint import HTML
+
+    html = render_to_string(template, {**context, "title": title})
+    return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=url_fetcher()).write_pdf()

@@ -1,0 +1,64 @@
+"""The email that carries an issued invoice: to whom, what it says, what it attaches."""
+
+from datetime import date
+
+import pytest
+
+from invoicing import emails
+from invoicing.documents import document_pdf
+from invoicing.models import Invoice
+from subscriptions.services import subscription_create
+from tests.invoicing import kit
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
+def issued(**profile) -> Invoice:
+    acc = kit.account(**profile)
+    subscription_create(account=acc, plan=kit.plan(), cycle="monthly", on=date(2026, 11, 1))
+    return Invoice.objects.get(account=acc)
+
+
+@pytest.mark.django_db
+def test_sent_to_the_billing_email_or_else_the_owner():
+    assert emails.recipients(issued(billing_email="ap@acme.example").account) == ["ap@acme.example"]
+    invoice = issued()
+    assert emails.recipients(invoice.account) == [kit.owner_email(invoice.account)]
+
+
+@pytest.mark.django_db
+def test_the_email_says_what_is_due_how_to_pay_and_attaches_the_pdf():
+    invoice = issued(billing_email="ap@acme.example")
+    content = document_pdf(invoice)
+
+    message = emails.document_email(invoice, content)
+
+    assert message.subject == f"Invoice {invoice.number} — $7.00"
+    assert "Amount due: $7.00, by Nov 1, 2026." in message.body
+    assert f"with the reference {invoice.number}" in message.body and "IBAN" in message.body
+    assert message.attachments == [(f"{invoice.number}.pdf", content, "application/pdf")]
+
+
+@pytest.mark.django_db
+def test_a_paid_invoice_says_nothing_is_due():
+    invoice = kit.rich_invoice()
+    invoice.status, invoice.paid_on = Invoice.Status.PAID, date(2026, 11, 10)  # in memory only: what the email says
+    invoice.amount_paid = invoice.amount_due
+
+    body = emails.document_email(invoice, b"%PDF").body
+
+    assert "Nothing is due" in body and "Amount due" not in body
+
+
+@pytest.mark.django_db
+def test_credit_note_email_names_the_note():
+    acc = issued().account
+    note = kit.grant(acc, "2.00", on=date(2026, 11, 5))
+
+    message = emails.document_email(note, b"%PDF")
+
+    assert message.subject == f"Credit note {note.number} — $2.00"
+    assert "credit balance" in message.body and message.to == [kit.owner_email(acc)]
