@@ -8,7 +8,8 @@ from moneyed import Money, get_currency
 
 
 def stripe_client() -> stripe.StripeClient:
-    options = {"max_network_retries": 2}  # safe: every POST carries an idempotency key
+    # Retrying is safe: every POST carries an idempotency key.
+    options = {"max_network_retries": getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", 2)}
     if settings.STRIPE_API_HOST:
         options["base_addresses"] = {"api": settings.STRIPE_API_HOST}
     return stripe.StripeClient(settings.STRIPE_SECRET_KEY, **options)

@@ -265,12 +265,19 @@ def _email_failure(charge: CardCharge) -> None:
 
 
 def card_charges_retry(*, on: date, accounts=None) -> dict:
-    """Daily: resend unanswered attempts, and charge failed cards again on days 1, 3 and 5 after issue."""
-    from invoicing.gateways import stripe_enabled
+    """Daily: resend unanswered attempts, charge failed cards again on days 1, 3 and 5 after issue,
+    and send card refunds that never reached Stripe (their keys make every resend harmless)."""
+    from invoicing.gateways import refund_send, stripe_enabled
 
-    counts = {"resent": 0, "retried": 0}
+    counts = {"resent": 0, "retried": 0, "refunds": 0}
     if not stripe_enabled():
         return counts
+    unsent = Refund.objects.filter(gateway_id="", payment__method=Payment.Method.CARD).exclude(payment__gateway_id="")
+    if accounts is not None:
+        unsent = unsent.filter(invoice__account__in=accounts)
+    for refund_id in unsent.values_list("pk", flat=True):
+        refund_send(refund_id=refund_id)
+        counts["refunds"] += 1
     invoices = Invoice.objects.select_related("account").filter(
         status=Invoice.Status.OPEN, account__payment_gateway=Account.Gateway.STRIPE
     )

@@ -289,3 +289,28 @@ def test_members_cannot_see_the_payment_method(client, stripe_on):
     member.save()
     client.force_login(user)
     assert client.get("/settings/payment-method/").status_code == 403
+
+
+def test_a_refund_that_did_not_reach_stripe_is_sent_by_the_daily_run(
+    settings, stripe_on, django_capture_on_commit_callbacks
+):
+    account = make_account()
+    setup_card(account)
+    invoice = subscribe(
+        account, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks, refund_window_days=30
+    )
+    settings.STRIPE_API_HOST = "http://127.0.0.1:9"  # Stripe unreachable while the refund commits
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        [refund] = subscription_request_refund(subscription=Subscription.objects.get(account=account), on=NOV_1)
+    refund.refresh_from_db()
+    assert refund.gateway_id == ""  # recorded, not sent
+
+    settings.STRIPE_API_HOST = stripe_on
+    billing_run(on=date(2026, 11, 2))
+    billing_run(on=date(2026, 11, 3))  # a second run finds nothing left to send
+    refund.refresh_from_db()
+    assert refund.gateway_id.startswith("re_")
+    remote = stripe_client().v1.refunds.list().data
+    assert [(r.id, r.amount) for r in remote] == [(refund.gateway_id, 700)]
+    assert Refund.objects.filter(invoice=invoice).count() == 1
