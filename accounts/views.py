@@ -23,6 +23,7 @@ from accounts.errors import Refused
 from accounts.forms import InvitationAcceptForm, InviteForm, RoleForm, SignupForm, role_choices
 from accounts.middleware import SESSION_KEY, memberships_of
 from accounts.models import Membership, User
+from subscriptions.views import membership_change_confirmation
 
 Role = Membership.Role
 Status = Membership.Status
@@ -162,9 +163,18 @@ def member_invite(request):
         return _members_page(request, invite_form=form)
     try:
         _refuse_grant(request.membership, form.cleaned_data["role"])
-        invited = services.membership_invite_many(
-            account=request.account, emails=form.cleaned_data["emails"], role=form.cleaned_data["role"], by=request.user
+        emails, role = form.cleaned_data["emails"], form.cleaned_data["role"]
+        page, done = membership_change_confirmation(
+            request,
+            service=services.membership_invite_many,
+            kwargs={"account": request.account, "emails": emails, "role": role, "by": request.user},
+            title=f"Invite {emails[0] if len(emails) == 1 else f'{len(emails)} people'}",
+            action=reverse("member_invite"),
+            hidden={"emails": ", ".join(emails), "role": role},
         )
+        if page is not None:
+            return page
+        invited = done.value
     except Refused as exc:
         form.add_error(exc.field if exc.field in form.fields else "emails", exc.message)
         return _members_page(request, invite_form=form)
@@ -185,11 +195,26 @@ def _act(request, pk: int, action, done: str):
     """Run one service on one member of this account; refused → the page with the message in that row."""
     membership = _member(request, pk)
     try:
-        action(membership)
+        page = action(membership)
     except Refused as exc:
         return _members_page(request, row_error={"pk": membership.pk, "message": exc.message})
+    if page is not None:
+        return page
     messages.success(request, done.format(email=membership.email))
     return redirect("members")
+
+
+def _with_cost(request, service, kwargs: dict, title: str, **hidden):
+    """The page with what the change costs (subscriptions.views), or None once it is made."""
+    page, _ = membership_change_confirmation(
+        request,
+        service=service,
+        kwargs={**kwargs, "by": request.user},
+        title=title,
+        action=request.path,
+        hidden=hidden,
+    )
+    return page
 
 
 @require_POST
@@ -197,7 +222,7 @@ def _act(request, pk: int, action, done: str):
 def member_archive(request, pk: int):
     def archive(m):
         _refuse_acting_on(request.membership, m)
-        services.membership_archive(membership=m, by=request.user)
+        return _with_cost(request, services.membership_archive_many, {"memberships": [m]}, f"Archive {m.email}")
 
     return _act(request, pk, archive, "Archived {email}. They no longer take a seat.")
 
@@ -208,7 +233,9 @@ def member_reactivate(request, pk: int):
     return _act(
         request,
         pk,
-        lambda m: services.membership_reactivate(membership=m, by=request.user),
+        lambda m: _with_cost(
+            request, services.membership_reactivate_many, {"memberships": [m]}, f"Re-activate {m.email}"
+        ),
         "Re-activated {email}.",
     )
 
@@ -224,7 +251,10 @@ def member_change_role(request, pk: int):
         role = form.cleaned_data["role"]
         _refuse_grant(request.membership, role)
         _refuse_acting_on(request.membership, m)
-        services.membership_change_role(membership=m, role=role, by=request.user)
+        kwargs = {"membership": m, "role": role}
+        return _with_cost(
+            request, services.membership_change_role, kwargs, f"Make {m.email} {Role(role).label}", role=role
+        )
 
     return _act(request, pk, change, "{email} has a new role.")
 

@@ -1,0 +1,35 @@
+"""`manage.py demo` builds its accounts through the services and can run again without harm."""
+
+import io
+
+from django.core.management import call_command
+
+from accounts.models import Account, Membership, User
+from invoicing.models import Invoice
+from subscriptions.models import Plan
+
+
+def test_demo_is_idempotent_and_prints_logins(db):
+    first = io.StringIO()
+    call_command("demo", months=1, stdout=first)
+    counts = (User.objects.count(), Account.objects.count(), Membership.objects.count(), Invoice.objects.count())
+    second = io.StringIO()
+    call_command("demo", months=1, stdout=second)
+    assert (
+        User.objects.count(),
+        Account.objects.count(),
+        Membership.objects.count(),
+        Invoice.objects.count(),
+    ) == counts
+    assert "already in place" in second.getvalue()
+    for out in (first.getvalue(), second.getvalue()):
+        assert "admin@prorata.localhost" in out and "prorata-demo" in out and "nora@northwind.example" in out
+    assert User.objects.get(email="admin@prorata.localhost").is_superuser
+    assert set(Plan.objects.values_list("code", flat=True)) >= {"pro", "standard", "team", "fixed", "free"}
+    assert Account.objects.count() == 4
+    for account in Account.objects.all():
+        roles = set(account.memberships.values_list("role", flat=True))
+        assert {"owner", "admin", "billing_admin", "member"} <= roles
+        assert account.invoices.exists()
+    assert User.objects.get(email="nora@northwind.example").check_password("prorata-demo")
+    assert User.objects.get(email="sam@northwind.example").memberships.count() == 2
