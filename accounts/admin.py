@@ -526,9 +526,39 @@ class AccountAdmin(StaffActionsMixin, HistoryAdmin):
         )
 
 
+class MemberAction(StaffAction):
+    permission = "accounts.change_membership"
+    form_class = ReasonForm
+    note = "Seats follow members: the preview shows what the subscription bills or credits for it."
+
+
+class ArchiveMember(MemberAction):
+    label = "Archive member"
+
+    def applies(self, obj):
+        return obj.status != Membership.Status.ARCHIVED and obj.role != Membership.Role.OWNER
+
+    def call(self, obj, data, user):
+        from accounts.services import membership_archive
+
+        return membership_archive, {"membership": obj, "by": user, "on": today(obj.account)}
+
+
+class ReactivateMember(MemberAction):
+    label = "Re-activate member"
+
+    def applies(self, obj):
+        return obj.status == Membership.Status.ARCHIVED
+
+    def call(self, obj, data, user):
+        from accounts.services import membership_reactivate
+
+        return membership_reactivate, {"membership": obj, "by": user, "on": today(obj.account)}
+
+
 @admin.register(Membership)
-class MembershipAdmin(HistoryAdmin):
-    """Read-only: seats are billed when members change, so changes go through Settings › Members."""
+class MembershipAdmin(StaffActionsMixin, HistoryAdmin):
+    """Fields are read-only: seats are billed when members change, so changes are service actions."""
 
     list_display = ["email", "account", "role", "status", "invited_on", "joined_on", "archived_on"]
     list_filter = ["role", "status"]
@@ -536,6 +566,7 @@ class MembershipAdmin(HistoryAdmin):
     search_fields = ["email", "account__name"]
     autocomplete_fields = ["account", "user", "invited_by"]
     show_full_result_count = False
+    staff_actions = {"archive": ArchiveMember, "reactivate": ReactivateMember}
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

@@ -116,6 +116,9 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["account", "-issued_on"]),
             models.Index(fields=["status", "due_on"]),
+            # The admin's invoice list: newest first, and filtered by status (issue 7, bench/admin.py).
+            models.Index(fields=["-issued_on", "-id"], name="invoice_newest_first"),
+            models.Index(fields=["status", "-issued_on", "-id"], name="invoice_status_newest_first"),
         ]
         permissions = [
             ("pay_invoice", "Can mark an invoice paid"),
@@ -217,6 +220,7 @@ class CreditNote(models.Model):
 
     class Meta:
         ordering = ["-issued_on", "-id"]
+        indexes = [models.Index(fields=["-issued_on", "-id"], name="creditnote_newest_first")]
         permissions = [
             ("grant_credit", "Can grant credit up to SUPPORT_CREDIT_LIMIT"),
             ("grant_credit_unlimited", "Can grant credit above SUPPORT_CREDIT_LIMIT"),

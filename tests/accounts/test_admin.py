@@ -5,13 +5,14 @@ from django.urls import reverse
 
 from accounts.models import Account
 from accounts.staff_groups import FINANCE, SUPPORT, staff_groups_sync
-from invoicing.models import Invoice
+from invoicing.models import CreditNote, Invoice
 from invoicing.services import credit_grant
 from tests.builders import usd
 from tests.subscriptions.test_admin import (
     NOV_1,
     admin_client,  # noqa: F401 (fixture)
     on_nov_15,  # noqa: F401 (fixture)
+    preview_then_confirm,
     subscribed,
     support_client,  # noqa: F401 (fixture)
 )
@@ -80,3 +81,16 @@ def test_history_page_shows_who_changed_what_and_why(admin_client, on_nov_15):  
     assert "root@prorata.example" in history and "Acme GmbH" in history
     member_history = account.memberships.first().history.all()
     assert member_history.exists()
+
+
+def test_support_archives_a_member_through_the_service(support_client, on_nov_15):  # noqa: F811
+    sub = subscribed(seat_removal="credit_prorated")
+    member = sub.account.memberships.exclude(role="owner").get()
+    url = reverse("admin:accounts_membership_action", args=[member.pk, "archive"])
+    _shown, pv = preview_then_confirm(support_client, url, {"reason": "left the company"})
+    # Nov 15 of Nov 1–30: 15 unused days of 1 seat, 7.00 × 15/30 = 3.50 credited
+    assert [n.total for n in pv.credit_notes] == [usd("3.50")]
+    member.refresh_from_db()
+    assert member.status == "archived"
+    assert CreditNote.objects.get(account=sub.account).total == usd("3.50")
+    assert member.history.order_by("-history_id").first().history_change_reason == "left the company"
