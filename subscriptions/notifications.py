@@ -62,8 +62,11 @@ def _lock_on(invoice: Invoice) -> date:
 
 def _invoice_reminders(*, on: date, accounts) -> int:
     # Open invoices of unlocked accounts, issued before today: older ones have locked their account.
-    candidates = Invoice.objects.select_related("account", "subscription__plan").filter(
-        status=Invoice.Status.OPEN, issued_on__lt=on, account__locked_on__isnull=True
+    # Only the columns the decision needs: this runs every day for every account.
+    candidates = (
+        Invoice.objects.select_related("subscription__plan")
+        .only("issued_on", "due_on", "reminders_sent", "subscription__plan__grace_days")
+        .filter(status=Invoice.Status.OPEN, issued_on__lt=on, account__locked_on__isnull=True)
     )
     if accounts is not None:
         candidates = candidates.filter(account__in=accounts)
@@ -122,7 +125,7 @@ def _send_invoice_reminder(pk: int, kind: str, lock_on: date) -> None:
 
 
 def _trial_reminders(*, on: date, accounts) -> int:
-    candidates = Subscription.objects.select_related("account", "plan").filter(
+    candidates = Subscription.objects.only("trial_end", "trial_reminder_sent_on").filter(
         status=Subscription.Status.TRIALING,
         trial_end__gt=on,
         trial_end__lte=on + timedelta(days=TRIAL_REMINDER_DAYS),
