@@ -4,11 +4,17 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import Case, Value, When
 from django.shortcuts import render
 
 from accounts import permissions
 from accounts.models import Membership
 from subscriptions.selectors import account_status
+
+# Owner, then admins, then billing admins: the order people would ask them in.
+OWNER_FIRST = Case(
+    *(When(role=role, then=Value(rank)) for rank, role in enumerate(Membership.Role.values)), default=Value(9)
+)
 
 
 def helpers_for(account):
@@ -18,7 +24,7 @@ def helpers_for(account):
             account=account, status=Membership.Status.ACTIVE, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
         )
         .select_related("user")
-        .order_by("role", "email")
+        .order_by(OWNER_FIRST, "email")
     )
 
 
@@ -64,7 +70,7 @@ def billing_helpers_for(account):
     return (
         Membership.objects.filter(account=account, status=Membership.Status.ACTIVE, role__in=permissions.BILLING_ROLES)
         .select_related("user")
-        .order_by("role", "email")
+        .order_by(OWNER_FIRST, "email")
     )
 
 
