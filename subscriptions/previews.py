@@ -91,6 +91,7 @@ class Preview:
     seats_after: Seats | None = None
     refused: str = ""
     refused_field: str | None = None
+    value: object = field(default=None, compare=False, repr=False)  # what the service returned (confirm only)
 
     @property
     def is_free(self) -> bool:
@@ -249,9 +250,9 @@ def confirm(service: Callable, /, *, expected: str, **kwargs) -> tuple[bool, Pre
         with transaction.atomic():
             before = _seats(account)
             marks = _marks()
-            service(**kwargs)
+            value = service(**kwargs)
             result = _capture(marks, account, locale)
-            result.seats_before = before
+            result.seats_before, result.value = before, value
             if result.fingerprint() != expected:
                 raise _Rollback(result)
     except _Rollback as rollback:

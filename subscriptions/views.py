@@ -25,7 +25,7 @@ from invoicing.selectors import credit_balance
 from subscriptions import services
 from subscriptions.forms import CouponForm, PlanForm, SeatsForm, SubscribeForm
 from subscriptions.models import Cycle, Plan, SeatMode, SeatRemoval, Subscription, ToMonthly
-from subscriptions.previews import Preview, confirm, next_invoice_preview, preview
+from subscriptions.previews import Preview, confirm, cost_impact, next_invoice_preview, preview
 from subscriptions.selectors import latest_subscription, live_subscription
 
 Status = Subscription.Status
@@ -395,3 +395,52 @@ def accept_trial_offer(request):
             offer = money(sub.plan.trial_offer, _locale(request))
             messages.success(request, f"Offer taken: {offer} off your first monthly invoice.")
     return redirect(_detail_url())
+
+
+# ---------------------------------------------------------------- Settings › Members: the cost of a change
+
+
+def membership_change_confirmation(request, *, service, kwargs: dict, title: str, action: str, hidden: dict):
+    """Show what a membership change costs before it is made (SPEC §3 Settings › Members).
+
+    The first POST (no fingerprint) answers with a confirmation page: the cost in
+    words (`previews.cost_impact`) and the documents the change would write. The
+    second POST, carrying the fingerprint, runs it through `previews.confirm`.
+    Returns (page, None) to show a page, or (None, result) once the change is
+    made; `result.value` is what the service returned. A refusal raises Refused,
+    for the caller to show next to its field. Without a paid subscription (none,
+    or a trial) seats cost nothing, and the change is made at once.
+    """
+    locale = _locale(request)
+    expected = request.POST.get("fingerprint")
+    changed = False
+    sub = live_subscription(request.account)
+    if not expected and (sub is None or sub.is_trialing):
+        return None, Preview(value=service(**kwargs))  # no paid subscription: seats cost nothing
+    if expected:
+        ok, result = confirm(service, expected=expected, **kwargs)
+        if ok:
+            summary = outcome_summary(result, locale)
+            if summary:
+                messages.info(request, summary)
+            return None, result
+        changed = True
+    else:
+        result = preview(service, **kwargs)
+    if result.refused:
+        raise Refused(result.refused, field=result.refused_field)
+    page = render(
+        request,
+        "subscriptions/member_confirm.html",
+        {
+            "title": title,
+            "impact": cost_impact(result, locale),
+            "result": result,
+            "fingerprint": result.fingerprint(),
+            "hidden": hidden,
+            "action": action,
+            "changed": changed,
+            "locale": locale,
+        },
+    )
+    return page, None
