@@ -14,5 +14,22 @@ def credit_balance(account) -> Money:
     return round_money(total, currency) if total is not None else zero(currency)
 
 
+def credit_balances(accounts) -> dict[int, Money]:
+    """`credit_balance` of many accounts in one query, keyed by account id."""
+    accounts = list(accounts)
+    sums = dict(
+        CreditEntry.objects.filter(account__in=[a.pk for a in accounts])
+        .order_by()
+        .values_list("account_id")
+        .annotate(s=Sum("amount"))
+    )
+    out = {}
+    for a in accounts:
+        currency = a.currency or "USD"
+        total = sums.get(a.pk)
+        out[a.pk] = round_money(total, currency) if total is not None else zero(currency)
+    return out
+
+
 def open_invoices(account):
     return Invoice.objects.filter(account=account, status=Invoice.Status.OPEN)

@@ -10,16 +10,18 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from accounts.errors import Refused
 from accounts.models import Account
 from invoicing.formatting import day as fmt_day
 from invoicing.models import CreditNote, Invoice, InvoiceLine
 from invoicing.services import (
+    InvoiceDraft,
     credit_note_issue,
     invoice_deliver_pending,
     invoice_issue,
+    invoice_issue_many,
     invoice_refund,
     line_from_core,
 )
@@ -43,7 +45,7 @@ from subscriptions.models import (
     ToMonthly,
 )
 from subscriptions.notifications import reminders_send
-from subscriptions.selectors import live_subscription, seats_in_use
+from subscriptions.selectors import live_subscription, seats_in_use, seats_in_use_by_account
 
 log = logging.getLogger(__name__)
 Status = Subscription.Status
@@ -111,8 +113,11 @@ def _active_redemption(sub: Subscription) -> CouponRedemption | None:
 
 def _coupon_discount(sub: Subscription) -> core.Discount | None:
     """The coupon discount for invoices issued in the current period, if it is active now."""
-    r = _active_redemption(sub)
-    if r is None or r.active_period_start != sub.period_start:
+    return _redemption_discount(_active_redemption(sub), sub)
+
+
+def _redemption_discount(r: CouponRedemption | None, sub: Subscription) -> core.Discount | None:
+    if r is None or r.ended_on is not None or r.active_period_start != sub.period_start:
         return None
     c = r.coupon
     return core.Discount(label=f"Coupon {c.code}", percent=c.percent_off, amount=c.amount_off)
@@ -131,20 +136,27 @@ def _end_redemption(r: CouponRedemption, *, on: date, reason: str) -> None:
     r.save(update_fields=["ended_on", "ended_reason"])
 
 
+REDEMPTION_COUNT_FIELDS = ["periods_used", "active_period_start", "ended_on", "ended_reason"]
+
+
 def _start_period(sub: Subscription, *, on: date) -> None:
     """A new paid period begins: count it against the active coupon, or end the coupon."""
     r = _active_redemption(sub)
-    if r is None:
-        return
+    if r is not None:
+        _count_period(r, sub, on=on)
+        r.save(update_fields=REDEMPTION_COUNT_FIELDS)
+
+
+def _count_period(r: CouponRedemption, sub: Subscription, *, on: date) -> None:
+    """`_start_period` on a loaded redemption, without saving it."""
     c = r.coupon
     if not c.valid_for(sub.cycle):
-        _end_redemption(r, on=on, reason=f"{c.code} is not valid with {sub.cycle} billing")
+        r.ended_on, r.ended_reason = on, f"{c.code} is not valid with {sub.cycle} billing"
     elif c.duration_periods is None or r.periods_used < c.duration_periods:
         r.periods_used += 1
         r.active_period_start = sub.period_start
-        r.save(update_fields=["periods_used", "active_period_start"])
     else:
-        _end_redemption(r, on=on, reason="used up")
+        r.ended_on, r.ended_reason = on, "used up"
 
 
 def _waiting(sub: Subscription, *, until: date | None = None) -> list[InvoiceLine]:
@@ -832,14 +844,26 @@ def _advance(sub: Subscription, *, on: date) -> list[Invoice]:
     return [i for i in issued if i is not None]
 
 
-def _renew(sub: Subscription, *, boundary: date, reason: str, extra_discounts=()) -> Invoice | None:
-    """A period's first day: reset paid seats and invoice them in advance, with waiting lines (SPEC §2.4)."""
+def _begin_period(sub: Subscription, *, boundary: date, in_use: int) -> tuple[Period, core.Line | None]:
+    """Move `sub` (unsaved) into the period that starts on `boundary`, reset its paid seats and price them."""
     period = period_for(sub.anchor, sub.cycle, boundary)
-    in_use = seats_in_use(sub.account)
     sub.period_start, sub.period_end = period.start, period.end
     sub.paid_seats = _charged_seats(sub, in_use)
     if sub.plan.seat_mode == SeatMode.FIXED:
         sub.bought_seats = max(sub.bought_seats, sub.minimum_seats)
+    line = core.charge_line(
+        description=f"{_label(sub.plan, sub.cycle)} · {_seats(sub.paid_seats)}",
+        unit_price=_price(sub.plan, sub.cycle),
+        quantity=sub.paid_seats,
+        period=period,
+    )
+    return period, line
+
+
+def _renew(sub: Subscription, *, boundary: date, reason: str, extra_discounts=()) -> Invoice | None:
+    """A period's first day: reset paid seats and invoice them in advance, with waiting lines (SPEC §2.4)."""
+    in_use = seats_in_use(sub.account)
+    period, line = _begin_period(sub, boundary=boundary, in_use=in_use)
     sub.save()
     _start_period(sub, on=boundary)
     _ledger(
@@ -847,12 +871,6 @@ def _renew(sub: Subscription, *, boundary: date, reason: str, extra_discounts=()
         on=boundary,
         reason="renewed" if reason == Invoice.Reason.RENEWAL else "trial ended",
         in_use=in_use,
-    )
-    line = core.charge_line(
-        description=f"{_label(sub.plan, sub.cycle)} · {_seats(sub.paid_seats)}",
-        unit_price=_price(sub.plan, sub.cycle),
-        quantity=sub.paid_seats,
-        period=period,
     )
     return _issue(
         sub,
@@ -883,55 +901,157 @@ def _true_up(sub: Subscription, *, on: date) -> list[Invoice]:
     return [i for i in issued if i is not None]
 
 
+def _plain_renewal(sub: Subscription, *, on: date) -> bool:
+    """A renewal the daily run may write in bulk: one period boundary by `on`, and nothing but a renewal on it."""
+    return (
+        sub.status not in (Status.TRIALING, Status.EXPIRED)
+        and not sub.cancel_at_period_end
+        and not sub.pending_cycle
+        and sub.period_end <= on
+        and sub.plan.price(sub.cycle) is not None
+        and period_for(sub.anchor, sub.cycle, sub.period_end).end > on
+    )
+
+
+def _renew_many(subs: list[Subscription]) -> list[Invoice]:
+    """`_renew` for many plain renewals at once (the daily run): the same rows, a few statements per batch.
+
+    Seats in use, coupons, waiting lines and credit balances are read once for the batch.
+    Subscriptions whose seats did not change get their new period in one UPDATE per period,
+    recorded by their seat ledger row ("renewed") rather than a history row; those whose
+    seats changed are saved one by one, so that everything that follows seats (licences,
+    history) hears of it.
+    """
+    in_use = seats_in_use_by_account(s.account_id for s in subs)
+    redemptions = {
+        r.subscription_id: r
+        for r in CouponRedemption.objects.select_related("coupon").filter(subscription__in=subs, ended_on__isnull=True)
+    }
+    waiting: dict[int, list[InvoiceLine]] = {}
+    for line in InvoiceLine.objects.filter(subscription__in=subs, invoice__isnull=True).order_by("bill_on", "id"):
+        waiting.setdefault(line.subscription_id, []).append(line)
+    drafts, ledger, moved, counted = [], [], {}, []
+    for sub in subs:
+        boundary, seats_before = sub.period_end, (sub.paid_seats, sub.bought_seats)
+        period, line = _begin_period(sub, boundary=boundary, in_use=in_use[sub.account_id])
+        if (sub.paid_seats, sub.bought_seats) == seats_before:
+            moved.setdefault((period.start, period.end), []).append(sub)
+        else:
+            sub.save()
+        r = redemptions.get(sub.pk)
+        if r is not None:
+            _count_period(r, sub, on=boundary)
+            counted.append(r)
+        ledger.append(
+            SeatChange(
+                subscription=sub,
+                on=boundary,
+                reason="renewed",
+                seats_in_use=in_use[sub.account_id],
+                paid_seats=sub.paid_seats,
+                bought_seats=sub.bought_seats,
+            )
+        )
+        drafts.append(
+            InvoiceDraft(
+                account=sub.account,
+                subscription=sub,
+                reason=Invoice.Reason.RENEWAL,
+                on=boundary,
+                lines=[line],
+                waiting=waiting.get(sub.pk, []),
+                discounts=[d for d in [_redemption_discount(r, sub)] if d is not None],
+                billing_key=f"period:{sub.pk}:{period.start}",
+            )
+        )
+    for (start, end), group in moved.items():
+        Subscription.objects.filter(pk__in=[s.pk for s in group]).update(period_start=start, period_end=end)
+    if counted:
+        CouponRedemption.objects.bulk_update(counted, REDEMPTION_COUNT_FIELDS)
+    SeatChange.objects.bulk_create(ledger)
+    return [inv for inv in invoice_issue_many(drafts=drafts) if inv is not None]
+
+
+RUN_CHUNK = 500
+
+
 @dataclass
 class RunSummary:
     on: date
     subscriptions: int = 0
     renewed: int = 0
     expired: int = 0
-    invoices: list = field(default_factory=list)
+    issued: int = 0
+    amounts: dict = field(default_factory=dict)
     locked: int = 0
 
+    def count(self, invoices: list[Invoice]) -> None:
+        for inv in invoices:
+            self.issued += 1
+            self.renewed += inv.reason == Invoice.Reason.RENEWAL
+            self.amounts[inv.currency] = self.amounts.get(inv.currency, 0) + inv.total.amount
+
     def totals(self) -> dict[str, str]:
-        out: dict = {}
-        for inv in self.invoices:
-            out[inv.currency] = out.get(inv.currency, 0) + inv.total.amount
-        return {k: str(v) for k, v in sorted(out.items())}
+        return {k: str(v) for k, v in sorted(self.amounts.items())}
+
+
+def _run_one(pk: int, *, on: date, summary: RunSummary) -> None:
+    """Everything but a plain renewal, one subscription per transaction: trial ends, expiries, switches, true-ups."""
+    with transaction.atomic():
+        sub = (
+            Subscription.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("plan", "account")
+            .filter(pk=pk)
+            .exclude(status=Status.EXPIRED)
+            .first()
+        )
+        if sub is None:
+            return
+        summary.subscriptions += 1
+        issued = _advance(sub, on=on)
+        summary.expired += sub.status == Status.EXPIRED
+        if sub.status != Status.EXPIRED:
+            issued += _true_up(sub, on=on)
+        summary.count(issued)
 
 
 def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
     """The daily run: renewals, trial ends, expiries, waiting lines, then dunning.
 
-    Each subscription is claimed and processed in its own transaction, so two
-    runs at once (or the same day twice) bill everything exactly once.
+    Subscriptions are claimed in chunks with `select_for_update(skip_locked=True)`
+    and re-read under the lock, so two runs at once (or the same day twice) bill
+    everything exactly once; unique billing keys back that up. Plain renewals of a
+    chunk are written together in one transaction (`_renew_many`); everything else
+    goes one subscription per transaction. `progress(done, total)` is told after each chunk.
     """
     summary = RunSummary(on=on)
-    due = Subscription.objects.exclude(status=Status.EXPIRED).filter(
-        Q(period_end__lte=on) | Q(lines__invoice__isnull=True, lines__bill_on__lte=on)
-    )
+    waiting_due = InvoiceLine.objects.filter(subscription=OuterRef("pk"), invoice__isnull=True, bill_on__lte=on)
+    due = Subscription.objects.exclude(status=Status.EXPIRED).filter(Q(period_end__lte=on) | Exists(waiting_due))
     if accounts is not None:
         due = due.filter(account__in=accounts)
-    ids = list(due.values_list("pk", flat=True).distinct().order_by("pk"))
-    for pk in ids:
+    total = due.count() if progress is not None else 0
+    done, last = 0, 0
+    while ids := list(due.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:RUN_CHUNK]):
+        last = ids[-1]
         with transaction.atomic():
-            sub = (
-                Subscription.objects.select_for_update(skip_locked=True)
+            claimed = list(
+                Subscription.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("plan", "account")
-                .filter(pk=pk)
+                .filter(pk__in=ids)
                 .exclude(status=Status.EXPIRED)
-                .first()
+                .order_by("pk")
             )
-            if sub is None:
-                continue
-            summary.subscriptions += 1
-            renewed = _advance(sub, on=on)
-            summary.renewed += sum(1 for i in renewed if i.reason == Invoice.Reason.RENEWAL)
-            summary.expired += sub.status == Status.EXPIRED
-            summary.invoices += renewed
-            if sub.status != Status.EXPIRED:
-                summary.invoices += _true_up(sub, on=on)
+            plain = [sub for sub in claimed if _plain_renewal(sub, on=on)]
+            if plain:
+                summary.subscriptions += len(plain)
+                summary.count(_renew_many(plain))
+        bulk = {sub.pk for sub in plain}
+        for pk in ids:
+            if pk not in bulk:
+                _run_one(pk, on=on, summary=summary)
+        done += len(ids)
         if progress is not None:
-            progress(1)
+            progress(done, max(total, done))
     from invoicing.stripe_services import card_charges_retry
 
     card_charges_retry(on=on, accounts=accounts)  # failed cards again on days 1, 3, 5, before the lock (issue 8)

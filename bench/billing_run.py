@@ -1,0 +1,391 @@
+#!/usr/bin/env python
+"""Benchmark the daily billing run (issue 3, "Performance").
+
+    .venv/bin/python bench/billing_run.py --subscriptions 20000 [--past-invoices 3]
+
+Creates N subscriptions that all renew on one day — mixed plans and currencies,
+1–50 seats, monthly and annual, some with waiting proration lines, coupons,
+credit balances, tax and minimum seats — in a temporary SQLite file (or the
+empty database named by DATABASE_URL), then times `billing_run` for that day
+and prints renewals per second, queries per renewal, the peak memory the run
+added, and the floor: the time to bulk-insert the same invoice and line rows
+directly, measured in the same run, with the ratio.
+"""
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+DAY = date(2026, 12, 1)
+CHUNK = 2000
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--subscriptions", "-n", type=int, default=2000, help="subscriptions due on the day (N)")
+    p.add_argument("--past-invoices", type=int, default=3, help="paid invoices each account already has")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--profile", action="store_true", help="print the top functions of a cProfile of the run")
+    return p.parse_args()
+
+
+class PeakRSS:
+    """Samples the resident set size while the run goes, to report the peak it added."""
+
+    def __init__(self):
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.base = self.peak = self._rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _rss(self) -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * self.page
+
+    def _sample(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self._rss())
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+
+
+class QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def build(n: int, past: int, rng: random.Random) -> dict:
+    """N accounts, each with one subscription due on DAY; written in chunks so memory stays flat."""
+    from djmoney.money import Money
+
+    from accounts.models import Account, Membership
+    from invoicing.models import CreditEntry, Invoice, InvoiceLine, NumberSeries
+    from subscriptions.models import Coupon, CouponRedemption, Plan, Subscription
+
+    plans = [
+        Plan.objects.create(
+            code="per-user",
+            name="Per user",
+            currency="USD",
+            monthly_price=Money("7.00", "USD"),
+            annual_price=Money("70.00", "USD"),
+        ),
+        Plan.objects.create(
+            code="two-free",
+            name="Two months free",
+            currency="USD",
+            monthly_price=Money("10.00", "USD"),
+            annual_price=Money("100.00", "USD"),
+            seat_add_billing_monthly="next_invoice",
+            seat_add_billing_annual="next_invoice",
+        ),
+        Plan.objects.create(
+            code="true-up",
+            name="True-up",
+            currency="EUR",
+            monthly_price=Money("8.00", "EUR"),
+            annual_price=Money("80.00", "EUR"),
+            seat_add_billing_annual="monthly_true_up",
+        ),
+        Plan.objects.create(
+            code="named",
+            name="Named users",
+            currency="EUR",
+            monthly_price=Money("12.00", "EUR"),
+            annual_price=Money("120.00", "EUR"),
+            seat_mode="fixed",
+            seat_removal="credit_prorated",
+        ),
+        Plan.objects.create(
+            code="yen",
+            name="Yen",
+            currency="JPY",
+            monthly_price=Money("900", "JPY"),
+            annual_price=Money("9000", "JPY"),
+        ),
+    ]
+    coupon = Coupon.objects.create(code="TWENTY", percent_off=Decimal(20), duration_periods=3)
+    numbers, minimum = {}, {}
+    expected = 0
+    for first in range(0, n, CHUNK):
+        size = min(CHUNK, n - first)
+        shapes = []
+        for i in range(first, first + size):
+            plan = plans[rng.randrange(len(plans))]
+            cycle = "annual" if rng.random() < 0.3 else "monthly"
+            start = DAY - timedelta(days=365) if cycle == "annual" else date(2026, 11, 1)
+            shapes.append((i, plan, cycle, start, rng.randint(1, 50)))
+            minimum[i] = 10 if rng.random() < 0.1 else 0
+        accounts = Account.objects.bulk_create(
+            [
+                Account(
+                    name=f"Bench {i}",
+                    slug=f"bench-{i}",
+                    currency=plan.currency,
+                    tax_rate=rng.choice([Decimal(0), Decimal("0.2"), Decimal("0.19")]),
+                )
+                for i, plan, *_ in shapes
+            ]
+        )
+        members = []
+        for acc, (i, plan, _cycle, _start, seats) in zip(accounts, shapes, strict=True):
+            takers = 1 if plan.seat_mode == "fixed" else seats
+            members += [
+                Membership(
+                    account=acc,
+                    email=f"m{k}@b{i}.test",
+                    role="owner" if k == 0 else "member",
+                    status="active" if k == 0 else "invited",
+                )
+                for k in range(takers)
+            ]
+        Membership.objects.bulk_create(members, batch_size=5000)
+        subs = Subscription.objects.bulk_create(
+            [
+                Subscription(
+                    account=acc,
+                    plan=plan,
+                    cycle=cycle,
+                    anchor=start,
+                    period_start=start,
+                    period_end=DAY,
+                    started_on=start - timedelta(days=31 * past),
+                    # In step with the members, as the services keep it: the renewal changes no seats.
+                    paid_seats=max(seats, minimum[i]),
+                    bought_seats=max(seats, minimum[i]) if plan.seat_mode == "fixed" else 0,
+                    minimum_seats=minimum[i],
+                )
+                for acc, (i, plan, cycle, start, seats) in zip(accounts, shapes, strict=True)
+            ]
+        )
+        invoices, lines, credit, waiting, redemptions = [], [], [], [], []
+        for acc, sub, (_i, plan, cycle, start, seats) in zip(accounts, subs, shapes, strict=True):
+            price = plan.price(cycle)
+            for k in range(past):
+                issued = start - timedelta(days=31 * (k + 1))
+                year = issued.year
+                numbers[year] = numbers.get(year, 0) + 1
+                amount = Money(price.amount * seats, plan.currency)
+                invoices.append(
+                    Invoice(
+                        account=acc,
+                        subscription=sub,
+                        reason="renewal",
+                        billing_key=f"bench:{sub.pk}:{k}",
+                        number=f"INV-{year}-{numbers[year]:06d}",
+                        status="draft",
+                        currency=plan.currency,
+                        issued_on=issued,
+                        due_on=issued,
+                        paid_on=issued,
+                        subtotal=amount,
+                        total=amount,
+                        amount_due=amount,
+                        amount_paid=amount,
+                        discount=Money(0, plan.currency),
+                        tax=Money(0, plan.currency),
+                        credit_applied=Money(0, plan.currency),
+                    )
+                )
+            if rng.random() < 0.15:
+                for k in range(rng.randint(1, 2)):
+                    days = rng.randint(1, 29)
+                    waiting.append(
+                        InvoiceLine(
+                            subscription=sub,
+                            kind="proration",
+                            description=f"{plan.name} · {k + 1} seat added",
+                            period_start=DAY - timedelta(days=days),
+                            period_end=DAY,
+                            quantity=k + 1,
+                            unit_price=price,
+                            days=days,
+                            period_days=30,
+                            amount=Money(
+                                round(price.amount * (k + 1) * days / 30, 0 if plan.currency == "JPY" else 2),
+                                plan.currency,
+                            ),
+                            bill_on=DAY,
+                        )
+                    )
+            if rng.random() < 0.1:
+                redemptions.append(
+                    CouponRedemption(
+                        coupon=coupon, subscription=sub, redeemed_on=start, periods_used=1, active_period_start=start
+                    )
+                )
+            expected += 1
+        invoices = Invoice.objects.bulk_create(invoices, batch_size=5000)
+        for inv in invoices:
+            lines.append(
+                InvoiceLine(
+                    invoice=inv,
+                    subscription_id=inv.subscription_id,
+                    position=1,
+                    kind="subscription",
+                    description="Seats",
+                    period_start=inv.issued_on,
+                    period_end=inv.issued_on + timedelta(days=30),
+                    quantity=1,
+                    unit_price=inv.total,
+                    days=30,
+                    period_days=30,
+                    amount=inv.total,
+                )
+            )
+            if rng.random() < 0.1 / max(1, past):
+                credit.append(
+                    CreditEntry(
+                        account_id=inv.account_id,
+                        amount=Money(5, inv.currency),
+                        on=inv.issued_on,
+                        memo="bench credit",
+                        invoice=inv,
+                    )
+                )
+        InvoiceLine.objects.bulk_create(lines + waiting, batch_size=5000)
+        # Issued documents are frozen: lines go in while the invoices are drafts, then they are paid.
+        Invoice.objects.filter(pk__in=[inv.pk for inv in invoices]).update(status="paid")
+        CreditEntry.objects.bulk_create(credit)
+        CouponRedemption.objects.bulk_create(redemptions)
+    for year, value in numbers.items():
+        NumberSeries.objects.create(prefix="INV", year=year, last_value=value)
+    return {"subscriptions": expected}
+
+
+def floor(invoice_ids: list[int]) -> tuple[float, int, int]:
+    """Seconds to bulk-insert copies of the run's invoice and line rows directly (rolled back)."""
+    from django.db import transaction
+    from django.db.models import QuerySet
+
+    from invoicing.models import Invoice, InvoiceLine
+
+    skip_inv = {"id", "number", "billing_key"}
+    inv_fields = [f.attname for f in Invoice._meta.concrete_fields if f.attname not in skip_inv]
+    line_fields = [f.attname for f in InvoiceLine._meta.concrete_fields if f.attname not in {"id", "invoice_id"}]
+    elapsed, n_inv, n_lines = 0.0, 0, 0
+
+    class Rollback(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            for first in range(0, len(invoice_ids), CHUNK):
+                ids = invoice_ids[first : first + CHUNK]
+                rows = list(Invoice.objects.filter(pk__in=ids).order_by("pk").values(*inv_fields))
+                line_rows = list(
+                    InvoiceLine.objects.filter(invoice_id__in=ids).order_by("pk").values("invoice_id", *line_fields)
+                )
+                t0 = time.perf_counter()
+                made = QuerySet(Invoice).bulk_create([Invoice(**r) for r in rows])
+                by_old = dict(zip(ids, made, strict=True))
+                QuerySet(InvoiceLine).bulk_create(
+                    [InvoiceLine(invoice=by_old[r.pop("invoice_id")], **r) for r in line_rows]
+                )
+                elapsed += time.perf_counter() - t0
+                n_inv, n_lines = n_inv + len(rows), n_lines + len(line_rows)
+            raise Rollback
+    except Rollback:
+        pass
+    return elapsed, n_inv, n_lines
+
+
+def main():
+    args = parse_args()
+    tmp = None
+    if not os.environ.get("DATABASE_URL"):
+        tmp = tempfile.TemporaryDirectory(prefix="prorata-bench-")
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
+    # PDFs and emails are a separate job: each renders after commit, one document at a time
+    # (invoicing.services.document_deliver). The bench times the billing, not WeasyPrint.
+    os.environ["INVOICE_RENDER_ON_FINALIZE"] = "false"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from invoicing.models import Invoice
+    from subscriptions import services
+    from subscriptions.services import billing_run
+
+    services.invoice_deliver_pending = lambda **kw: 0
+
+    call_command("migrate", verbosity=0)
+    if Invoice.objects.exists():
+        sys.exit("bench: the database is not empty; point DATABASE_URL at an empty database (or unset it)")
+    rng = random.Random(args.seed)
+    t0 = time.perf_counter()
+    made = build(args.subscriptions, args.past_invoices, rng)
+    print(
+        f"setup: {made['subscriptions']} subscriptions due {DAY}, {args.past_invoices} past invoices each, "
+        f"{connection.vendor} ({time.perf_counter() - t0:.1f}s)"
+    )
+    before = set(Invoice.objects.values_list("pk", flat=True)) if args.subscriptions <= 50_000 else None
+    counter = QueryCounter()
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    with PeakRSS() as rss, connection.execute_wrapper(counter):
+        t0, c0 = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
+        summary = billing_run(on=DAY)
+        if profiler:
+            profiler.disable()
+        run, cpu = time.perf_counter() - t0, time.process_time() - c0
+    renewed = summary.renewed
+    new_ids = sorted(
+        Invoice.objects.filter(issued_on=DAY).values_list("pk", flat=True)
+        if before is None
+        else set(Invoice.objects.values_list("pk", flat=True)) - before
+    )
+    again = billing_run(on=DAY)
+    floor_s, n_inv, n_lines = floor(new_ids)
+    print(
+        f"billing_run: {summary.subscriptions} subscriptions, {renewed} renewed, {len(new_ids)} invoices in {run:.2f}s"
+    )
+    print(f"  renewals/s:          {renewed / run:,.0f} (wall); {renewed / cpu:,.0f} per CPU second")
+    print(f"  queries:             {counter.count} ({counter.count / max(renewed, 1):.3f} per renewal)")
+    print(f"  peak memory added:   {(rss.peak - rss.base) / 2**20:.1f} MiB (RSS)")
+    print(f"  totals:              {summary.totals()}")
+    print(
+        f"floor: bulk_create of the same {n_inv} invoices and {n_lines} lines: {floor_s:.2f}s "
+        f"({n_inv / floor_s if floor_s else 0:,.0f} invoices/s)"
+    )
+    print(f"ratio run/floor:       {run / floor_s if floor_s else float('nan'):.1f}×")
+    print(f"second run the same day: {again.renewed} renewed, {again.issued} invoices")
+    if profiler:
+        import pstats
+
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    if renewed != made["subscriptions"] or again.issued:
+        sys.exit("bench: unexpected result")
+
+
+if __name__ == "__main__":
+    main()
