@@ -17,8 +17,9 @@ from django.core.files.storage import default_storage
 from django.db.models import Max
 
 from invoicing import pdf
-from invoicing.formatting import day, line_explain, money
+from invoicing.formatting import day, line_explain, money, span
 from invoicing.models import CreditNote, Invoice
+from subscriptions.billing.proration import zero
 
 STAMPS = {
     Invoice.Status.DRAFT: "DRAFT",
@@ -74,8 +75,11 @@ def credit_note_data(note: CreditNote) -> dict:
 
 
 def _explain(line: dict, locale: str) -> str:
+    """“Nov 16 – Nov 30, 2026 · 15 of 30 days · 1 seat × $7.00”; just the period for an amount credited."""
     if not line.get("period_start") or not line.get("period_end"):
         return ""
+    if line["unit_price"] is None or line["unit_price"].amount <= 0:
+        return span(line["period_start"], line["period_end"], locale)
     return line_explain(SimpleNamespace(**line), locale)
 
 
@@ -118,7 +122,8 @@ def document_context(data: dict) -> dict:
         tax=money(data["tax"], loc) if data["tax_rate"] else "",
         tax_rate=format_percent(data["tax_rate"], "#,##0.##%", locale=loc),
         credit_applied=money(-data["credit_applied"], loc) if data["credit_applied"].amount else "",
-        amount_paid=money(data["amount_paid"], loc) if data["amount_paid"].amount else "",
+        amount_paid=money(-data["amount_paid"], loc) if data["amount_paid"].amount else "",
+        left_to_pay=money(max(due, zero(due.currency.code)), loc),
         amount_due=money(data["amount_due"], loc),
         pay_now=money(due, loc) if status in (Invoice.Status.OPEN, Invoice.Status.DRAFT) and due.amount > 0 else "",
     )

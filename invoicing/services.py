@@ -342,9 +342,18 @@ def credit_note_issue(
     invoice: Invoice | None = None,
     memo: str = "",
     by=None,
+    corrects: list[InvoiceLine | None] = (),
 ) -> CreditNote | None:
-    """A numbered credit note; its total (positive) goes to the credit balance (SPEC §2.3)."""
-    lines = [line for line in lines if line is not None and line.amount.amount != 0]
+    """A numbered credit note; its total (positive) goes to the credit balance (SPEC §2.3).
+
+    `corrects` names, line by line, the invoice line each credit line corrects (SPEC §2.6).
+    """
+    pairs = [
+        (line, ref)
+        for line, ref in zip(lines, list(corrects) or [None] * len(lines), strict=True)
+        if line is not None and line.amount.amount != 0
+    ]
+    lines = [line for line, _ in pairs]
     if not lines:
         return None
     currency = account.currency
@@ -376,8 +385,9 @@ def credit_note_issue(
                 days=line.days,
                 period_days=line.period_days,
                 amount=-line.amount,
+                invoice_line=ref,
             )
-            for line in lines
+            for line, ref in pairs
         ]
     )
     CreditEntry.objects.create(
@@ -536,11 +546,15 @@ def invoice_credit(
     invoice: Invoice,
     on: date,
     reason: str,
-    lines: list[InvoiceLine] = (),
+    lines: list[InvoiceLine | tuple[InvoiceLine, Money]] = (),
     amount: Money | None = None,
     by=None,
 ) -> CreditNote:
-    """Correct an issued invoice by a credit note for chosen lines or an amount (SPEC §2.6: never edit it)."""
+    """Correct an issued invoice by a credit note for chosen lines or an amount (SPEC §2.6: never edit it).
+
+    A line is credited in full, or by the amount given with it as `(line, amount)`; each credit-note
+    line points at the invoice line it corrects, and no line is credited beyond its amount.
+    """
     invoice = Invoice.objects.select_for_update().select_related("account").get(pk=invoice.pk)
     if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID):
         raise Refused(f"{invoice} is {invoice.get_status_display().lower()}; there is nothing to credit.")
@@ -548,23 +562,28 @@ def invoice_credit(
         raise Refused("Say why the invoice is credited.", field="reason")
     if bool(lines) == (amount is not None):
         raise Refused("Choose lines or an amount to credit.", field="amount")
+    corrects = []
     if amount is not None:
         if amount.currency.code != invoice.currency or amount.amount <= 0:
             raise Refused(f"Give a positive amount in {invoice.currency}.", field="amount")
         core_lines = [_credit_core_line(description=f"Correction of {invoice.number}", amount=amount, on=on)]
     else:
-        foreign = [line for line in lines if line.invoice_id != invoice.pk or line.amount.amount <= 0]
+        wanted = [item if isinstance(item, tuple) else (item, None) for item in lines]
+        foreign = [line for line, _ in wanted if line.invoice_id != invoice.pk or line.amount.amount <= 0]
         if foreign:
             raise Refused("Only charge lines of this invoice can be credited.", field="lines")
-        core_lines = [
-            _credit_core_line(
-                description=f"Correction: {line.description}",
-                amount=line.amount,
-                on=on,
-                period=Period(line.period_start, line.period_end),
+        core_lines = []
+        for line, credit in wanted:
+            credited = sum((c.amount for c in CreditNoteLine.objects.filter(invoice_line=line)), zero(invoice.currency))
+            left_on_line = line.amount - credited
+            credit = left_on_line if credit is None else credit
+            if credit.currency.code != invoice.currency or credit.amount <= 0 or credit > left_on_line:
+                raise Refused(f"At most {left_on_line} is left to credit on “{line.description}”.", field="lines")
+            period = Period(line.period_start, line.period_end)
+            core_lines.append(
+                _credit_core_line(description=f"Correction: {line.description}", amount=credit, on=on, period=period)
             )
-            for line in lines
-        ]
+            corrects.append(line)
     total = -sum((line.amount for line in core_lines), zero(invoice.currency))
     left = invoice_creditable(invoice)
     if total > left:
@@ -578,6 +597,7 @@ def invoice_credit(
         lines=core_lines,
         memo=reason.strip()[:300],
         by=by,
+        corrects=corrects,
     )
 
 

@@ -13,7 +13,15 @@ from moneyed import Money
 from accounts.errors import Refused
 from invoicing.frozen import invoice_is_frozen
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
-from invoicing.services import document_deliver, invoice_deliver_pending, invoice_pay
+from invoicing.selectors import credit_balance
+from invoicing.services import (
+    document_deliver,
+    invoice_credit,
+    invoice_deliver_pending,
+    invoice_mark_uncollectible,
+    invoice_pay,
+    invoice_void,
+)
 from subscriptions.services import billing_run, subscription_create
 from tests.invoicing import kit
 
@@ -244,3 +252,40 @@ def test_issued_credit_notes_and_their_lines_are_frozen():
     with pytest.raises(Refused):
         CreditNote.objects.filter(pk=note.pk).update(total=Money(5, "USD"))
     assert CreditNote.objects.get(pk=note.pk).memo == "Goodwill"
+
+
+# ---------------------------------------------------------------- services: transitions and corrections
+
+
+@pytest.mark.django_db
+def test_a_voided_invoice_keeps_its_number_and_takes_no_payment():
+    invoice = subscribe()
+    invoice_void(invoice=invoice, on=date(2026, 11, 2), reason="issued by mistake")
+    invoice.refresh_from_db()
+
+    assert invoice.status == Invoice.Status.VOID and invoice.number == "INV-2026-000001"
+    with pytest.raises(Refused):
+        invoice_pay(invoice=invoice, on=date(2026, 11, 3))
+    with pytest.raises(Refused):
+        invoice_mark_uncollectible(invoice=invoice, on=date(2026, 11, 3))
+    assert subscribe(kit.account()).number == "INV-2026-000002"  # the void number is not given again
+
+
+@pytest.mark.django_db
+def test_a_credit_note_corrects_lines_of_an_invoice_and_points_at_them():
+    invoice = kit.rich_invoice()
+    charge = invoice.lines.get(kind="subscription")  # 60.00
+
+    note = invoice_credit(
+        invoice=invoice, on=date(2026, 11, 12), reason="one seat too many", lines=[(charge, Money("20.00", "USD"))]
+    )
+
+    (line,) = note.lines.all()
+    assert note.invoice == invoice and note.number.startswith("CN-2026-")
+    assert line.invoice_line == charge and line.amount == Money("20.00", "USD")
+    assert credit_balance(invoice.account) == Money("20.00", "USD")  # the 2.00 granted was used by the invoice
+    with pytest.raises(Refused, match=r"At most \$40\.00 is left"):
+        invoice_credit(invoice=invoice, on=date(2026, 11, 12), reason="again", lines=[(charge, Money("40.01", "USD"))])
+    with pytest.raises(Refused, match=r"At most \$29\.80 is left to credit on INV"):  # 49.80 total − 20.00
+        invoice_credit(invoice=invoice, on=date(2026, 11, 12), reason="the rest", lines=[charge])  # 40.00 left on it
+    assert Invoice.objects.get(pk=invoice.pk).total == Money("49.80", "USD")  # the invoice itself is unchanged
