@@ -30,7 +30,11 @@ Status = Membership.Status
 
 
 def home(request):
-    return redirect("app" if request.user.is_authenticated else "login")
+    if not request.user.is_authenticated:
+        return redirect("login")
+    if request.account is None and request.user.is_staff:
+        return redirect("admin:index")  # support staff without an account of their own
+    return redirect("app")
 
 
 def _work_in(request, account) -> None:
@@ -298,9 +302,8 @@ def ownership_transfer(request, pk: int):
 def _invitation_invalid(request, exc: Refused):
     # Expired and used links are gone for good; an altered link is a bad request.
     status = 400 if exc.code == "invalid" else 410
-    return render(
-        request, "accounts/invitation_invalid.html", {"reason": exc.code, "message": exc.message}, status=status
-    )
+    context = {"reason": exc.code, "message": exc.message, "max_age_days": settings.INVITATION_MAX_AGE_DAYS}
+    return render(request, "accounts/invitation_invalid.html", context, status=status)
 
 
 def invitation_accept(request, token: str):

@@ -89,3 +89,8 @@ def test_cannot_switch_into_an_account_you_were_archived_from(client, team):
     services.membership_archive(membership=m)
     client.force_login(user)
     assert client.post(f"/accounts/switch/{second.slug}/").status_code == 404
+
+
+def test_support_staff_without_an_account_land_in_the_admin(client, db):
+    client.force_login(User.objects.create_superuser(email="support@prorata.example", password=PASSWORD))
+    assert client.get("/")["Location"] == "/admin/"

@@ -56,6 +56,7 @@ def test_expired_link(client, team, settings):
         response = client.post(link, {"password": "a-long-fine-password"})
     assert response.status_code == 410
     assert "This invitation has expired" in response.content.decode()
+    assert f"work for {settings.INVITATION_MAX_AGE_DAYS} days" in response.content.decode()
     m.refresh_from_db()
     assert m.status == "invited" and m.user is None
 
