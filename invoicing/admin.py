@@ -19,6 +19,7 @@ from moneyed import Money
 
 from accounts.admin import (
     ActionForm,
+    CurrencyFilter,
     HistoryAdmin,
     ReadOnlyAdminMixin,
     ReadOnlyInline,
@@ -52,13 +53,16 @@ def pdf_url(invoice: Invoice) -> str:
 
 
 class EstimatedCountPaginator(Paginator):
-    """No COUNT(*) over the whole table: an unfiltered list uses the planner's estimate (or max id)."""
+    """No COUNT(*) over millions of rows: an unfiltered list uses the planner's estimate (or the highest id),
+    a filtered one counts at most COUNT_CAP rows (narrow the filter to page further)."""
+
+    COUNT_CAP = 10_000
 
     @cached_property
     def count(self):
         query = self.object_list.query
         if query.where:
-            return super().count
+            return self.object_list.order_by()[: self.COUNT_CAP].count()
         table = self.object_list.model._meta.db_table
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
@@ -85,18 +89,20 @@ class DocumentSearchMixin:
     """Search by number (exact, on its unique index), or by account name / owner email."""
 
     search_fields = ["number"]
-    search_help_text = "An invoice or credit note number (INV-2026-000123), or an account name or owner email."
+    search_help_text = "A number (INV-2026-000123), a subscription ID (sub_…), or an account name or owner email."
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if not term:
             return queryset, False
+        # One indexed condition per kind of term: an OR across them would defeat the indexes.
         if NUMBER.match(term):
             return queryset.filter(number=term.upper()), False
-        q = Q(account_id__in=_accounts_matching(term)) | Q(subscription__public_id=term)
         if term.upper().startswith(("INV-", "CN-")):
-            q |= Q(number__startswith=term.upper())
-        return queryset.filter(q), False
+            return queryset.filter(number__startswith=term.upper()), False
+        if term.startswith("sub_"):
+            return queryset.filter(subscription__public_id=term), False
+        return queryset.filter(account_id__in=_accounts_matching(term)), False
 
 
 # ---------------------------------------------------------------- invoice actions
@@ -298,9 +304,10 @@ class CreditNoteOfInvoiceInline(ReadOnlyInline):
 class InvoiceAdmin(DocumentSearchMixin, StaffActionsMixin, ReadOnlyAdminMixin, HistoryAdmin):
     list_display = ["number", "account", "status", "reason", "issued_on", "due_on", "total_display", "due_display"]
     list_select_related = ["account"]
-    list_filter = ["status", "reason", "currency"]
+    list_filter = ["status", "reason", CurrencyFilter]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+    list_per_page = 50
     inlines = [InvoiceLineInline, PaymentInline, RefundInline, CreditNoteOfInvoiceInline]
     fieldsets = [
         (None, {"fields": ["number", "status", "reason", "account_link", "subscription_link", "pdf_link"]}),
@@ -410,7 +417,7 @@ class CreditNoteLineInline(ReadOnlyInline):
 class CreditNoteAdmin(DocumentSearchMixin, ReadOnlyAdminMixin, HistoryAdmin):
     list_display = ["number", "account", "reason", "issued_on", "total_display", "invoice", "created_by"]
     list_select_related = ["account", "invoice", "created_by"]
-    list_filter = ["reason", "currency"]
+    list_filter = ["reason", CurrencyFilter]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     inlines = [CreditNoteLineInline]

@@ -4,6 +4,8 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from invoicing.models import CreditEntry, CreditNote, Invoice, Payment, Refund
@@ -145,3 +147,16 @@ def test_refund_outside_the_window_needs_the_override(finance_client, on_nov_15)
     assert "Finance override" in refused.content.decode()
     preview_then_confirm(finance_client, url, {"reason": "angry customer", "override": "on"})
     assert Refund.objects.get(invoice=inv).amount == usd("14.00")
+
+
+def test_invoice_list_never_counts_the_whole_table(admin_client, invoice, on_nov_15):  # noqa: F811
+    url = reverse("admin:invoicing_invoice_changelist")
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get(url)
+    assert page.context["cl"].result_count == invoice.pk  # the estimate: the highest id on SQLite
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"] and "invoicing_invoice" in q["sql"]]
+    assert counts == []
+    with CaptureQueriesContext(connection) as queries:
+        admin_client.get(url, {"status__exact": "open"})
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"] and "invoicing_invoice" in q["sql"]]
+    assert len(counts) == 1 and "LIMIT 10000" in counts[0]
