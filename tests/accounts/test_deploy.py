@@ -17,7 +17,8 @@ def test_production_settings_pass_check_deploy(tmp_path):
         "ALLOWED_HOSTS": "billing.example.com",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
-    env.pop("DEBUG", None)
+    for test_only in ("DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"):  # set by the test run, never in production
+        env.pop(test_only, None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
