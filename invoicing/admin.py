@@ -12,7 +12,6 @@ from django import forms
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Q
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from moneyed import Money
@@ -26,12 +25,12 @@ from accounts.admin import (
     RequiredReasonForm,
     StaffAction,
     StaffActionsMixin,
+    account_ids_matching,
     admin_link,
     show_money,
 )
 from accounts.clock import today
 from accounts.errors import Refused
-from accounts.models import Account, Membership
 from invoicing import services
 from invoicing.models import (
     CreditEntry,
@@ -45,7 +44,6 @@ from invoicing.models import (
 )
 
 NUMBER = re.compile(r"^(INV|CN)-\d{4}-\d+$", re.IGNORECASE)
-ACCOUNT_MATCHES = 500
 
 
 def pdf_url(invoice: Invoice) -> str:
@@ -75,16 +73,6 @@ class EstimatedCountPaginator(Paginator):
         return int(row[0] or 0)
 
 
-def _accounts_matching(term: str) -> list[int]:
-    """Accounts whose name or owner's email contains `term` (the small table, searched first)."""
-    owners = Membership.objects.filter(role=Membership.Role.OWNER, email__icontains=term).values("account_id")
-    return list(
-        Account.objects.filter(Q(name__icontains=term) | Q(pk__in=owners)).values_list("pk", flat=True)[
-            :ACCOUNT_MATCHES
-        ]
-    )
-
-
 class DocumentSearchMixin:
     """Search by number (exact, on its unique index), or by account name / owner email."""
 
@@ -102,7 +90,7 @@ class DocumentSearchMixin:
             return queryset.filter(number__startswith=term.upper()), False
         if term.startswith("sub_"):
             return queryset.filter(subscription__public_id=term), False
-        return queryset.filter(account_id__in=_accounts_matching(term)), False
+        return queryset.filter(account_id__in=account_ids_matching(term)), False
 
 
 # ---------------------------------------------------------------- invoice actions
@@ -444,7 +432,8 @@ class CreditNoteAdmin(DocumentSearchMixin, ReadOnlyAdminMixin, HistoryAdmin):
 class CreditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["on", "account", "amount_display", "memo", "invoice", "credit_note"]
     list_select_related = ["account", "invoice", "credit_note"]
-    search_fields = ["memo"]
+    search_fields = ["account__name"]
+    search_help_text = "An account name or owner email."
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 
@@ -452,7 +441,7 @@ class CreditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        return queryset.filter(Q(account_id__in=_accounts_matching(term)) | Q(memo__icontains=term)), False
+        return queryset.filter(account_id__in=account_ids_matching(term)), False
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj):

@@ -20,6 +20,7 @@ from accounts.admin import (
     StaffAction,
     StaffActionsMixin,
     UnlockAccount,
+    account_ids_matching,
     admin_link,
     show_money,
 )
@@ -352,6 +353,7 @@ class SubscriptionAdmin(StaffActionsMixin, ReadOnlyAdminMixin, HistoryAdmin):
     list_select_related = ["account", "plan"]
     list_filter = ["status", "cycle", "plan", "cancel_at_period_end"]
     search_fields = ["=public_id", "account__name"]
+    search_help_text = "A subscription ID (sub_…), or an account name or owner email."
     autocomplete_fields = ["account", "plan"]
     show_full_result_count = False
     inlines = [SeatChangeInline, CouponRedemptionInline]
@@ -403,6 +405,14 @@ class SubscriptionAdmin(StaffActionsMixin, ReadOnlyAdminMixin, HistoryAdmin):
         out = super().available_actions(request, obj)
         url = reverse("admin:subscriptions_subscription_what_if", args=[obj.pk])
         return [*out, {"name": "what_if", "label": "What if…", "url": url}]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if term.startswith("sub_"):
+            return queryset.filter(public_id=term), False
+        return queryset.filter(account_id__in=account_ids_matching(term)), False
 
     @admin.display(description="Account")
     def account_link(self, obj):

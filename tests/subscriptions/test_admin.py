@@ -287,3 +287,12 @@ def plan_form_data(plan, *, monthly, annual, **extra) -> dict:
     }
     data.update(extra)
     return data
+
+
+def test_search_subscriptions_by_public_id_account_name_and_owner_email(admin_client, on_nov_15):
+    sub = subscribed()
+    owner_email = sub.account.memberships.get(role="owner").email
+    url = reverse("admin:subscriptions_subscription_changelist")
+    for term in (sub.public_id, "acme", owner_email):
+        assert list(admin_client.get(url, {"q": term}).context["cl"].result_list) == [sub], term
+    assert list(admin_client.get(url, {"q": "sub_nothing"}).context["cl"].result_list) == []
