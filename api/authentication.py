@@ -44,3 +44,11 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "A per-account API key from Settings › API keys, e.g. `prk_1a2b3c4d_…`.",
         }
+
+
+class SessionScheme(OpenApiAuthenticationExtension):
+    target_class = "api.authentication.SessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "The signed-in browser."}

@@ -126,15 +126,16 @@ class MemberSerializer(serializers.ModelSerializer):
         return m.pk in self.context.get("licensed", set())
 
 
+GRANTABLE_ROLES = [c for c in Membership.Role.choices if c[0] != Membership.Role.OWNER]
+
+
 class InviteInputSerializer(serializers.Serializer):
-    email = serializers.CharField(max_length=254)
-    role = serializers.ChoiceField(
-        choices=[c for c in Membership.Role.choices if c[0] != Membership.Role.OWNER], default=Membership.Role.MEMBER
-    )
+    email = serializers.EmailField(max_length=254)
+    role = serializers.ChoiceField(choices=GRANTABLE_ROLES, default=Membership.Role.MEMBER)
 
 
 class RoleInputSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=[c for c in Membership.Role.choices if c[0] != Membership.Role.OWNER])
+    role = serializers.ChoiceField(choices=GRANTABLE_ROLES)
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
@@ -246,7 +247,9 @@ class ActivationSerializer(serializers.ModelSerializer):
 
 class ActivationInputSerializer(serializers.Serializer):
     subscription_id = serializers.CharField(max_length=100, help_text="From Settings › Subscription or any invoice.")
-    instance_id = serializers.CharField(max_length=100, help_text="The on-premise server's instance ID.")
+    instance_id = serializers.RegexField(
+        r"^[A-Za-z0-9_.:{}-]{1,100}$", max_length=100, help_text="The on-premise server's instance ID."
+    )
 
 
 class SignedLicenceSerializer(serializers.Serializer):

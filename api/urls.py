@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
@@ -29,4 +29,6 @@ urlpatterns = [
     path("api/v1/licences", views.LicenceList.as_view(), name="licences"),
     path("api/v1/activations", views.ActivationView.as_view(), name="activations"),
     path("api/v1/licence-public-key", views.PublicKeyView.as_view(), name="licence_public_key"),
+    # Anything else under /api/ is a 404 in the API's error shape, not an HTML page.
+    re_path(r"^api/", views.not_found),
 ]

@@ -3,7 +3,8 @@
 import json
 
 from django.core.exceptions import ImproperlyConfigured
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponseRedirect, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
@@ -17,7 +18,7 @@ from accounts.clock import today
 from accounts.errors import Refused
 from accounts.models import Membership
 from api import serializers as s
-from api.errors import ErrorSerializer
+from api.errors import ErrorSerializer, error_body
 from api.idempotency import idempotent
 from api.pagination import Cursor
 from api.permissions import CanManageBilling, CanManageMembers, HasAccount, actor_of
@@ -225,7 +226,7 @@ class MemberCursor(Cursor):
     ordering = "id"
 
 
-class MemberList(generics.GenericAPIView):
+class MemberList(generics.ListAPIView):
     permission_classes = [HasAccount, CanManageMembers]
     serializer_class = s.MemberSerializer
     pagination_class = MemberCursor
@@ -239,10 +240,13 @@ class MemberList(generics.GenericAPIView):
         context["licensed"] = licensed_membership_ids(actor.account) if actor else set()
         return context
 
-    @extend_schema(tags=["members"], summary="Members, invited and archived people", responses={**errors(*READ_ERRORS)})
+    @extend_schema(
+        tags=["members"],
+        summary="Members, invited and archived people",
+        responses={200: s.MemberSerializer(many=True), **errors(400, *READ_ERRORS)},
+    )
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(
         tags=["members"],
@@ -350,7 +354,11 @@ class InvoiceList(_BillingDocuments, generics.ListAPIView):
     def get_queryset(self):
         return Invoice.objects.filter(account=actor_of(self.request).account).exclude(status=Invoice.Status.DRAFT)
 
-    @extend_schema(tags=["invoices"], summary="Issued invoices, newest first", responses={**errors(*READ_ERRORS)})
+    @extend_schema(
+        tags=["invoices"],
+        summary="Issued invoices, newest first",
+        responses={200: s.InvoiceSerializer(many=True), **errors(400, *READ_ERRORS)},
+    )
     def get(self, request):
         return self.list(request)
 
@@ -404,7 +412,11 @@ class CreditNoteList(_BillingDocuments, generics.ListAPIView):
             "invoice"
         )
 
-    @extend_schema(tags=["invoices"], summary="Credit notes, newest first", responses={**errors(*READ_ERRORS)})
+    @extend_schema(
+        tags=["invoices"],
+        summary="Credit notes, newest first",
+        responses={200: s.CreditNoteSerializer(many=True), **errors(400, *READ_ERRORS)},
+    )
     def get(self, request):
         return self.list(request)
 
@@ -447,7 +459,7 @@ class LicenceList(generics.ListAPIView):
         tags=["licences"],
         summary="Named-user licences and who holds them",
         description="As many licences as paid seats; `member_id` null means free.",
-        responses={**errors(*READ_ERRORS)},
+        responses={200: s.LicenceSerializer(many=True), **errors(400, *READ_ERRORS)},
     )
     def get(self, request):
         return self.list(request)
@@ -521,3 +533,8 @@ class PublicKeyView(APIView):
         except ImproperlyConfigured:
             raise exceptions.APIException("Licence signing is not configured on this server.", code="not_configured")
         return Response(body)
+
+
+@csrf_exempt
+def not_found(request, *args, **kwargs):
+    return JsonResponse(error_body("not_found", f"There is no API endpoint at {request.path}."), status=404)

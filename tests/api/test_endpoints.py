@@ -203,7 +203,9 @@ def test_activation_is_rate_limited(subscription, monkeypatch):
     monkeypatch.setattr(ActivationRateThrottle, "THROTTLE_RATES", {"activation": "2/min"})
     client = APIClient()
     codes = [
-        client.post("/api/v1/activations", {"subscription_id": "sub_guess", "instance_id": "x"}).status_code
+        client.post(
+            "/api/v1/activations", {"subscription_id": "sub_guess", "instance_id": "x"}, format="json"
+        ).status_code
         for _ in range(3)
     ]
     assert codes == [404, 404, 429]
@@ -247,6 +249,18 @@ def test_idempotent_activation(subscription):
     second = client.post("/api/v1/activations", body, format="json", HTTP_IDEMPOTENCY_KEY="act-1")
     assert first.json() == second.json()
     assert Activation.objects.get().times_issued == 1
+
+
+def test_unknown_api_paths_and_bad_cursors_answer_in_the_error_shape(subscription, api):
+    response = api.post("/api/v1/members/-3/archive")
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+    bad = api.get("/api/v1/invoices?cursor=garbage")
+    assert bad.status_code == 400
+    assert error_of(bad)["field"] == "cursor"
+    form = api.post("/api/v1/members", {"email": "x@example.com"})  # form-encoded: the API speaks JSON
+    assert form.status_code == 415
+    assert error_of(form)["code"] == "unsupported_media_type"
 
 
 def test_schema_and_docs_are_served_without_a_cdn(db):
