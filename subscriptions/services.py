@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Sum
 
 from accounts.errors import Refused
 from accounts.models import Account
@@ -124,11 +124,27 @@ def _redemption_discount(r: CouponRedemption | None, sub: Subscription) -> core.
 
 
 def _charged_fraction(sub: Subscription) -> Decimal:
-    """What share of the list price was actually charged this period (SPEC §2.5)."""
+    """What share of the list price was actually charged this period (SPEC §2.5).
+
+    A percent coupon active now says it; otherwise an amount off (a coupon, the trial offer) on the
+    invoice that opened the period is spread over that invoice's charges.
+    """
     d = _coupon_discount(sub)
     if d is not None and d.percent is not None:
         return 1 - d.percent / 100
-    return Decimal(1)
+    opening = (
+        Invoice.objects.filter(billing_key=f"period:{sub.pk}:{sub.period_start}", discount__gt=0)
+        .only("pk", "discount", "discount_currency")
+        .first()
+    )
+    if opening is None:
+        return Decimal(1)
+    charged = InvoiceLine.objects.filter(invoice=opening, kind__in=core.CHARGE_KINDS, amount__gt=0).aggregate(
+        total=Sum("amount")
+    )["total"]
+    if not charged:
+        return Decimal(1)
+    return max(Decimal(0), 1 - opening.discount.amount / charged)
 
 
 def _end_redemption(r: CouponRedemption, *, on: date, reason: str) -> None:

@@ -381,6 +381,31 @@ def test_credit_for_unused_time_is_the_share_actually_charged():
     assert (switch.subtotal, switch.discount, switch.total) == (usd("56.50"), usd("15.00"), usd("41.50"))
 
 
+def test_credit_after_the_trial_offer_is_what_was_charged():
+    account = make_account()
+    sub = subscribe(account, make_plan(trial_days=14, trial_offer=usd("5.00")), trial=True)
+    services.subscription_accept_trial_offer(subscription=sub, on=date(2026, 11, 3))
+    services.billing_run(on=NOV15, accounts=[account])
+    # first month [Nov 15, Dec 15): 7.00 − 5.00 offer = 2.00 charged
+    assert invoices(account)[0].total == usd("2.00")
+    services.subscription_switch_cycle(subscription=sub, cycle="annual", on=date(2026, 11, 24))
+    # credit Nov 25 – Dec 15 of what was charged: −2.00 × 20/30 = −1.33 (not −7.00 × 20/30 = −4.67); + 60.00 = 58.67
+    switch = invoices(account)[-1]
+    assert sorted(line.amount for line in switch.lines.all()) == [usd("-1.33"), usd("60.00")]
+    assert switch.total == usd("58.67")
+
+
+def test_credit_after_an_amount_off_coupon_is_what_was_charged():
+    make_coupon("FIVE", percent_off=None, amount_off=usd("5.00"))
+    account = make_account()
+    sub = subscribe(account, make_plan(), coupon="FIVE")
+    # Nov: 7.00 − 5.00 = 2.00 charged
+    assert invoices(account)[0].total == usd("2.00")
+    services.subscription_switch_cycle(subscription=sub, cycle="annual", on=date(2026, 11, 10))
+    # credit −2.00 × 20/30 = −1.33; annual 60.00 (the one-period coupon is used up); total 58.67
+    assert invoices(account)[-1].total == usd("58.67")
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks under concurrency need PostgreSQL")
 def test_coupon_limit_holds_under_concurrency():
