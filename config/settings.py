@@ -142,43 +142,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "api.errors.exception_handler",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Prorata API",
-    "DESCRIPTION": "Subscription, members, invoices and licences of one account. "
-    "Authenticate with `Authorization: Bearer <API key>`; errors are `{\"error\": {code, message, field}}`.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-}
-# Licences (SPEC §2.7): Ed25519 private key, base64 of the 32 raw bytes or PEM; `manage.py licence_keygen`.
-LICENCE_SIGNING_KEY = env("LICENCE_SIGNING_KEY", default="")
-LICENCE_GRACE_DAYS = env.int("LICENCE_GRACE_DAYS", default=7)
-
-# Settings › Invoices: a "Pay now" button standing in for the payment gateway (always on when DEBUG).
-DEMO_SELF_PAY = env.bool("DEMO_SELF_PAY", default=False)
-
-# API (issue 9): DRF + drf-spectacular; errors, auth and throttles live in api/.
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "api.authentication.ApiKeyAuthentication",
-        "api.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasAccount"],
-    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {
-        "api_key": env("API_RATE_PER_KEY", default="600/min"),
-        "activation": env("API_RATE_ACTIVATION", default="30/min"),
-    },
-    "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
-    "PAGE_SIZE": 50,
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
@@ -208,6 +171,9 @@ SPECTACULAR_SETTINGS = {
 # Licences (SPEC §2.7): Ed25519 private key, base64 of the 32 raw bytes or PEM; `manage.py licence_keygen`.
 LICENCE_SIGNING_KEY = env("LICENCE_SIGNING_KEY", default="")
 LICENCE_GRACE_DAYS = env.int("LICENCE_GRACE_DAYS", default=7)
+
+# Settings › Invoices: a "Pay now" button standing in for the payment gateway (always on when DEBUG).
+DEMO_SELF_PAY = env.bool("DEMO_SELF_PAY", default=False)
 
 LOGGING = {
     "version": 1,
