@@ -314,3 +314,53 @@ def test_a_refund_that_did_not_reach_stripe_is_sent_by_the_daily_run(
     remote = stripe_client().v1.refunds.list().data
     assert [(r.id, r.amount) for r in remote] == [(refund.gateway_id, 700)]
     assert Refund.objects.filter(invoice=invoice).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_localstripe_delivers_a_signed_event_that_marks_the_invoice_paid(stripe_on, live_server):
+    """The event is signed and posted by localstripe itself (after its one-second delay), not by the test."""
+    import time
+    import urllib.parse
+    import urllib.request
+
+    from tests.invoicing.conftest import WEBHOOK_SECRET
+
+    def register(url: str, events: list[str] | None = None) -> None:
+        fields = [("url", url), ("secret", WEBHOOK_SECRET)] + [(f"events[{i}]", e) for i, e in enumerate(events or [])]
+        body = urllib.parse.urlencode(fields).encode()
+        urllib.request.urlopen(urllib.request.Request(f"{stripe_on}/_config/webhooks/prorata", data=body)).close()
+
+    account = make_account()
+    subscription_create(account=account, plan=make_plan(), cycle="monthly", on=NOV_1)  # no card yet: not charged
+    customer = setup_card(account)
+    invoice = Invoice.objects.get(account=account)
+    charge = CardCharge.objects.create(
+        invoice=invoice,
+        attempt=1,
+        idempotency_key=f"prorata-{invoice.number}-1",
+        amount=usd("7.00"),
+        attempted_on=NOV_1,
+    )
+    register(f"{live_server.url}/stripe/webhook/", ["payment_intent.succeeded"])
+    try:
+        intent = stripe_client().v1.payment_intents.create(
+            params={
+                "amount": 700,
+                "currency": "usd",
+                "customer": customer.stripe_id,
+                "payment_method": customer.payment_method_id,
+                "off_session": True,
+                "confirm": True,
+                "metadata": {"prorata_invoice": invoice.number, "prorata_charge": charge.idempotency_key},
+            },
+            options={"idempotency_key": charge.idempotency_key},
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not Payment.objects.filter(invoice=invoice).exists():
+            time.sleep(0.1)  # localstripe waits a second before it posts
+    finally:
+        register("http://127.0.0.1:9/", ["prorata.never"])  # later events go nowhere
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
+    assert Payment.objects.get(invoice=invoice).gateway_id == intent.id
+    assert StripeEvent.objects.get().type == "payment_intent.succeeded"
