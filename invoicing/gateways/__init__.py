@@ -48,9 +48,10 @@ def gateway_for(account) -> Gateway:
 
 
 def has_payment_method(account) -> bool:
-    """Whether the account can pay a renewal without being asked (a card on file for Stripe)."""
-    if account.payment_gateway == "stripe" and not stripe_enabled():
-        return False
+    """Whether the account can pay a renewal without being asked (a card on file for Stripe).
+
+    While Stripe is not configured, card accounts are invoiced for bank transfer, which always can.
+    """
     return gateway_for(account).has_payment_method(account)
 
 

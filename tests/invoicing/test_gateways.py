@@ -104,7 +104,8 @@ def test_stripe_chosen_without_stripe_settings_falls_back_to_bank_transfer():
     Account.objects.filter(pk=account.pk).update(payment_gateway=Account.Gateway.STRIPE)
     account.refresh_from_db()
     assert isinstance(gateway_for(account), BankTransferGateway)
-    assert not has_payment_method(account)
+    assert has_payment_method(account)  # invoiced for bank transfer until Stripe is configured
+    assert "bank transfer" in gateway_for(account).describe(account)
 
 
 def test_the_daily_run_needs_no_stripe(django_capture_on_commit_callbacks):

@@ -364,3 +364,15 @@ def test_localstripe_delivers_a_signed_event_that_marks_the_invoice_paid(stripe_
     assert invoice.status == Invoice.Status.PAID
     assert Payment.objects.get(invoice=invoice).gateway_id == intent.id
     assert StripeEvent.objects.get().type == "payment_intent.succeeded"
+
+
+def test_a_trial_with_a_card_starts_and_is_charged_at_its_end(stripe_on, django_capture_on_commit_callbacks):
+    account = make_account()
+    subscription_create(account=account, plan=make_plan(trial_days=14), cycle="monthly", on=NOV_1, trial=True)
+    customer = setup_card(account)
+    with django_capture_on_commit_callbacks(execute=True):
+        billing_run(on=date(2026, 11, 15))  # Nov 1 + 14 trial days
+    invoice = Invoice.objects.get(account=account)
+    assert (invoice.issued_on, invoice.status) == (date(2026, 11, 15), Invoice.Status.PAID)
+    assert Subscription.objects.get(account=account).status == "active"
+    assert [pi.amount for pi in intents_of(customer)] == [700]
