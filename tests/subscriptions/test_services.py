@@ -2,10 +2,12 @@
 
 import io
 import json
+import threading
 from datetime import date
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from accounts.errors import Refused
 from invoicing.models import CreditNote, Invoice, InvoiceLine
@@ -475,3 +477,32 @@ def test_billing_run_catches_up_missed_days_once():
     assert [i.issued_on for i in invoices(account)] == [NOV1, DEC1, date(2027, 1, 1), date(2027, 2, 1)]
     services.billing_run(on=date(2027, 2, 15))
     assert len(invoices(account)) == 4
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="skip_locked row claims need PostgreSQL")
+def test_two_billing_runs_at_once_bill_everything_exactly_once():
+    plan = make_plan()
+    for n in range(6):
+        subscribe(make_account(f"Team {n}"), plan)
+    barrier = threading.Barrier(2)
+    failures = []
+
+    def run():
+        try:
+            barrier.wait()
+            services.billing_run(on=DEC1)
+        except Exception as exc:  # collected: a thread's exception would otherwise vanish
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    # 6 purchases + 6 renewals, each once, numbered without gaps
+    assert Invoice.objects.filter(reason="renewal").count() == 6
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == [f"INV-2026-{n:06d}" for n in range(1, 13)]
