@@ -29,6 +29,7 @@ demo: migrate
 	$(BIN)/python manage.py demo
 
 run: demo
+	$(BIN)/python manage.py licence_keygen  # a dev licence signing key in .env, once (never committed)
 	@echo "Prorata is at http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
