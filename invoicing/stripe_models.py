@@ -29,7 +29,10 @@ class StripeCustomer(models.Model):
         if not self.payment_method_id:
             return ""
         brand = {"amex": "American Express", "mastercard": "Mastercard"}.get(self.card_brand, self.card_brand.title())
-        return f"{brand} •••• {self.card_last4}, expires {self.card_exp_month:02d}/{self.card_exp_year % 100:02d}"
+        label = f"{brand} •••• {self.card_last4}"
+        if self.card_exp_month and self.card_exp_year:
+            label += f", expires {self.card_exp_month:02d}/{self.card_exp_year % 100:02d}"
+        return label
 
 
 class CardCharge(models.Model):

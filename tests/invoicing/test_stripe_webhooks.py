@@ -164,3 +164,25 @@ def test_events_for_unknown_objects_are_acknowledged(client, webhook_secret):
     event = {"id": "evt_x", "type": "customer.created", "data": {"object": {"id": "cus_x", "object": "customer"}}}
     assert post_event(client, event).status_code == 200
     assert StripeEvent.objects.get().type == "customer.created"
+
+
+@pytest.mark.parametrize(
+    ("brand", "last4", "month", "year", "label"),
+    [
+        ("visa", "4242", 12, 2029, "Visa •••• 4242, expires 12/29"),
+        ("mastercard", "4444", 3, 2031, "Mastercard •••• 4444, expires 03/31"),
+        ("amex", "0005", None, None, "American Express •••• 0005"),
+    ],
+)
+def test_card_label(brand, last4, month, year, label):
+    card = StripeCustomer(
+        stripe_id="cus_x",
+        payment_method_id="pm_x",
+        card_brand=brand,
+        card_last4=last4,
+        card_exp_month=month,
+        card_exp_year=year,
+    )
+    assert card.card_label == label
+    card.payment_method_id = ""
+    assert card.card_label == ""
