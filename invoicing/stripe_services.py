@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from moneyed import Money
 
+from accounts.clock import today
 from accounts.errors import Refused
 from accounts.models import Account, Membership
 from invoicing.models import CardCharge, CreditEntry, Invoice, Payment, Refund, StripeCustomer, StripeEvent
@@ -57,8 +58,11 @@ def payment_method_setup_start(*, account: Account) -> str:
     return intent.client_secret
 
 
-def payment_method_save(*, account: Account, setup_intent_id: str) -> StripeCustomer:
-    """After Elements confirmed the SetupIntent: make its card the default, drop the old one, pay by card."""
+def payment_method_save(*, account: Account, setup_intent_id: str, on: date | None = None) -> StripeCustomer:
+    """After Elements confirmed the SetupIntent: make its card the default, drop the old one, pay by card.
+
+    Invoices still open are charged to the new card at once, so a locked account opens as soon as it pays.
+    """
     customer = stripe_customer_ensure(account=account)
     client = stripe_client()
     intent = client.v1.setup_intents.retrieve(setup_intent_id)
@@ -84,6 +88,9 @@ def payment_method_save(*, account: Account, setup_intent_id: str) -> StripeCust
         customer.save()
         Account.objects.filter(pk=account.pk).update(payment_gateway=Account.Gateway.STRIPE)
         account.payment_gateway = Account.Gateway.STRIPE
+    on = on or today(account)
+    for invoice in Invoice.objects.filter(account=account, status=Invoice.Status.OPEN).order_by("issued_on", "id"):
+        invoice_charge(invoice=invoice, on=on)
     return customer
 
 
