@@ -94,3 +94,18 @@ def test_support_archives_a_member_through_the_service(support_client, on_nov_15
     assert member.status == "archived"
     assert CreditNote.objects.get(account=sub.account).total == usd("3.50")
     assert member.history.order_by("-history_id").first().history_change_reason == "left the company"
+
+
+def test_every_registered_model_lists_and_each_object_page_renders(admin_client, on_nov_15):  # noqa: F811
+    from django.contrib import admin
+
+    sub = subscribed()
+    credit_grant(account=sub.account, amount=usd("1.00"), reason="hello", on=NOV_1)
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        listing = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+        assert listing.status_code == 200, opts.label
+        obj = model_admin.get_queryset(listing.wsgi_request).first()
+        if obj is not None:
+            page = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+            assert page.status_code == 200, opts.label
