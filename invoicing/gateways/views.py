@@ -15,6 +15,7 @@ from accounts.errors import Refused
 from invoicing import stripe_services
 from invoicing.gateways import gateway_for, stripe_enabled
 from invoicing.models import StripeCustomer
+from invoicing.selectors import open_invoices
 
 
 def payment_method_context(request, *, client_secret: str = "") -> dict:
@@ -51,6 +52,9 @@ def payment_method(request):
                     account=account, setup_intent_id=request.POST.get("setup_intent", "")
                 )
                 messages.success(request, f"{customer.card_label} will pay your invoices.")
+                unpaid = list(open_invoices(account).values_list("number", flat=True))
+                if unpaid:
+                    messages.error(request, f"The card could not pay {', '.join(unpaid)} yet; see Invoices.")
                 return redirect("payment_method")
             elif action == "remove":
                 stripe_services.payment_method_remove(account=account)

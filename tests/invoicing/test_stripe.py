@@ -379,3 +379,16 @@ def test_a_trial_with_a_card_starts_and_is_charged_at_its_end(stripe_on, django_
     assert (invoice.issued_on, invoice.status) == (date(2026, 11, 15), Invoice.Status.PAID)
     assert Subscription.objects.get(account=account).status == "active"
     assert [pi.amount for pi in intents_of(customer)] == [700]
+
+
+def test_saving_a_declining_card_says_what_is_still_unpaid(client, stripe_on):
+    account = make_account()
+    subscription_create(account=account, plan=make_plan(), cycle="monthly", on=NOV_1)
+    invoice = Invoice.objects.get(account=account)
+    client.force_login(owner_of(account))
+    started = client.post("/settings/payment-method/", {"action": "start"}).content.decode()
+    intent_id = started.split('data-client-secret="')[1].split("_secret_")[0]
+    stripe_client().v1.setup_intents.confirm(intent_id, params={"payment_method": "pm_card_chargeCustomerFail"})
+    page = client.post("/settings/payment-method/", {"action": "save", "setup_intent": intent_id}, follow=True)
+    assert f"The card could not pay {invoice.number} yet" in page.content.decode()
+    assert CardCharge.objects.get(invoice=invoice).status == CardCharge.Status.FAILED
