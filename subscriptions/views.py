@@ -7,6 +7,7 @@ exactly what was shown. Then a message, and a redirect (POST-redirect-GET).
 """
 
 from datetime import timedelta
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -138,8 +139,9 @@ def subscription_detail(request):
 
 
 def _confirmation(request, *, service, kwargs: dict, title: str, intro: str, done: str, params: dict, on_refused=None):
-    """GET shows the preview of `service(**kwargs)`; POST runs it if it still writes exactly that."""
+    """GET shows the preview of `service(**kwargs, on=today, by=user)`; POST runs it if it still writes exactly that."""
     locale = _locale(request)
+    kwargs = {**kwargs, "on": today(request.account), "by": request.user}
     changed = False
     if request.method == "POST":
         try:
@@ -174,11 +176,18 @@ def _confirmation(request, *, service, kwargs: dict, title: str, intro: str, don
     )
 
 
-def _live(request):
-    sub = live_subscription(request.account)
-    if sub is None:
-        messages.info(request, "There is no subscription to change; choose a plan first.")
-    return sub
+def _live_required(view):
+    """Changes need a live subscription; without one, back to the page that offers to subscribe."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        sub = live_subscription(request.account)
+        if sub is None:
+            messages.info(request, "There is no subscription to change; choose a plan first.")
+            return redirect(_detail_url())
+        return view(request, sub, *args, **kwargs)
+
+    return wrapped
 
 
 def _params(request):
@@ -219,11 +228,9 @@ def subscribe(request):
             "account": account,
             "plan": plan,
             "cycle": cd["cycle"],
-            "on": today(account),
             "seats": cd["seats"] if fixed else None,
             "coupon": cd["coupon"] or None,
             "trial": trial,
-            "by": request.user,
         },
         title="Subscribe",
         intro=intro,
@@ -234,17 +241,15 @@ def subscribe(request):
 
 
 @billing_required
-def switch_cycle(request):
-    sub = _live(request)
-    if sub is None:
-        return redirect(_detail_url())
+@_live_required
+def switch_cycle(request, sub: Subscription):
     cycle = _params(request).get("cycle", "")
     if cycle not in Cycle.values:
         cycle = Cycle.MONTHLY if sub.cycle == Cycle.ANNUAL else Cycle.ANNUAL
     return _confirmation(
         request,
         service=services.subscription_switch_cycle,
-        kwargs={"subscription": sub, "cycle": cycle, "on": today(request.account), "by": request.user},
+        kwargs={"subscription": sub, "cycle": cycle},
         title=f"Switch to {cycle} billing",
         intro=(
             f"You are billed {sub.cycle} on the {sub.plan.name} plan. Switching credits the unused days "
@@ -258,10 +263,8 @@ def switch_cycle(request):
 
 
 @billing_required
-def change_plan(request):
-    sub = _live(request)
-    if sub is None:
-        return redirect(_detail_url())
+@_live_required
+def change_plan(request, sub: Subscription):
     form = PlanForm(_params(request) if "plan" in _params(request) else None, subscription=sub)
     if not form.is_bound or not form.is_valid():
         return render(
@@ -273,7 +276,7 @@ def change_plan(request):
     return _confirmation(
         request,
         service=services.subscription_change_plan,
-        kwargs={"subscription": sub, "plan": plan, "on": today(request.account), "by": request.user},
+        kwargs={"subscription": sub, "plan": plan},
         title=f"Change to {plan.name}",
         intro=(
             f"From tomorrow you are on {plan.name}: the unused days of {sub.plan.name} are credited and the "
@@ -285,11 +288,9 @@ def change_plan(request):
 
 
 @billing_required
-def set_seats(request):
+@_live_required
+def set_seats(request, sub: Subscription):
     """Fixed-seat plans: buy more seats (charged) or fewer (per the plan's seat_removal)."""
-    sub = _live(request)
-    if sub is None:
-        return redirect(_detail_url())
     form = SeatsForm(_params(request))
     if not form.is_valid():
         messages.error(request, "Give the number of seats to pay for.")
@@ -298,7 +299,7 @@ def set_seats(request):
     return _confirmation(
         request,
         service=services.subscription_set_seats,
-        kwargs={"subscription": sub, "seats": seats, "on": today(request.account), "by": request.user},
+        kwargs={"subscription": sub, "seats": seats},
         title=f"Pay for {seats} seats",
         intro=f"You pay for {sub.bought_seats} seats now.",
         done=f"You now pay for {seats} seats.",
@@ -307,15 +308,13 @@ def set_seats(request):
 
 
 @billing_required
-def cancel(request):
-    sub = _live(request)
-    if sub is None:
-        return redirect(_detail_url())
+@_live_required
+def cancel(request, sub: Subscription):
     locale = _locale(request)
     return _confirmation(
         request,
         service=services.subscription_cancel,
-        kwargs={"subscription": sub, "on": today(request.account), "by": request.user},
+        kwargs={"subscription": sub},
         title="Cancel the subscription",
         intro=(
             f"The subscription stays as it is until {day(sub.period_end, locale)} and then ends: nothing more "
@@ -327,14 +326,12 @@ def cancel(request):
 
 
 @billing_required
-def request_refund(request):
-    sub = _live(request)
-    if sub is None:
-        return redirect(_detail_url())
+@_live_required
+def request_refund(request, sub: Subscription):
     return _confirmation(
         request,
         service=services.subscription_request_refund,
-        kwargs={"subscription": sub, "on": today(request.account), "by": request.user},
+        kwargs={"subscription": sub},
         title="Cancel with a full refund",
         intro=(
             "The money-back guarantee refunds every paid invoice of this subscription, which ends today "
@@ -348,26 +345,29 @@ def request_refund(request):
 # ---------------------------------------------------------------- changes that cost nothing now
 
 
-@billing_required
-@require_POST
-def undo_cancel(request):
-    sub = _live(request)
-    if sub is not None:
-        try:
-            services.subscription_undo_cancel(subscription=sub, on=today(request.account), by=request.user)
-        except Refused as refused:
-            messages.error(request, str(refused))
-        else:
-            messages.success(request, "Cancellation undone: the subscription renews as before.")
+def _act(request, service, sub: Subscription, done: str):
+    try:
+        service(subscription=sub, on=today(request.account), by=request.user)
+    except Refused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, done)
     return redirect(_detail_url())
 
 
 @billing_required
 @require_POST
-def apply_coupon(request):
-    sub = _live(request)
-    if sub is None:
-        return redirect(_detail_url())
+@_live_required
+def undo_cancel(request, sub: Subscription):
+    return _act(
+        request, services.subscription_undo_cancel, sub, "Cancellation undone: the subscription renews as before."
+    )
+
+
+@billing_required
+@require_POST
+@_live_required
+def apply_coupon(request, sub: Subscription):
     form = CouponForm(request.POST)
     if form.is_valid():
         try:
@@ -384,17 +384,12 @@ def apply_coupon(request):
 
 @billing_required
 @require_POST
-def accept_trial_offer(request):
-    sub = _live(request)
-    if sub is not None:
-        try:
-            services.subscription_accept_trial_offer(subscription=sub, on=today(request.account), by=request.user)
-        except Refused as refused:
-            messages.error(request, str(refused))
-        else:
-            offer = money(sub.plan.trial_offer, _locale(request))
-            messages.success(request, f"Offer taken: {offer} off your first monthly invoice.")
-    return redirect(_detail_url())
+@_live_required
+def accept_trial_offer(request, sub: Subscription):
+    offer = money(sub.plan.trial_offer, _locale(request)) if sub.plan.trial_offer is not None else ""
+    return _act(
+        request, services.subscription_accept_trial_offer, sub, f"Offer taken: {offer} off your first monthly invoice."
+    )
 
 
 # ---------------------------------------------------------------- Settings › Members: the cost of a change

@@ -195,3 +195,28 @@ def test_query_count_does_not_grow_with_members_and_invoices(client, on_nov_15, 
     print(f"subscription page: {n_small} queries with 3 members, {n_large} with 1,000 members and 500 invoices")
     assert n_large <= n_small
     assert Account.objects.count() == 2
+
+
+def test_change_plan_lists_plans_then_previews_credit_and_charge(client, on_nov_15):
+    w = world(on=NOV_1, people=2)
+    plan("business", monthly="10.00", annual="100.00")
+    c = signed_in(client, w.owner)
+    assert "Business" in text(c.get(reverse("subscriptions:change_plan")))
+    shown = c.get(reverse("subscriptions:change_plan"), {"plan": "business"})
+    [inv] = shown.context["result"].invoices
+    assert [line.amount.amount for line in inv.lines] == [-10.5, 15]  # −3 × 7.00 × 15/30, +3 × 10.00 × 15/30
+    data = {"plan": "business", "fingerprint": shown.context["fingerprint"]}
+    page = text(c.post(reverse("subscriptions:change_plan"), data, follow=True))
+    assert "You are now on the Business plan." in page and "Business, billed monthly" in page
+    assert invoice_preview(Invoice.objects.get(account=w.account, reason="plan_change")) == inv
+
+
+def test_fixed_seats_are_bought_with_a_preview(client, on_nov_15):
+    w = world(on=NOV_1, people=2, seats=5, plan_obj=plan(seat_mode="fixed"))
+    c = signed_in(client, w.owner)
+    page = text(c.get(DETAIL))
+    assert 'data-seats="paid">5<' in page and "2 of your 5 bought seats are free" in page
+    shown = c.get(reverse("subscriptions:set_seats"), {"seats": 7})
+    assert shown.context["result"].invoices[0].total.amount == 7  # 2 × 7.00 × 15/30
+    c.post(reverse("subscriptions:set_seats"), {"seats": 7, "fingerprint": shown.context["fingerprint"]})
+    assert Subscription.objects.get(account=w.account).bought_seats == 7
