@@ -213,10 +213,17 @@ class CreditNoteLineSerializer(serializers.ModelSerializer):
 class CreditNoteSerializer(serializers.ModelSerializer):
     total = MoneyField()
     invoice = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    pdf_url = serializers.SerializerMethodField()
 
     class Meta:
         model = CreditNote
-        fields = ["number", "reason", "memo", "currency", "issued_on", "total", "invoice"]
+        fields = ["number", "reason", "memo", "currency", "issued_on", "total", "invoice", "pdf_url"]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_pdf_url(self, note) -> str:
+        request = self.context.get("request")
+        path = f"/api/v1/credit-notes/{note.number}/pdf"
+        return request.build_absolute_uri(path) if request else path
 
 
 class CreditNoteDetailSerializer(CreditNoteSerializer):

@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/v1/invoices/<str:number>/pdf", views.InvoicePdf.as_view(), name="invoice_pdf"),
     path("api/v1/credit-notes", views.CreditNoteList.as_view(), name="credit_notes"),
     path("api/v1/credit-notes/<str:number>", views.CreditNoteDetail.as_view(), name="credit_note"),
+    path("api/v1/credit-notes/<str:number>/pdf", views.CreditNotePdf.as_view(), name="credit_note_pdf"),
     path("api/v1/licences", views.LicenceList.as_view(), name="licences"),
     path("api/v1/activations", views.ActivationView.as_view(), name="activations"),
     path("api/v1/licence-public-key", views.PublicKeyView.as_view(), name="licence_public_key"),

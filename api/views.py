@@ -3,7 +3,7 @@
 import json
 
 from django.core.exceptions import ImproperlyConfigured
-from django.http import FileResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -23,6 +23,7 @@ from api.idempotency import idempotent
 from api.pagination import Cursor
 from api.permissions import CanManageBilling, CanManageMembers, HasAccount, actor_of
 from api.throttling import ActivationRateThrottle
+from invoicing import documents
 from invoicing.models import CreditNote, Invoice
 from licensing import keys
 from licensing.selectors import licences_of, licensed_membership_ids
@@ -382,26 +383,23 @@ class InvoiceDetail(_BillingDocuments, generics.RetrieveAPIView):
         return self.retrieve(request, number=number)
 
 
-def _pdf_response(document, settings_url: str):
-    if document.pdf:
-        return FileResponse(document.pdf.open("rb"), content_type="application/pdf", filename=f"{document.number}.pdf")
-    return HttpResponseRedirect(settings_url)
+def _pdf(document) -> HttpResponse:
+    """The same stored PDF the settings page serves (rendered and stored on first request)."""
+    response = HttpResponse(documents.document_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document.number}.pdf"'
+    return response
+
+
+PDF_RESPONSES = {
+    (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF."),
+    **errors(*READ_ERRORS, 404),
+}
 
 
 class InvoicePdf(InvoiceDetail):
-    @extend_schema(
-        tags=["invoices"],
-        summary="The invoice PDF",
-        description="The stored PDF, or a redirect to the settings page that renders it.",
-        responses={
-            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF."),
-            302: OpenApiResponse(description="Rendered on request at /settings/invoices/<number>.pdf."),
-            **errors(*READ_ERRORS, 404),
-        },
-    )
+    @extend_schema(tags=["invoices"], summary="The invoice PDF", responses=PDF_RESPONSES)
     def get(self, request, number: str):
-        invoice = self.get_object()
-        return _pdf_response(invoice, f"/settings/invoices/{invoice.number}.pdf")
+        return _pdf(self.get_object())
 
 
 class CreditNoteList(_BillingDocuments, generics.ListAPIView):
@@ -438,6 +436,12 @@ class CreditNoteDetail(_BillingDocuments, generics.RetrieveAPIView):
     )
     def get(self, request, number: str):
         return self.retrieve(request, number=number)
+
+
+class CreditNotePdf(CreditNoteDetail):
+    @extend_schema(tags=["invoices"], summary="The credit note PDF", responses=PDF_RESPONSES)
+    def get(self, request, number: str):
+        return _pdf(self.get_object())
 
 
 # ---------------------------------------------------------------- licences

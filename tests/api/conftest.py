@@ -17,7 +17,8 @@ ROLES = ("admin", "billing_admin", "member")
 
 
 @pytest.fixture(autouse=True)
-def fresh(settings):
+def fresh(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)  # stored PDFs
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast sign-ups
     settings.LICENCE_SIGNING_KEY = keys.generate()
     cache.clear()  # throttle counters

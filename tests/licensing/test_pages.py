@@ -101,3 +101,8 @@ def test_members_page_shows_who_holds_a_licence(subscription, owner_client, acco
     Membership.objects.create(account=account, email="none@example.com", role="none", status="active")
     page = owner_client.get("/settings/members/").content.decode()
     assert page.count(">Licensed<") == 2  # owner and ana; the role-none member holds none
+
+
+def test_settings_links_to_licences_and_api_keys(subscription, owner_client):
+    page = owner_client.get("/settings/").content.decode()
+    assert 'href="/settings/licences/"' in page and 'href="/settings/api-keys/"' in page
