@@ -234,7 +234,11 @@ def _coupon_for(*, code: str, account: Account, cycle: str, on: date, plan: Plan
             code="coupon_used_up",
             field="coupon",
         )
-    if coupon.new_customers_only and Invoice.objects.filter(account=account).exists():
+    # A new customer has never been invoiced nor subscribed before (an expired trial counts).
+    if coupon.new_customers_only and (
+        Invoice.objects.filter(account=account).exists()
+        or Subscription.objects.filter(account=account, status=Status.EXPIRED).exists()
+    ):
         raise Refused(
             f"{coupon.code} is for new customers only.",
             code="coupon_new_only",

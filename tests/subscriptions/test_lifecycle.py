@@ -39,6 +39,12 @@ def pay_all(account, on):
         invoice_pay(invoice=inv, on=on)
 
 
+@pytest.fixture
+def stripe_on(settings):
+    """Stripe configured, so a card account without a card on file has no way to pay."""
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_PUBLISHABLE_KEY = "sk_test_x", "pk_test_x"
+
+
 def reminders() -> list:
     """Reminder emails: the invoice email itself (with its PDF) is the PDF helper's."""
     return [m for m in mail.outbox if not m.attachments]
@@ -79,7 +85,7 @@ def test_trial_ends_with_at_least_the_minimum():
     assert invoices(account)[0].total == usd("21.00")
 
 
-def test_trial_expires_at_its_end_without_a_way_to_pay():
+def test_trial_expires_at_its_end_without_a_way_to_pay(stripe_on):
     account = make_account(payment_gateway=Account.Gateway.STRIPE)
     sub = subscribe(account, make_plan(trial_days=14), trial=True)
     services.billing_run(on=NOV15, accounts=[account])
@@ -143,7 +149,7 @@ def test_trial_reminder_three_days_before_the_end_once(django_capture_on_commit_
     assert refresh(Subscription.objects.get(account=account)).trial_reminder_sent_on == date(2026, 11, 12)
 
 
-def test_trial_reminder_warns_when_there_is_no_way_to_pay(django_capture_on_commit_callbacks):
+def test_trial_reminder_warns_when_there_is_no_way_to_pay(stripe_on, django_capture_on_commit_callbacks):
     account = make_account(payment_gateway=Account.Gateway.STRIPE, billing_email="ap@acme.example")
     subscribe(account, make_plan(trial_days=14), trial=True)
     with django_capture_on_commit_callbacks(execute=True):
@@ -285,6 +291,27 @@ def test_coupon_for_new_customers_only_names_its_reason():
     make_coupon("WELCOME25", new_customers_only=True)
     sub = subscribe(make_account(), make_plan())
     assert coupon_refused(sub, "WELCOME25", r"^WELCOME25 is for new customers only\.$").code == "coupon_new_only"
+
+
+def test_an_expired_trial_is_not_a_new_customer(stripe_on):
+    make_coupon("WELCOME25", new_customers_only=True)
+    account = make_account(payment_gateway=Account.Gateway.STRIPE)
+    plan = make_plan(trial_days=14)
+    subscribe(account, plan, trial=True)
+    services.billing_run(on=NOV15, accounts=[account])
+    with pytest.raises(Refused, match=r"^WELCOME25 is for new customers only\.$"):
+        subscribe(account, plan, on=date(2026, 12, 1), coupon="WELCOME25")
+    assert Subscription.objects.filter(account=account).count() == 1
+
+
+def test_a_trial_may_redeem_a_new_customer_coupon():
+    make_coupon("WELCOME25", new_customers_only=True)
+    account = make_account()
+    sub = subscribe(account, make_plan(trial_days=14), trial=True)
+    services.subscription_apply_coupon(subscription=sub, code="WELCOME25", on=date(2026, 11, 5))
+    services.billing_run(on=NOV15, accounts=[account])
+    # first paid month: 7.00 − 25% = 5.25
+    assert invoices(account)[0].total == usd("5.25")
 
 
 def test_coupon_excluded_cycle_names_its_reason():

@@ -28,7 +28,9 @@ def expire_by_cancel(account, plan, *, on: date, end: date):
 
 
 @pytest.fixture
-def world():
+def world(settings):
+    # Stripe configured: the card account without a card cannot pay when its trial ends
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_PUBLISHABLE_KEY = "sk_test_x", "pk_test_x"
     plan = make_plan()
     shared = User.objects.create_user(email="shared@example.com")
     gone = make_account("Gone Ltd", legal_name="Gone Ltd", address="1 Old Road", billing_email="ap@gone.example")
