@@ -147,21 +147,27 @@ def invoice_charge(*, invoice: Invoice, on: date) -> CardCharge | None:
     return charge
 
 
+def card_charge_request(*, charge: CardCharge, customer: StripeCustomer):
+    """Send one attempt: a confirmed off-session PaymentIntent under the attempt's idempotency key."""
+    invoice = charge.invoice
+    return stripe_client().v1.payment_intents.create(
+        params={
+            "amount": to_minor(charge.amount),
+            "currency": invoice.currency.lower(),
+            "customer": customer.stripe_id,
+            "payment_method": customer.payment_method_id,
+            "off_session": True,
+            "confirm": True,
+            "metadata": {"prorata_invoice": invoice.number, "prorata_charge": charge.idempotency_key},
+        },
+        options={"idempotency_key": charge.idempotency_key},
+    )
+
+
 def _charge_send(charge: CardCharge, customer: StripeCustomer) -> None:
     invoice = charge.invoice
     try:
-        intent = stripe_client().v1.payment_intents.create(
-            params={
-                "amount": to_minor(charge.amount),
-                "currency": invoice.currency.lower(),
-                "customer": customer.stripe_id,
-                "payment_method": customer.payment_method_id,
-                "off_session": True,
-                "confirm": True,
-                "metadata": {"prorata_invoice": invoice.number, "prorata_charge": charge.idempotency_key},
-            },
-            options={"idempotency_key": charge.idempotency_key},
-        )
+        intent = card_charge_request(charge=charge, customer=customer)
     except stripe.CardError as e:
         intent = getattr(e.error, "payment_intent", None)
         message = e.user_message or "The card was declined."

@@ -15,6 +15,7 @@ from accounts.models import Account
 from invoicing.models import CardCharge, Invoice, Payment, Refund, StripeCustomer, StripeEvent
 from invoicing.stripe_client import stripe_client
 from invoicing.stripe_services import (
+    card_charge_request,
     invoice_charge,
     payment_method_remove,
     payment_method_save,
@@ -47,6 +48,18 @@ def stripe_events(type_: str, object_id: str) -> list[dict]:
     """Events localstripe recorded, as the JSON it would post to a webhook."""
     events = stripe_client().v1.events.list(params={"type": type_}).data
     return [json.loads(json.dumps(e.to_dict())) for e in events if e.data.object.id == object_id]
+
+
+def send_and_lose_the_answer(invoice: Invoice, customer: StripeCustomer):
+    """Prorata records attempt 1 and sends it, then crashes before it reads Stripe's answer."""
+    charge = CardCharge.objects.create(
+        invoice=invoice,
+        attempt=1,
+        idempotency_key=f"prorata-{invoice.number}-1",
+        amount=usd("7.00"),
+        attempted_on=NOV_1,
+    )
+    return card_charge_request(charge=charge, customer=customer)
 
 
 def subscribe(account, *, django_capture_on_commit_callbacks, **plan_settings) -> Invoice:
@@ -122,25 +135,7 @@ def test_the_webhook_marks_paid_when_the_answer_was_lost(client, stripe_on):
     customer = setup_card(account)
     subscription_create(account=account, plan=make_plan(), cycle="monthly", on=NOV_1)  # collection not run
     invoice = Invoice.objects.get(account=account)
-    charge = CardCharge.objects.create(
-        invoice=invoice,
-        attempt=1,
-        idempotency_key=f"prorata-{invoice.number}-1",
-        amount=usd("7.00"),
-        attempted_on=NOV_1,
-    )
-    intent = stripe_client().v1.payment_intents.create(
-        params={
-            "amount": 700,
-            "currency": "usd",
-            "customer": customer.stripe_id,
-            "payment_method": customer.payment_method_id,
-            "off_session": True,
-            "confirm": True,
-            "metadata": {"prorata_invoice": invoice.number, "prorata_charge": charge.idempotency_key},
-        },
-        options={"idempotency_key": charge.idempotency_key},
-    )
+    intent = send_and_lose_the_answer(invoice, customer)
     assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.OPEN
     [event] = stripe_events("payment_intent.succeeded", intent.id)
     for _ in range(2):
@@ -164,20 +159,9 @@ def test_a_resend_with_the_same_key_gets_the_same_payment_intent(stripe_on):
     """An attempt whose answer never arrived is resent by the daily run with its key: same PaymentIntent."""
     account = make_account()
     customer = setup_card(account)
-    subscription_create(account=account, plan=make_plan(), cycle="monthly", on=NOV_1)
+    subscription_create(account=account, plan=make_plan(), cycle="monthly", on=NOV_1)  # collection not run
     invoice = Invoice.objects.get(account=account)
-    key = f"prorata-{invoice.number}-1"
-    params = {
-        "amount": 700,
-        "currency": "usd",
-        "customer": customer.stripe_id,
-        "payment_method": customer.payment_method_id,
-        "off_session": True,
-        "confirm": True,
-        "metadata": {"prorata_invoice": invoice.number, "prorata_charge": key},
-    }
-    first = stripe_client().v1.payment_intents.create(params=params, options={"idempotency_key": key})
-    CardCharge.objects.create(invoice=invoice, attempt=1, idempotency_key=key, amount=usd("7.00"), attempted_on=NOV_1)
+    first = send_and_lose_the_answer(invoice, customer)
     billing_run(on=date(2026, 11, 2))  # resends the pending attempt
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
@@ -337,27 +321,9 @@ def test_localstripe_delivers_a_signed_event_that_marks_the_invoice_paid(stripe_
     subscription_create(account=account, plan=make_plan(), cycle="monthly", on=NOV_1)
     Account.objects.filter(pk=account.pk).update(payment_gateway=Account.Gateway.STRIPE)
     invoice = Invoice.objects.get(account=account)
-    charge = CardCharge.objects.create(
-        invoice=invoice,
-        attempt=1,
-        idempotency_key=f"prorata-{invoice.number}-1",
-        amount=usd("7.00"),
-        attempted_on=NOV_1,
-    )
     register(f"{live_server.url}/stripe/webhook/", ["payment_intent.succeeded"])
     try:
-        intent = stripe_client().v1.payment_intents.create(
-            params={
-                "amount": 700,
-                "currency": "usd",
-                "customer": customer.stripe_id,
-                "payment_method": customer.payment_method_id,
-                "off_session": True,
-                "confirm": True,
-                "metadata": {"prorata_invoice": invoice.number, "prorata_charge": charge.idempotency_key},
-            },
-            options={"idempotency_key": charge.idempotency_key},
-        )
+        intent = send_and_lose_the_answer(invoice, customer)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not Payment.objects.filter(invoice=invoice).exists():
             time.sleep(0.1)  # localstripe waits a second before it posts
