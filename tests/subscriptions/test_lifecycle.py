@@ -149,6 +149,22 @@ def test_trial_reminder_three_days_before_the_end_once(django_capture_on_commit_
     assert refresh(Subscription.objects.get(account=account)).trial_reminder_sent_on == date(2026, 11, 12)
 
 
+def test_an_extended_trial_is_reminded_again(django_capture_on_commit_callbacks):
+    account = make_account()
+    sub = subscribe(account, make_plan(name="Pro", trial_days=14), trial=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.dunning_run(on=date(2026, 11, 12), accounts=[account])
+    services.subscription_extend_trial(subscription=sub, days=7, on=date(2026, 11, 13))
+    for day in (13, 18, 19, 20):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.dunning_run(on=date(2026, 11, day), accounts=[account])
+    # ends Nov 15, then Nov 22: one reminder for each end, the second on Nov 19
+    assert [m.subject for m in mail.outbox] == [
+        "Your Pro trial ends on Nov 15, 2026",
+        "Your Pro trial ends on Nov 22, 2026",
+    ]
+
+
 def test_trial_reminder_warns_when_there_is_no_way_to_pay(stripe_on, django_capture_on_commit_callbacks):
     account = make_account(payment_gateway=Account.Gateway.STRIPE, billing_email="ap@acme.example")
     subscribe(account, make_plan(trial_days=14), trial=True)
