@@ -112,20 +112,19 @@ INVOICE_PAPER_SIZE = env("INVOICE_PAPER_SIZE", default="A4")  # "A4" or "Letter"
 INVOICE_RENDER_ON_FINALIZE = env.bool("INVOICE_RENDER_ON_FINALIZE", default=True)
 # Per series: {"INV": {"padding": 6, "yearly_reset": true}}; see invoicing.services.series_format.
 NUMBER_SERIES = env.json("NUMBER_SERIES", default={})
-# Django admin for support staff (issue 7)
-ADMIN_SITE_HEADER = env("ADMIN_SITE_HEADER", default="Prorata support")
-# Support may grant credit up to this amount (in the account's currency); Finance has no limit.
-SUPPORT_CREDIT_LIMIT = env.int("SUPPORT_CREDIT_LIMIT", default=100)
 # Payments (issue 8): card payments through Stripe only when both keys are set; secrets come from the environment.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_API_HOST = env("STRIPE_API_HOST", default="")  # e.g. a localstripe server in tests
 STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
-STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
-STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY
-DJSTRIPE_WEBHOOK_SECRET = env("DJSTRIPE_WEBHOOK_SECRET", default="")
-DJSTRIPE_WEBHOOK_TOLERANCE = env.int("DJSTRIPE_WEBHOOK_TOLERANCE", default=300)
-DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)  # False refuses sk_live_ keys
+DJSTRIPE_WEBHOOK_SECRET = env("DJSTRIPE_WEBHOOK_SECRET", default="")  # the signing secret of /stripe/webhook/
+DJSTRIPE_WEBHOOK_TOLERANCE = env.int("DJSTRIPE_WEBHOOK_TOLERANCE", default=300)  # seconds
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"  # dj-stripe's required setting, should its app be installed
+# Django admin for support staff (issue 7)
+ADMIN_SITE_HEADER = env("ADMIN_SITE_HEADER", default="Prorata support")
+# Support may grant credit up to this amount (in the account's currency); Finance has no limit.
+SUPPORT_CREDIT_LIMIT = env.int("SUPPORT_CREDIT_LIMIT", default=100)
 
 # API (issue 9): DRF + drf-spectacular; errors, auth and throttles live in api/.
 REST_FRAMEWORK = {

@@ -4,10 +4,13 @@ from decimal import Decimal
 
 import stripe
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from moneyed import Money, get_currency
 
 
 def stripe_client() -> stripe.StripeClient:
+    if settings.STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_")) and not settings.STRIPE_LIVE_MODE:
+        raise ImproperlyConfigured("A live Stripe key is set but STRIPE_LIVE_MODE is off.")
     # Retrying is safe: every POST carries an idempotency key.
     options = {"max_network_retries": getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", 2)}
     if settings.STRIPE_API_HOST:

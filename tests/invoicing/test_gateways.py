@@ -144,3 +144,16 @@ def test_webhook_is_closed_without_a_secret(client):
         "/stripe/webhook/", data="{}", content_type="application/json", headers={"Stripe-Signature": "t=1,v1=x"}
     )
     assert response.status_code == 400
+
+
+def test_a_live_key_needs_live_mode(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from invoicing.stripe_client import stripe_client
+
+    settings.STRIPE_SECRET_KEY = "sk_live_" + "x" * 24
+    settings.STRIPE_LIVE_MODE = False
+    with pytest.raises(ImproperlyConfigured, match="STRIPE_LIVE_MODE"):
+        stripe_client()
+    settings.STRIPE_LIVE_MODE = True
+    assert stripe_client() is not None
