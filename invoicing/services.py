@@ -614,7 +614,6 @@ def document_queue(document: Invoice | CreditNote) -> None:
         transaction.on_commit(partial(document_deliver, model=type(document), pk=document.pk), robust=True)
 
 
-
 def document_deliver(*, model: type[Invoice] | type[CreditNote], pk: int) -> bool:
     """Store the PDF of one issued document, then email it; a failure is logged and retried by the next run.
 

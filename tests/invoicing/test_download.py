@@ -109,3 +109,18 @@ def test_next_invoice_preview_is_a_draft_and_creates_nothing(client, billed):
     assert (Invoice.objects.count(), CreditNote.objects.count(), Invoice.objects.get(pk=invoice.pk).status) == before
     client.force_login(person(acc, "member"))
     assert client.get("/settings/invoices/next.pdf").status_code == 404
+
+
+@pytest.mark.django_db
+def test_support_staff_with_the_view_permission_open_any_invoice_from_the_admin(client, billed):
+    from django.contrib.auth.models import Permission
+
+    _, invoice = billed
+    staff = User.objects.create_user(email="support@prorata.example", is_staff=True)
+    client.force_login(staff)
+    assert client.get(f"/settings/invoices/{invoice.number}.pdf").status_code == 404  # staff without permission
+
+    staff.user_permissions.add(Permission.objects.get(codename="view_invoice"))
+    staff = User.objects.get(pk=staff.pk)  # a fresh permission cache
+    client.force_login(staff)
+    assert client.get(f"/settings/invoices/{invoice.number}.pdf").status_code == 200
