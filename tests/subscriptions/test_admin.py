@@ -29,8 +29,8 @@ def on_nov_15():
 
 def staff(email: str, group: str | None = None, *, superuser: bool = False) -> User:
     if superuser:
-        return User.objects.create_superuser(email=email, password="x")
-    user = User.objects.create_user(email=email, password="x", is_staff=True)
+        return User.objects.create_superuser(email=email, password=None)
+    user = User.objects.create_user(email=email, password=None, is_staff=True)
     if group:
         staff_groups_sync()
         user.groups.add(Group.objects.get(name=group))
