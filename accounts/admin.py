@@ -76,7 +76,7 @@ def admin_link(obj, text=None) -> str:
 def html_table(headers, rows) -> str:
     """A small read-only table for a change page (rows are already-escaped cells)."""
     if not rows:
-        return "–"
+        return format_html("{}", "–")
     head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
     body = format_html_join(
         "",
@@ -187,6 +187,21 @@ def _then_billing_run(fn, day):
     return both
 
 
+def _summary(form) -> list[tuple[str, str]]:
+    """What was entered, as a person reads it (objects by name, not id)."""
+    out = []
+    for name, field in form.fields.items():
+        value = form.cleaned_data.get(name)
+        if value in (None, "", [], False) or (hasattr(value, "exists") and not value.exists()):
+            continue
+        if hasattr(value, "__iter__") and not isinstance(value, str):
+            value = ", ".join(str(v) for v in value)
+        elif hasattr(field, "choices") and not hasattr(field, "queryset"):
+            value = dict(field.choices).get(value, value)
+        out.append((str(field.label or name.replace("_", " ").capitalize()), str(value)))
+    return out
+
+
 class StaffActionsMixin:
     """Adds `<pk>/do/<action>/` pages and their buttons on the change page."""
 
@@ -273,6 +288,7 @@ class StaffActionsMixin:
             "action": act,
             "form": form,
             "preview": pv,
+            "summary": _summary(form) if pv is not None else [],
             "later": later,
             "later_title": f"With this change, the billing run on {act.later_day(obj)} would issue:",
             "locale": account.locale,

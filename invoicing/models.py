@@ -44,6 +44,7 @@ class NumberSeries(models.Model):
     last_value = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name_plural = "number series"
         constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="one_counter_per_series_year")]
 
     def __str__(self):
@@ -275,6 +276,7 @@ class CreditEntry(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = "credit entries"
         ordering = ["on", "id"]
         constraints = [
             models.CheckConstraint(
