@@ -1056,11 +1056,14 @@ def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
         with transaction.atomic():
             claimed = list(
                 Subscription.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("plan", "account")
+                .select_related("account")
                 .filter(pk__in=ids)
                 .exclude(status=Status.EXPIRED)
                 .order_by("pk")
             )
+            plans = Plan.objects.in_bulk({sub.plan_id for sub in claimed})
+            for sub in claimed:
+                sub.plan = plans[sub.plan_id]
             plain = [sub for sub in claimed if _plain_renewal(sub, on=on)]
             if plain:
                 summary.subscriptions += len(plain)
