@@ -94,3 +94,13 @@ def test_cannot_switch_into_an_account_you_were_archived_from(client, team):
 def test_support_staff_without_an_account_land_in_the_admin(client, db):
     client.force_login(User.objects.create_superuser(email="support@prorata.example", password=PASSWORD))
     assert client.get("/")["Location"] == "/admin/"
+
+
+def test_switching_returns_only_to_a_local_page(client, team, other_account):
+    account, _ = other_account
+    user = team["member"].user
+    services.membership_invite(account=account, email=user.email)
+    client.force_login(user)
+    url = f"/accounts/switch/{account.slug}/"
+    assert client.post(url, {"next": "/settings/"})["Location"] == "/settings/"
+    assert client.post(url, {"next": "https://evil.example/"})["Location"] == "/app/"
