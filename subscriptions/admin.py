@@ -271,6 +271,15 @@ class PlanAdmin(HistoryAdmin):
         ("Licences", {"fields": ["max_instances"]}),
     ]
 
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None:
+            return self.fieldsets
+        # A new plan has no subscriptions to move.
+        return [
+            (name, {**opts, "fields": [f for f in opts["fields"] if f != "existing_subscriptions"]})
+            for name, opts in self.fieldsets
+        ]
+
     @admin.display(description="Monthly", ordering="monthly_price")
     def monthly(self, obj):
         return show_money(obj.monthly_price)

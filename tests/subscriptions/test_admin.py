@@ -109,6 +109,8 @@ def test_change_plan_charges_exactly_what_the_confirmation_showed(admin_client, 
     last = sub.history.order_by("-history_id").first()
     assert last.history_user.email == "root@prorata.example"
     assert last.history_change_reason == "upsell"
+    history = admin_client.get(reverse("admin:subscriptions_subscription_history", args=[sub.pk])).content.decode()
+    assert "upsell" in history and "root@prorata.example" in history
 
 
 def test_preview_saves_nothing(admin_client, on_nov_15):
@@ -252,6 +254,7 @@ def test_annual_price_helper_fills_monthly_times_ten(admin_client, on_nov_15):
     url = reverse("admin:subscriptions_plan_add")
     page = admin_client.get(url)
     assert "Monthly × 10 (two months free)" in page.content.decode()
+    assert "existing_subscriptions" not in page.content.decode()
     plan = make_plan("tmp")
     data = plan_form_data(plan, monthly="7.50", annual="", two_months_free="on")
     data["code"] = "new"
