@@ -93,13 +93,16 @@ def test_downloads_are_served_from_storage_once_stored(client, billed):
 
 
 @pytest.mark.django_db
-def test_next_invoice_preview_is_a_draft_and_creates_nothing(client, billed):
+def test_next_invoice_preview_is_a_draft_and_creates_nothing(client, billed, django_capture_on_commit_callbacks):
     acc, invoice = billed
     kit.grant(acc, "1.00", on=date(2026, 11, 5))
     client.force_login(acc.memberships.get(role="owner").user)
     before = (Invoice.objects.count(), CreditNote.objects.count(), Invoice.objects.get(pk=invoice.pk).status)
 
-    response = client.get("/settings/invoices/next.pdf")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.get("/settings/invoices/next.pdf")
+
+    assert callbacks == []  # the renewal's PDF, email and charge were rolled back with it
 
     text = text_of(response)
     assert response.status_code == 200 and "DRAFT" in text

@@ -8,7 +8,7 @@ from pypdf import PdfReader
 
 from invoicing import documents, pdf
 from invoicing.models import Invoice
-from invoicing.services import invoice_pay
+from invoicing.services import invoice_pay, invoice_void
 from tests.invoicing import kit
 
 
@@ -138,3 +138,14 @@ def test_a_missing_pdf_is_rendered_again_from_the_frozen_data_with_the_same_cont
     again = documents.document_pdf(Invoice.objects.get(pk=invoice.pk))
 
     assert text_of(again) == text_of(first)
+
+
+@pytest.mark.django_db
+def test_a_voided_invoice_keeps_its_number_and_says_void():
+    invoice = kit.rich_invoice()
+    invoice_void(invoice=invoice, on=date(2026, 11, 11), reason="issued by mistake")
+    invoice.refresh_from_db()
+
+    text = text_of(documents.document_pdf(invoice))
+
+    assert invoice.number in text and "VOID" in text and "not payable" in text and "Please pay" not in text
