@@ -128,7 +128,6 @@ class StaffAction:
     permission = ""
     form_class = forms.Form
     note = ""
-    dangerous = False
 
     def applies(self, obj) -> bool:
         return True

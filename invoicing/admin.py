@@ -96,11 +96,6 @@ class DocumentSearchMixin:
 # ---------------------------------------------------------------- invoice actions
 
 
-class InvoiceAction(StaffAction):
-    def call(self, obj, data, user):
-        raise NotImplementedError
-
-
 class MarkPaidForm(ActionForm):
     paid_on = forms.DateField(label="Payment date", help_text="YYYY-MM-DD")
     method = forms.ChoiceField(choices=Payment.Method.choices)
@@ -114,7 +109,7 @@ class MarkPaidForm(ActionForm):
         self.fields["paid_on"].initial = today(self.obj.account)
 
 
-class MarkPaid(InvoiceAction):
+class MarkPaid(StaffAction):
     label = "Mark paid"
     permission = "invoicing.pay_invoice"
     form_class = MarkPaidForm
@@ -138,7 +133,7 @@ class MarkPaid(InvoiceAction):
         return f"Marked paid ({data['method']}) {data.get('reference') or ''}".strip()
 
 
-class CloseOpenInvoice(InvoiceAction):
+class CloseOpenInvoice(StaffAction):
     """Open → a final status by a service that takes the invoice, the day and a reason."""
 
     form_class = RequiredReasonForm
@@ -188,7 +183,7 @@ class CreditNoteForm(RequiredReasonForm):
         return data
 
 
-class IssueCreditNote(InvoiceAction):
+class IssueCreditNote(StaffAction):
     label = "Issue credit note"
     permission = "invoicing.credit_invoice"
     form_class = CreditNoteForm
@@ -228,7 +223,7 @@ def refund_window(invoice: Invoice):
     return refund_window_end(invoice.subscription) if invoice.subscription_id else None
 
 
-class RefundInvoice(InvoiceAction):
+class RefundInvoice(StaffAction):
     label = "Refund"
     permission = "invoicing.refund_invoice"
     form_class = RefundForm
