@@ -195,6 +195,16 @@ def test_a_declined_card_is_retried_on_days_1_3_5_then_the_account_locks(
     assert account.locked_on == date(2026, 11, 8)  # Nov 1 + 7 grace days
     assert Subscription.objects.get(account=account).status == "past_due"
 
+    # Stripe's own payment_failed events arrive too: they name the PaymentIntents, and email no one again.
+    events = [json.loads(json.dumps(e.to_dict())) for e in stripe_client().v1.events.list().data]
+    failed_events = [e for e in events if e["type"] == "payment_intent.payment_failed"]
+    assert len(failed_events) == 4
+    with django_capture_on_commit_callbacks(execute=True):
+        for event in failed_events:
+            assert post_event(client, event).status_code == 200
+    assert all(c.payment_intent_id.startswith("pi_") for c in CardCharge.objects.filter(invoice=invoice))
+    assert len([m for m in mail.outbox if m.subject == f"Payment of {invoice.number} failed"]) == 4
+
     # A new card is charged for the open invoice at once, and the account opens again.
     setup_card(account)
     invoice.refresh_from_db()
