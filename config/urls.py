@@ -5,6 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("api.urls")),
     path("settings/", include("licensing.urls")),
+    path("", include("accounts.urls")),
     path("settings/subscription/", include("subscriptions.urls")),
     path("settings/invoices/", include("invoicing.pages")),
     path("", include("invoicing.urls")),  # /settings/invoices/<number>.pdf
