@@ -16,9 +16,12 @@ What the wrapper changes, and why:
 
 import argparse
 import asyncio
+import os
 import pickle
 import socket
 import sys
+import threading
+import time
 
 from aiohttp import web
 from localstripe import resources
@@ -80,6 +83,13 @@ async def idempotency(request, handler):
     return response
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A test run killed before its teardown leaves no server behind."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
 def main(argv=None) -> None:
     global _state_file
     parser = argparse.ArgumentParser()
@@ -95,6 +105,7 @@ def main(argv=None) -> None:
     # Outermost, so a declined card's 402 is replayed too.
     app.middlewares.insert(0, idempotency)
 
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
