@@ -106,3 +106,7 @@ def test_members_page_shows_who_holds_a_licence(subscription, owner_client, acco
 def test_settings_links_to_licences_and_api_keys(subscription, owner_client):
     page = owner_client.get("/settings/").content.decode()
     assert 'href="/settings/licences/"' in page and 'href="/settings/api-keys/"' in page
+
+
+def test_subscription_page_shows_the_subscription_id(subscription, owner_client):
+    assert subscription.public_id in owner_client.get("/settings/subscription/").content.decode()
