@@ -8,6 +8,7 @@ from accounts.models import Membership
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from licensing.models import Activation, Licence
 from subscriptions.models import Cycle, Subscription
+from subscriptions.selectors import seats_in_use
 
 
 class MoneySerializer(serializers.Serializer):
@@ -67,8 +68,6 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_seats_in_use(self, sub) -> int:
-        from subscriptions.selectors import seats_in_use
-
         return seats_in_use(sub.account)
 
 

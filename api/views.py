@@ -1,6 +1,7 @@
 """The account's API (SPEC §3): the same services and role rules as the settings pages."""
 
 import json
+from dataclasses import replace
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse, JsonResponse
@@ -78,48 +79,19 @@ def _wants_preview(request) -> bool:
     return request.query_params.get("preview", "").lower() in ("1", "true", "yes")
 
 
-def _money(m):
-    return {"amount": f"{m.amount:.2f}", "currency": str(m.currency)}
-
-
-def _line(line) -> dict:
-    return {
-        "description": line.description,
-        "explanation": line.explanation,
-        "kind": line.kind,
-        "quantity": line.quantity,
-        "amount": _money(line.amount),
-        "bill_on": line.bill_on.isoformat() if line.bill_on else None,
-    }
-
-
 def _change_body(result: previews.Preview, *, sub, preview: bool, request) -> dict:
-    return {
+    invoices, notes = result.invoices, result.credit_notes
+    if preview:  # numbers drawn inside the rolled-back run were given back
+        invoices = [replace(inv, number="") for inv in invoices]
+        notes = [replace(note, number="") for note in notes]
+    body = {
         "preview": preview,
-        "subscription": s.SubscriptionSerializer(sub, context={"request": request}).data,
-        "invoices": [
-            {
-                "number": "" if preview else inv.number,
-                "reason": inv.reason,
-                "issued_on": inv.issued_on.isoformat(),
-                "lines": [_line(x) for x in inv.lines],
-                "total": _money(inv.total),
-                "amount_due": _money(inv.amount_due),
-            }
-            for inv in result.invoices
-        ],
-        "waiting_lines": [_line(x) for x in result.waiting],
-        "credit_notes": [
-            {
-                "number": "" if preview else note.number,
-                "reason": note.reason,
-                "issued_on": note.issued_on.isoformat(),
-                "lines": [_line(x) for x in note.lines],
-                "total": _money(note.total),
-            }
-            for note in result.credit_notes
-        ],
+        "subscription": sub,
+        "invoices": invoices,
+        "waiting_lines": result.waiting,
+        "credit_notes": notes,
     }
+    return s.ChangeResultSerializer(body, context={"request": request}).data
 
 
 # ---------------------------------------------------------------- subscription
