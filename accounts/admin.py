@@ -92,6 +92,12 @@ class HistoryAdmin(SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None):
         return True
 
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple_history saves a POST here (a revert) with only view permission: never allow it.
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
 
 class ReadOnlyAdminMixin:
     """Issued documents and ledgers: viewed, never added, edited or deleted in the admin (SPEC §2.6)."""

@@ -160,3 +160,13 @@ def test_invoice_list_never_counts_the_whole_table(admin_client, invoice, on_nov
         admin_client.get(url, {"status__exact": "open"})
     counts = [q["sql"] for q in queries if "COUNT(" in q["sql"] and "invoicing_invoice" in q["sql"]]
     assert len(counts) == 1 and "LIMIT 10000" in counts[0]
+
+
+def test_history_pages_show_old_versions_but_never_revert(finance_client, invoice, on_nov_15):  # noqa: F811
+    invoice_pay(invoice=invoice, on=NOV_1)
+    first = invoice.history.order_by("history_id").first()
+    url = reverse("admin:invoicing_invoice_simple_history", args=[invoice.pk, first.history_id])
+    assert finance_client.get(url).status_code == 200
+    assert finance_client.post(url, {}).status_code == 403
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
