@@ -17,6 +17,15 @@ server time — Django's test Client, logged in as a superuser — of:
 
 Each must stay under 500 ms. Prints one line per page and exits non-zero if
 one is over the limit.
+
+Measured 2026-11-21 (1,000,000 invoices, 20,000 accounts; also in README):
+
+    page                               SQLite    PostgreSQL 15
+    invoice changelist                 147 ms    153 ms
+    changelist, status = open          168 ms    205 ms
+    search by number                    61 ms     52 ms
+    search by account name             195 ms    244 ms
+    account page (100,000 invoices)    182 ms    189 ms
 """
 
 import argparse
