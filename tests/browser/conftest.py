@@ -21,8 +21,9 @@ LAPTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    # Module scope: Playwright's sync API runs an event loop, which must be gone before another module starts its own.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
