@@ -31,6 +31,7 @@ GROUPS: dict[str, dict[str, dict[str, list[str]]]] = {
             "creditentry": ["view_creditentry"],
             "payment": ["view_payment"],
             "refund": ["view_refund"],
+            "creditnoteline": ["view_creditnoteline"],
         },
     },
     FINANCE: {
@@ -62,13 +63,21 @@ GROUPS: dict[str, dict[str, dict[str, list[str]]]] = {
             "payment": ["view_payment"],
             "refund": ["view_refund"],
             "numberseries": ["view_numberseries"],
+            "creditnoteline": ["view_creditnoteline"],
+            "stripecustomer": ["view_stripecustomer"],
+            "cardcharge": ["view_cardcharge"],
+            "stripeevent": ["view_stripeevent"],
         },
     },
 }
 
 
-def staff_groups_sync(apps=global_apps) -> None:
-    """Create the permissions if they are not there yet, then the groups with exactly these permissions."""
+def staff_groups_sync(apps=global_apps, *, strict: bool = True) -> None:
+    """Create the permissions if they are not there yet, then the groups with exactly these permissions.
+
+    A migration that runs before some models exist passes `strict=False` to skip their permissions;
+    a later migration syncs again with everything in place.
+    """
     from django.contrib.auth.management import create_permissions
 
     for label in ("accounts", "subscriptions", "invoicing"):
@@ -79,10 +88,14 @@ def staff_groups_sync(apps=global_apps) -> None:
     Permission = apps.get_model("auth", "Permission")
     for name, by_app in GROUPS.items():
         group, _ = Group.objects.get_or_create(name=name)
-        wanted = [
-            Permission.objects.get(content_type__app_label=label, content_type__model=model, codename=codename)
-            for label, models in by_app.items()
-            for model, codenames in models.items()
-            for codename in codenames
-        ]
+        wanted = []
+        for label, models in by_app.items():
+            for model, codenames in models.items():
+                found = Permission.objects.filter(
+                    content_type__app_label=label, content_type__model=model, codename__in=codenames
+                )
+                if strict and found.count() != len(codenames):
+                    missing = set(codenames) - set(found.values_list("codename", flat=True))
+                    raise LookupError(f"{name}: no permission {label}.{', '.join(sorted(missing))}")
+                wanted += list(found)
         group.permissions.set(wanted)

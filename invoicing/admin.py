@@ -42,6 +42,7 @@ from invoicing.models import (
     Payment,
     Refund,
 )
+from invoicing.stripe_models import CardCharge, StripeCustomer, StripeEvent
 
 NUMBER = re.compile(r"^(INV|CN)-\d{4}-\d+$", re.IGNORECASE)
 
@@ -487,3 +488,41 @@ class InvoiceLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(NumberSeries)
 class NumberSeriesAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["prefix", "year", "last_value"]
+
+
+@admin.register(CreditNoteLine)
+class CreditNoteLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["description", "credit_note", "period_start", "period_end", "amount_display"]
+    list_select_related = ["credit_note"]
+    search_fields = ["=credit_note__number"]
+    show_full_result_count = False
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return show_money(obj.amount)
+
+
+# ---------------------------------------------------------------- card payments (Stripe), read-only
+
+
+@admin.register(StripeCustomer)
+class StripeCustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["account", "stripe_id", "card_brand", "card_last4", "card_exp_month", "card_exp_year"]
+    list_select_related = ["account"]
+    search_fields = ["=stripe_id", "account__name"]
+
+
+@admin.register(CardCharge)
+class CardChargeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["invoice", "attempt", "status", "attempted_on", "payment_intent_id", "failure_message"]
+    list_select_related = ["invoice"]
+    list_filter = ["status"]
+    search_fields = ["=invoice__number", "=payment_intent_id"]
+    show_full_result_count = False
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["event_id", "type", "object_id", "received_at"]
+    search_fields = ["=event_id", "=object_id"]
+    show_full_result_count = False

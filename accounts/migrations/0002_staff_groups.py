@@ -4,7 +4,7 @@ from django.db import migrations
 def forwards(apps, schema_editor):
     from accounts.staff_groups import staff_groups_sync
 
-    staff_groups_sync(apps)
+    staff_groups_sync(apps, strict=False)
 
 
 def backwards(apps, schema_editor):
