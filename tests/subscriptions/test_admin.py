@@ -118,7 +118,9 @@ def test_preview_saves_nothing(admin_client, on_nov_15):
     team = make_plan("team", monthly="12.00", annual="100.00")
     before = Invoice.objects.count(), CreditNote.objects.count()
     page = admin_client.post(action_url(sub, "change_plan"), {"plan": team.pk, "preview": "1"})
-    assert "Money effect" in page.content.decode()
+    html = page.content.decode()
+    assert "Money effect" in html
+    assert "<th>Plan</th><td>Team</td>" in html  # the input, by name
     assert (Invoice.objects.count(), CreditNote.objects.count()) == before
     sub.refresh_from_db()
     assert sub.plan.code == "pro"
