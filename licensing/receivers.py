@@ -5,6 +5,9 @@ from accounts.signals import membership_changed
 from licensing.services import licence_sync
 from subscriptions.models import Subscription
 
+# Saves that can change how many licences an account has.
+SEAT_FIELDS = frozenset({"paid_seats", "bought_seats", "status"})
+
 
 @receiver(membership_changed)
 def licences_follow_members(sender, *, account, on, **kwargs):
@@ -13,6 +16,7 @@ def licences_follow_members(sender, *, account, on, **kwargs):
 
 
 @receiver(post_save, sender=Subscription)
-def licences_follow_paid_seats(sender, *, instance, raw=False, **kwargs):
-    if not raw:
-        licence_sync(account=instance.account, on=None)
+def licences_follow_paid_seats(sender, *, instance, raw=False, update_fields=None, **kwargs):
+    if raw or (update_fields is not None and not SEAT_FIELDS & set(update_fields)):
+        return
+    licence_sync(account=instance.account)

@@ -205,3 +205,14 @@ def test_licence_keygen_writes_once(tmp_path, settings):
     assert len([x for x in lines if x.startswith("LICENCE_SIGNING_KEY=")]) == 1
     settings.LICENCE_SIGNING_KEY = lines[1].split("=", 1)[1]
     assert keys.public_key_pem().startswith("-----BEGIN PUBLIC KEY-----")
+
+
+def test_licence_count_follows_paid_seats_down_at_renewal(subscription, account):
+    membership_archive(membership=account.memberships.get(email="ana@example.com"), on=DAY)
+    assert Licence.objects.filter(account=account).count() == 2  # the seat stays paid until renewal
+    invoice_pay(invoice=subscription.invoices.get(), on=DAY)
+    billing_run(on=date(2026, 12, 15), accounts=[account])
+    subscription.refresh_from_db()
+    assert subscription.paid_seats == 1
+    assert holders(account) == ["owner@example.com"]
+    assert Licence.objects.filter(account=account).count() == 1
