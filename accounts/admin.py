@@ -407,7 +407,7 @@ def _credit_entry_inline():
     class CreditEntryInline(ReadOnlyInline):
         model = CreditEntry
         fields = ["on", "amount", "memo", "invoice", "credit_note"]
-        verbose_name_plural = "Credit ledger"
+        verbose_name_plural = f"Credit ledger (latest {LEDGER_ROWS} entries)"
         show_change_link = False
 
         def get_queryset(self, request):
@@ -448,6 +448,7 @@ class LockedFilter(admin.SimpleListFilter):
 
 
 RECENT = 20
+LEDGER_ROWS = 50
 ACCOUNT_MATCHES = 500
 
 
@@ -485,6 +486,15 @@ class AccountAdmin(StaffActionsMixin, HistoryAdmin):
         ("Documents", {"fields": ["recent_invoices", "recent_credit_notes"]}),
     ]
     staff_actions = {"grant_credit": GrantCredit, "unlock": UnlockAccount}
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if obj is not None and inline.model._meta.model_name == "creditentry":
+            # The newest entries only: a long-lived account's ledger can be long (the full one is a link away).
+            newest = inline.model.objects.filter(account=obj).order_by("-on", "-id")
+            latest = newest.values_list("pk", flat=True)[:LEDGER_ROWS]
+            kwargs["queryset"] = kwargs["queryset"].filter(pk__in=list(latest))
+        return kwargs
 
     def has_add_permission(self, request):
         # Accounts are created by signing up (accounts.services.signup), which also makes the owner.
@@ -534,7 +544,10 @@ class AccountAdmin(StaffActionsMixin, HistoryAdmin):
     def credit_balance_display(self, obj):
         from invoicing.selectors import credit_balance
 
-        return show_money(credit_balance(obj), obj.locale)
+        url = reverse("admin:invoicing_creditentry_changelist") + f"?account__id__exact={obj.pk}"
+        return format_html(
+            '<strong>{}</strong> · <a href="{}">full ledger →</a>', show_money(credit_balance(obj), obj.locale), url
+        )
 
     @admin.display(description="Invoices")
     def recent_invoices(self, obj):

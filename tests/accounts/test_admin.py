@@ -109,3 +109,20 @@ def test_every_registered_model_lists_and_each_object_page_renders(admin_client,
         if obj is not None:
             page = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
             assert page.status_code == 200, opts.label
+
+
+def test_account_page_shows_the_newest_fifty_ledger_entries(admin_client, on_nov_15):  # noqa: F811
+    from invoicing.models import CreditEntry
+
+    sub = subscribed()
+    note = credit_grant(account=sub.account, amount=usd("60.00"), reason="goodwill", on=NOV_1)
+    CreditEntry.objects.bulk_create(
+        [
+            CreditEntry(account=sub.account, amount=usd("-1.00"), on=NOV_1, memo=f"use {i}", credit_note=note)
+            for i in range(60)
+        ]
+    )
+    page = admin_client.get(reverse("admin:accounts_account_change", args=[sub.account.pk]))
+    ledger = next(f for f in page.context["inline_admin_formsets"] if f.formset.model is CreditEntry)
+    assert len(ledger.formset.forms) == 50
+    assert "full ledger" in page.content.decode()
