@@ -10,6 +10,7 @@ then the same service call for real, recorded in history with the reason given.
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -243,9 +244,6 @@ class StaffActionsMixin:
             extra_context["staff_actions"] = self.available_actions(request, obj)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def action_day(self, obj):
-        return today(getattr(obj, "account", None))
-
     def action_view(self, request, object_id, action):
         obj = self.get_object(request, object_id)
         if obj is None or action not in self.staff_actions:
@@ -311,7 +309,7 @@ class StaffActionsMixin:
 
 
 class GrantCreditForm(ActionForm):
-    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0.01)
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
     reason = forms.CharField(max_length=100, help_text="Printed on the credit note and kept in history.")
 
     def __init__(self, *args, **kwargs):
