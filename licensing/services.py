@@ -68,7 +68,7 @@ def licence_assign(*, licence: Licence, membership: Membership, on: date | None 
     """Give a free licence to a member. A licence is never shared: it moves only once its holder
     has left, and a person holds at most one licence of an account (SPEC §2.7).
     """
-    licence = Licence.objects.select_for_update().select_related("membership").get(pk=licence.pk)
+    licence = Licence.objects.select_for_update(of=("self",)).select_related("membership").get(pk=licence.pk)
     if membership.account_id != licence.account_id:
         raise Refused("This member belongs to another account.", code="other_account", field="membership")
     if not membership.takes_seat:
