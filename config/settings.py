@@ -149,7 +149,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Prorata API",
     "DESCRIPTION": "Subscription, members, invoices and licences of one account. "
-    "Authenticate with `Authorization: Bearer <API key>`; errors are `{\"error\": {code, message, field}}`.",
+    'Authenticate with `Authorization: Bearer <API key>`; errors are `{"error": {code, message, field}}`.',
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
