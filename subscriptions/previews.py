@@ -5,7 +5,9 @@ out the invoices, waiting lines, credit notes and refunds it wrote, and rolls
 everything back — numbers allocated in there too. `confirm(service,
 expected=..., **kwargs)` runs the same service for real and keeps the result
 only if it is exactly what the preview showed. There is no billing arithmetic
-here: every amount is one the service wrote.
+here: every amount is one the service wrote. Side effects (PDFs, emails,
+Stripe) run from `transaction.on_commit` (STYLE habit 6), so a rolled-back
+preview sends nothing.
 """
 
 import copy

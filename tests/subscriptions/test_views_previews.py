@@ -106,3 +106,11 @@ def test_next_renewal_preview_of_the_billing_run():
     assert renewal.reason == "Renewal"
     assert renewal.total.amount == pytest.approx(21.00)  # 3 seats × 7.00
     assert w.account.subscriptions.get().period_end == date(2026, 12, 1)  # rolled back
+
+
+def test_a_preview_sends_nothing(django_capture_on_commit_callbacks, mailoutbox):
+    w = world(on=NOV_1, people=2)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = preview(accounts_services.membership_invite, account=w.account, email="new@example.com", on=NOV_15)
+    assert result.invoices  # an invoice was written and finalised in there …
+    assert callbacks == [] and mailoutbox == []  # … and its PDF, email and card charge went with the rollback
