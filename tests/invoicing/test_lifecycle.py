@@ -194,6 +194,37 @@ def test_admin_and_api_forms_cannot_edit_an_issued_invoice():
 
 
 @pytest.mark.django_db
+def test_the_api_offers_no_way_to_edit_an_issued_invoice():
+    from rest_framework import serializers
+    from rest_framework.test import APIClient
+
+    from accounts.api_keys import api_key_create
+
+    invoice = subscribe()
+    owner = invoice.account.memberships.get(role="owner")
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {api_key_create(account=invoice.account, name='k', role='admin', by=owner)[1]}"
+    )
+    assert client.get(f"/api/v1/invoices/{invoice.number}").status_code == 200
+    for method in (client.patch, client.put, client.delete):
+        assert (
+            method(f"/api/v1/invoices/{invoice.number}", {"discount_label": "Free!"}, format="json").status_code == 405
+        )
+
+    class Writable(serializers.ModelSerializer):  # what a writable endpoint would do
+        class Meta:
+            model = Invoice
+            fields = ["discount_label"]
+
+    writer = Writable(invoice, data={"discount_label": "Free!"}, partial=True)
+    assert writer.is_valid()
+    with pytest.raises(Refused):
+        writer.save()
+    assert Invoice.objects.get(pk=invoice.pk).discount_label == ""
+
+
+@pytest.mark.django_db
 def test_what_records_an_invoices_life_may_still_change():
     invoice = subscribe()
     invoice_pay(invoice=invoice, on=date(2026, 11, 3))  # amount_paid, paid_on, status
