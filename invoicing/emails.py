@@ -6,6 +6,7 @@ from django.template.loader import render_to_string
 
 from accounts.models import Account, Membership
 from invoicing.documents import data_of, document_context
+from invoicing.formatting import money
 from invoicing.models import Invoice
 
 
@@ -24,7 +25,8 @@ def subject(document, total: str) -> str:
 
 
 def document_email(document, content: bytes) -> EmailMessage:
-    ctx = document_context(data_of(document))
+    data = data_of(document)
+    ctx, locale = document_context(data), data["buyer"].get("locale") or "en_US"
     template = "emails/invoice_issued.txt" if isinstance(document, Invoice) else "emails/invoice_credit_note.txt"
     body = render_to_string(
         template,
@@ -35,6 +37,7 @@ def document_email(document, content: bytes) -> EmailMessage:
             "seller_name": ctx["seller"]["name"],
             "bank": ctx["seller"].get("bank", ""),
             "invoice_number": ctx["doc"].get("invoice_number", ""),
+            "credit_used": money(data["credit_applied"], locale) if data.get("credit_applied") else "",
         },
     )
     message = EmailMessage(

@@ -43,14 +43,18 @@ def test_the_email_says_what_is_due_how_to_pay_and_attaches_the_pdf():
 
 
 @pytest.mark.django_db
-def test_a_paid_invoice_says_nothing_is_due():
-    invoice = kit.rich_invoice()
-    invoice.status, invoice.paid_on = Invoice.Status.PAID, date(2026, 11, 10)  # in memory only: what the email says
-    invoice.amount_paid = invoice.amount_due
+def test_an_invoice_paid_by_the_credit_balance_says_nothing_is_due():
+    acc = kit.account()
+    acc.currency = "USD"
+    acc.save(update_fields=["currency"])
+    kit.grant(acc, "10.00", on=date(2026, 10, 30))
+    subscription_create(account=acc, plan=kit.plan(), cycle="monthly", on=date(2026, 11, 1))
+    invoice = Invoice.objects.get(account=acc)  # 7.00, all of it from the 10.00 of credit
+    assert invoice.status == Invoice.Status.PAID
 
     body = emails.document_email(invoice, b"%PDF").body
 
-    assert "Nothing is due" in body and "Amount due" not in body
+    assert "Nothing is due: it is paid with $7.00 of your credit balance." in body and "Amount due" not in body
 
 
 @pytest.mark.django_db
