@@ -42,6 +42,7 @@ def test_the_page_shows_plan_status_seats_next_invoice_and_credit(client, on_nov
     assert "Next invoice" in page and "On <strong>Dec 1, 2026</strong>" in page
     assert "$21.00" in page  # 3 seats × 7.00
     assert "Credit balance: <strong data-credit-balance>$0.00</strong>" in page
+    assert 'Payment method: Bank transfer — <a href="/settings/payment-method/">change</a>' in page
     assert Invoice.objects.filter(account=w.account).count() == 1  # the preview issued nothing
 
 
