@@ -16,6 +16,7 @@ REFUSED_STATUS = {
     "unknown_subscription": status.HTTP_404_NOT_FOUND,
     "no_subscription": status.HTTP_404_NOT_FOUND,
     "instance_limit": status.HTTP_409_CONFLICT,
+    "changed_meanwhile": status.HTTP_409_CONFLICT,
     "idempotency_key_reused": status.HTTP_422_UNPROCESSABLE_ENTITY,
 }
 
