@@ -180,3 +180,48 @@ def test_last_used_is_recorded(subscription, api):
     key = ApiKey.objects.get()
     assert key.last_used_at is not None
     assert (timezone.now() - key.last_used_at).total_seconds() < 60
+
+
+MEMBER_ACTIONS = [("archive", {}), ("reactivate", {}), ("role", {"role": "billing_admin"})]
+
+
+@pytest.mark.parametrize("role", ["admin", "billing_admin", "member"])
+def test_member_actions_by_role(subscription, account, client_for, role):
+    ana = account.memberships.get(email="ana@example.com")
+    client = client_for(role)
+    codes = [
+        client.post(f"/api/v1/members/{ana.pk}/{action}", body, format="json").status_code
+        for action, body in MEMBER_ACTIONS
+    ]
+    assert codes == ([200, 200, 200] if role == "admin" else [403, 403, 403])
+    assert client.get(f"/api/v1/members/{ana.pk}").status_code == (200 if role == "admin" else 403)
+
+
+@pytest.mark.parametrize("role", ["admin", "billing_admin", "member"])
+def test_document_reads_by_role(subscription, client_for, role):
+    from invoicing.models import Invoice
+
+    number = Invoice.objects.get().number
+    client = client_for(role)
+    expected = 403 if role == "member" else 200
+    assert client.get(f"/api/v1/invoices/{number}").status_code == expected
+    assert client.get(f"/api/v1/invoices/{number}/pdf").status_code == expected
+
+
+@pytest.mark.parametrize("role", ["admin", "billing_admin", "member"])
+def test_subscription_changes_by_role(subscription, client_for, role):
+    client = client_for(role)
+    seats = client.post("/api/v1/subscription/seats", {"seats": 3}, format="json")
+    undo = client.post("/api/v1/subscription/undo-cancel")
+    if role == "member":
+        assert (seats.status_code, undo.status_code) == (403, 403)
+    else:  # allowed, then refused by the rules: auto seats, nothing to undo
+        assert (seats.status_code, undo.status_code) == (400, 400)
+        assert error_of(undo)["message"] == "This subscription is not canceled."
+
+
+def test_admin_key_cannot_hand_out_owner(subscription, api, account):
+    ana = account.memberships.get(email="ana@example.com")
+    response = api.post(f"/api/v1/members/{ana.pk}/role", {"role": "owner"}, format="json")
+    assert response.status_code == 400
+    assert error_of(response)["field"] == "role"
