@@ -137,6 +137,11 @@ class RoleInputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=GRANTABLE_ROLES)
 
 
+def _absolute(context: dict, path: str) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request else path
+
+
 class InvoiceLineSerializer(serializers.ModelSerializer):
     unit_price = MoneyField()
     amount = MoneyField()
@@ -189,9 +194,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_pdf_url(self, invoice) -> str:
-        request = self.context.get("request")
-        path = f"/api/v1/invoices/{invoice.number}/pdf"
-        return request.build_absolute_uri(path) if request else path
+        return _absolute(self.context, f"/api/v1/invoices/{invoice.number}/pdf")
 
 
 class InvoiceDetailSerializer(InvoiceSerializer):
@@ -220,9 +223,7 @@ class CreditNoteSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_pdf_url(self, note) -> str:
-        request = self.context.get("request")
-        path = f"/api/v1/credit-notes/{note.number}/pdf"
-        return request.build_absolute_uri(path) if request else path
+        return _absolute(self.context, f"/api/v1/credit-notes/{note.number}/pdf")
 
 
 class CreditNoteDetailSerializer(CreditNoteSerializer):
