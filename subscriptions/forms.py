@@ -2,11 +2,25 @@
 
 from django import forms
 
+from invoicing.formatting import money
 from subscriptions.models import Cycle, Plan
 
 
+class PlanChoiceField(forms.ModelChoiceField):
+    """Plans by name with their prices per seat: “Team — $7.00 a month or $70.00 a year per seat”."""
+
+    def label_from_instance(self, plan):
+        prices = [
+            f"{money(price)} a {unit}"
+            for price, unit in ((plan.monthly_price, "month"), (plan.annual_price, "year"))
+            if price is not None
+        ]
+        limit = f", at most {plan.max_seats} users" if plan.max_seats else ""
+        return f"{plan.name} — {' or '.join(prices)} per seat{limit}"
+
+
 class SubscribeForm(forms.Form):
-    plan = forms.ModelChoiceField(queryset=Plan.objects.none(), empty_label=None, to_field_name="code")
+    plan = PlanChoiceField(queryset=Plan.objects.none(), empty_label=None, to_field_name="code")
     cycle = forms.ChoiceField(choices=Cycle.choices, widget=forms.RadioSelect, initial=Cycle.MONTHLY)
     seats = forms.IntegerField(
         min_value=1,

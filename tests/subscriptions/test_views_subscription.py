@@ -144,7 +144,8 @@ def test_refund_within_the_guarantee(client, on_nov_15):
 def test_subscribe_from_nothing_preview_then_confirm(client, on_nov_15):
     w = world(on=NOV_15, people=1, subscribe=False)
     c = signed_in(client, w.owner)
-    assert "has no subscription yet" in text(c.get(DETAIL))
+    page = text(c.get(DETAIL))
+    assert "has no subscription yet" in page and "Team — $7.00 a month or $70.00 a year per seat" in page
     shown = c.get(reverse("subscriptions:subscribe"), {"plan": w.plan.code, "cycle": "monthly"})
     assert "Team (monthly) · 2 seats" in text(shown) and "$14.00" in text(shown)
     page = text(
@@ -174,6 +175,7 @@ def test_trial_banner_for_billing_roles_only(client, on_nov_15):
     services.subscription_create(account=w.account, plan=w.plan, cycle="monthly", on=NOV_1, trial=True)
     page = text(signed_in(client, w.owner).get(DETAIL))
     assert "16 days left" in page and "Choose a plan" in page  # trial Nov 1 → Dec 1
+    assert "change plan and billing cycle at no charge" in page
     member = w.person("member")
     page = text(signed_in(client, member).get("/settings/"))
     assert "Choose a plan" not in page and "/settings/subscription/" not in page
