@@ -2,9 +2,11 @@
 
 import hashlib
 import json
+from datetime import timedelta
 from functools import wraps
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -12,6 +14,7 @@ from api.errors import error_body
 from api.models import IdempotentResponse
 
 HEADER = "Idempotency-Key"
+KEPT_FOR = timedelta(hours=24)  # like Stripe: a key can be reused for a new request a day later
 
 
 def _fingerprint(request) -> str:
@@ -52,6 +55,7 @@ def idempotent(scope_of):
                 return Response(error_body("invalid", f"{HEADER} is at most 255 characters.", HEADER), status=400)
             scope = scope_of(view, request)[:80]
             fingerprint = _fingerprint(request)
+            IdempotentResponse.objects.filter(scope=scope, created_at__lt=timezone.now() - KEPT_FOR).delete()
             record = IdempotentResponse.objects.filter(scope=scope, key=key).first()
             if record is not None:
                 return _replay(record, fingerprint)

@@ -1,12 +1,16 @@
 """Each endpoint does what the pages do, through the same services."""
 
 import json
+from datetime import timedelta
 
 import pytest
+import time_machine
+from django.utils import timezone
 from moneyed import Money
 from rest_framework.test import APIClient
 
 from accounts.models import Membership
+from api.models import IdempotentResponse
 from api.throttling import ActivationRateThrottle
 from invoicing.models import CreditNote, Invoice
 from licensing import keys
@@ -230,6 +234,15 @@ def test_idempotent_subscription_change_is_not_repeated(subscription, api):
     assert Invoice.objects.filter(reason="cycle_switch").count() == 1
     # Without a key the same request is a new request, refused by the rules.
     assert api.post("/api/v1/subscription/cycle", {"cycle": "annual"}, format="json").status_code == 400
+
+
+def test_idempotency_keys_are_kept_for_a_day(subscription, api):
+    headers = {"HTTP_IDEMPOTENCY_KEY": "k-1"}
+    api.post("/api/v1/members", {"email": "ben@example.com"}, format="json", **headers)
+    with time_machine.travel(timezone.now() + timedelta(hours=25), tick=False):
+        again = api.post("/api/v1/members", {"email": "cy@example.com"}, format="json", **headers)
+    assert again.status_code == 201  # the old response was dropped; this is a new request
+    assert IdempotentResponse.objects.get().body["email"] == "cy@example.com"
 
 
 def test_refusals_are_replayed_too(subscription, api):
