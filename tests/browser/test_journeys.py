@@ -62,6 +62,10 @@ def test_2_switch_monthly_to_annual_shows_credit_and_charge_then_the_annual_peri
     assert "You are now billed annual." in page.locator(".messages").inner_text()
     assert page.locator(".summary h2").inner_text() == "Team, billed annual"
     assert page.locator(".period").inner_text() == "Current period: Nov 16, 2026 – Nov 15, 2027"
+    phone = open_as(w.owner, viewport=PHONE)
+    phone.goto("/settings/subscription/")
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # nothing runs off a phone
+    shot(phone, "2-subscription-annual-phone")
 
 
 def test_3_roles_billing_admin_pays_member_gets_403_none_gets_the_locked_door(clock, open_as, shot):
