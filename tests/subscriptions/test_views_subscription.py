@@ -228,3 +228,14 @@ def test_fixed_seats_are_bought_with_a_preview(client, on_nov_15):
     assert shown.context["result"].invoices[0].total.amount == 7  # 2 × 7.00 × 15/30
     c.post(reverse("subscriptions:set_seats"), {"seats": 7, "fingerprint": shown.context["fingerprint"]})
     assert Subscription.objects.get(account=w.account).bought_seats == 7
+
+
+def test_subscribe_with_the_trial_charges_nothing(client, on_nov_15):
+    w = world(on=NOV_15, people=1, subscribe=False, plan_obj=plan(trial_days=14))
+    c = signed_in(client, w.owner)
+    params = {"plan": w.plan.code, "cycle": "monthly", "trial": "on"}
+    shown = c.get(reverse("subscriptions:subscribe"), params)
+    assert "Nothing is invoiced or credited for this. Your trial runs until Nov 29, 2026." in text(shown)
+    data = {**params, "trial": "True", "fingerprint": shown.context["fingerprint"]}
+    page = text(c.post(reverse("subscriptions:subscribe"), data, follow=True))
+    assert "14 days left" in page and Invoice.objects.filter(account=w.account).count() == 0
