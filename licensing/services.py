@@ -48,7 +48,10 @@ def licence_sync(*, account: Account, on: date | None = None) -> list[Licence]:
             licence.save(update_fields=["membership", "assigned_on"])
     if len(licences) > target:
         # Drop free licences first, then the most recently assigned.
-        doomed = sorted(licences, key=lambda lic: (lic.membership_id is not None, lic.assigned_on or date.min, lic.pk))
+        doomed = sorted(
+            licences,
+            key=lambda lic: (lic.membership_id is not None, -(lic.assigned_on or date.min).toordinal(), -lic.pk),
+        )
         doomed = doomed[: len(licences) - target]
         Licence.objects.filter(pk__in=[lic.pk for lic in doomed]).delete()
         licences = [lic for lic in licences if lic not in doomed]
@@ -64,7 +67,7 @@ def licence_sync(*, account: Account, on: date | None = None) -> list[Licence]:
 
 
 @transaction.atomic
-def licence_assign(*, licence: Licence, membership: Membership, on: date | None = None, by=None) -> Licence:
+def licence_assign(*, licence: Licence, membership: Membership, on: date | None = None) -> Licence:
     """Give a free licence to a member. A licence is never shared: it moves only once its holder
     has left, and a person holds at most one licence of an account (SPEC §2.7).
     """

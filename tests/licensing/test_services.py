@@ -20,8 +20,15 @@ from invoicing.services import invoice_pay
 from licensing import keys
 from licensing.models import Activation, Licence
 from licensing.selectors import licensed_membership_ids
-from licensing.services import activation_activate, activation_deactivate, activation_offline, licence_assign
+from licensing.services import (
+    activation_activate,
+    activation_deactivate,
+    activation_offline,
+    licence_assign,
+    licence_sync,
+)
 from licensing.verify import LicenceExpired, verify_licence
+from subscriptions.models import Subscription
 from subscriptions.services import billing_run, subscription_cancel
 
 from .conftest import DAY
@@ -216,3 +223,14 @@ def test_licence_count_follows_paid_seats_down_at_renewal(subscription, account)
     assert subscription.paid_seats == 1
     assert holders(account) == ["owner@example.com"]
     assert Licence.objects.filter(account=account).count() == 1
+
+
+def test_fewer_paid_seats_drop_free_licences_then_the_newest_holder(subscription, account):
+    ben = membership_invite(account=account, email="ben@example.com", on=DAY)
+    Licence.objects.filter(account=account).update(assigned_on=DAY)
+    Licence.objects.filter(membership=ben).update(assigned_on=date(2026, 11, 20))
+    membership_archive(membership=account.memberships.get(email="ana@example.com"), on=DAY)
+    assert Licence.objects.filter(account=account).count() == 3  # one free
+    Subscription.objects.filter(pk=subscription.pk).update(paid_seats=1)  # as if support cut seats
+    licence_sync(account=account)
+    assert holders(account) == ["owner@example.com"]
