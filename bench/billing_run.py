@@ -37,6 +37,9 @@ def parse_args():
     p.add_argument("--past-invoices", type=int, default=3, help="paid invoices each account already has")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--profile", action="store_true", help="print the top functions of a cProfile of the run")
+    p.add_argument(
+        "--memory", action="store_true", help="trace the run's Python allocations (tracemalloc; slows the run)"
+    )
     return p.parse_args()
 
 
@@ -298,6 +301,9 @@ def main():
     # PDFs and emails are a separate job: each renders after commit, one document at a time
     # (invoicing.services.document_deliver). The bench times the billing, not WeasyPrint.
     os.environ["INVOICE_RENDER_ON_FINALIZE"] = "false"
+    # As the daily job runs in production: DEBUG would keep every SQL statement in memory.
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
     import django
 
     django.setup()
@@ -327,6 +333,10 @@ def main():
         import cProfile
 
         profiler = cProfile.Profile()
+    if args.memory:
+        import tracemalloc
+
+        tracemalloc.start()
     with PeakRSS() as rss, connection.execute_wrapper(counter):
         t0, c0 = time.perf_counter(), time.process_time()
         if profiler:
@@ -335,6 +345,9 @@ def main():
         if profiler:
             profiler.disable()
         run, cpu = time.perf_counter() - t0, time.process_time() - c0
+    traced = tracemalloc.get_traced_memory()[1] if args.memory else None
+    if args.memory:
+        tracemalloc.stop()
     renewed = summary.renewed
     new_ids = sorted(
         Invoice.objects.filter(issued_on=DAY).values_list("pk", flat=True)
@@ -349,6 +362,8 @@ def main():
     print(f"  renewals/s:          {renewed / run:,.0f} (wall); {renewed / cpu:,.0f} per CPU second")
     print(f"  queries:             {counter.count} ({counter.count / max(renewed, 1):.3f} per renewal)")
     print(f"  peak memory added:   {(rss.peak - rss.base) / 2**20:.1f} MiB (RSS)")
+    if traced is not None:
+        print(f"  peak traced memory:  {traced / 2**20:.1f} MiB (tracemalloc; timings above are slowed by it)")
     print(f"  totals:              {summary.totals()}")
     print(
         f"floor: bulk_create of the same {n_inv} invoices and {n_lines} lines: {floor_s:.2f}s "
