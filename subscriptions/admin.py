@@ -28,6 +28,7 @@ from accounts.clock import today
 from accounts.errors import Refused
 from invoicing.models import InvoiceLine
 from subscriptions import services
+from subscriptions.billing import plan as core
 from subscriptions.models import (
     Coupon,
     CouponRedemption,
@@ -231,7 +232,7 @@ class PlanForm(forms.ModelForm):
         data = super().clean()
         monthly, annual = data.get("monthly_price"), data.get("annual_price")
         if data.get("two_months_free") and annual is None and monthly is not None:
-            data["annual_price"] = monthly * 10
+            data["annual_price"] = core.annual_two_months_free(monthly)
             self.instance.annual_price = data["annual_price"]
         currency = data.get("currency")
         for name in ("monthly_price", "annual_price", "trial_offer"):

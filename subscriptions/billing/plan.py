@@ -121,6 +121,11 @@ def seats_to_charge(*, seat_mode: str, seats_in_use: int, bought_seats: int, min
     return max(seats_in_use, minimum_seats)
 
 
+def annual_two_months_free(monthly_price: Money) -> Money:
+    """The annual price that gives two months free: monthly × 10 (SPEC §2.4)."""
+    return round_money(monthly_price.amount * 10, monthly_price.currency.code)
+
+
 @dataclass(frozen=True)
 class Discount:
     """A percent off (25 means 25%) or a fixed amount off the charge lines."""

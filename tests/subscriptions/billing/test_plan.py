@@ -15,6 +15,7 @@ from subscriptions.billing.plan import (
     SUBSCRIPTION,
     Discount,
     Line,
+    annual_two_months_free,
     charge_line,
     charges,
     credit_line,
@@ -200,3 +201,9 @@ def test_no_two_charge_lines_cover_the_same_seat_day(start, length, seats, addit
         assert covered[day] == in_use
         day += timedelta(days=1)
     assert all(period.start <= d < period.end for d in covered)
+
+
+def test_annual_price_with_two_months_free_is_monthly_times_ten():
+    # 10.00 × 10 = 100.00 (Time Doctor: two months free); ¥980 × 10 = ¥9,800
+    assert annual_two_months_free(Money("10.00", "USD")) == Money("100.00", "USD")
+    assert annual_two_months_free(Money("980", "JPY")) == Money("9800", "JPY")
