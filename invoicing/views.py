@@ -2,6 +2,7 @@
 
 from django.http import Http404, HttpResponse
 
+from accounts.decorators import billing_required
 from accounts.permissions import can_manage_billing
 from invoicing import documents
 from invoicing.models import CreditNote, Invoice
@@ -45,9 +46,14 @@ def document_download(request, number: str):
     return _pdf_response(documents.document_pdf(document), f"{document.number}.pdf")
 
 
+@billing_required
 def next_invoice_pdf(request):
-    """The upcoming renewal invoice as a PDF marked DRAFT; nothing is created."""
-    account = _billing_account(request)
+    """The upcoming renewal invoice as a PDF marked DRAFT; nothing is created.
+
+    A billing page like any other (SPEC §1): a member meets the 403 that says who to ask. It has
+    no number to hide, unlike `document_download`, which answers 404 to anyone else.
+    """
+    account = request.account
     subscription = live_subscription(account)
     drafts = documents.next_invoice_data(subscription) if subscription is not None else []
     if not drafts:

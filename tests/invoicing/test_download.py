@@ -111,7 +111,7 @@ def test_next_invoice_preview_is_a_draft_and_creates_nothing(client, billed, dja
     assert "INV-2026-000002" not in text  # a draft has no number
     assert (Invoice.objects.count(), CreditNote.objects.count(), Invoice.objects.get(pk=invoice.pk).status) == before
     client.force_login(person(acc, "member"))
-    assert client.get("/settings/invoices/next.pdf").status_code == 404
+    assert client.get("/settings/invoices/next.pdf").status_code == 403  # SPEC §1: the page that says who to ask
 
 
 @pytest.mark.django_db
