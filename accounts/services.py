@@ -294,3 +294,19 @@ def ownership_transfer(*, account: Account, to: Membership, by: User | None = No
     to.save(update_fields=["role"])
     _changed(to, on=on, by=by, reason=f"ownership moved from {old.email} to {to.email}")
     return account
+
+
+def history_record(*, instance, reason: str, by: User | None = None) -> None:
+    """One history row for a change written with a queryset `update()` (issue 7: who, when, why).
+
+    `update()` keeps concurrent writers safe (F() counters, "lock only if not locked yet") but
+    sends no post_save, so django-simple-history would miss the change. The row is read back
+    as stored (an F() value is only known then) and recorded as a change ("~"). A reason or
+    user already set on `instance` (`_change_reason`, `_history_user`) wins; otherwise the
+    user is `by`, or the request's user (simple_history's middleware).
+    """
+    model = type(instance)
+    row = model._default_manager.get(pk=instance.pk)
+    reason = getattr(instance, "_change_reason", None) or reason
+    user = getattr(instance, "_history_user", None) or by
+    model.history.bulk_history_create([row], update=True, default_user=user, default_change_reason=reason[:100])

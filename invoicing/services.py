@@ -498,7 +498,7 @@ def _reverse_credit(invoice: Invoice, *, on: date, memo: str) -> None:
         CreditEntry.objects.create(account=invoice.account, amount=-net, on=on, memo=memo, invoice=invoice)
 
 
-def _close_open(invoice: Invoice, *, status: str, on: date, verb: str) -> Invoice:
+def _close_open(invoice: Invoice, *, status: str, on: date, verb: str, reason: str = "", by=None) -> Invoice:
     invoice = Invoice.objects.select_for_update().select_related("account").get(pk=invoice.pk)
     if invoice.status != Invoice.Status.OPEN:
         status = invoice.get_status_display().lower()
@@ -506,6 +506,11 @@ def _close_open(invoice: Invoice, *, status: str, on: date, verb: str) -> Invoic
     if invoice.amount_paid.amount:
         raise Refused(f"{invoice.number} is partly paid; refund or credit it instead.")
     invoice.status = status
+    # The history says who closed it and why (issue 7); without a reason the admin's staff_reason applies.
+    if reason.strip():
+        invoice._change_reason = reason.strip()[:100]
+    if by is not None:
+        invoice._history_user = by
     invoice.save(update_fields=["status"])
     from subscriptions.services import account_after_payment
 
@@ -516,7 +521,7 @@ def _close_open(invoice: Invoice, *, status: str, on: date, verb: str) -> Invoic
 @transaction.atomic
 def invoice_void(*, invoice: Invoice, on: date, reason: str = "", by=None) -> Invoice:
     """Open → void: the invoice was issued by mistake. The credit it used goes back to the balance (SPEC §2.6)."""
-    invoice = _close_open(invoice, status=Invoice.Status.VOID, on=on, verb="voided")
+    invoice = _close_open(invoice, status=Invoice.Status.VOID, on=on, verb="voided", reason=reason, by=by)
     _reverse_credit(invoice, on=on, memo=f"{invoice.number} voided")
     return invoice
 
@@ -524,7 +529,9 @@ def invoice_void(*, invoice: Invoice, on: date, reason: str = "", by=None) -> In
 @transaction.atomic
 def invoice_mark_uncollectible(*, invoice: Invoice, on: date, reason: str = "", by=None) -> Invoice:
     """Open → uncollectible: written off; it no longer makes the account past due or locked (SPEC §2.6)."""
-    return _close_open(invoice, status=Invoice.Status.UNCOLLECTIBLE, on=on, verb="marked uncollectible")
+    return _close_open(
+        invoice, status=Invoice.Status.UNCOLLECTIBLE, on=on, verb="marked uncollectible", reason=reason, by=by
+    )
 
 
 def _credit_core_line(*, description: str, amount: Money, on: date, period: Period | None = None) -> core.Line:

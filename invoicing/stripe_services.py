@@ -20,6 +20,7 @@ from moneyed import Money
 from accounts.clock import today
 from accounts.errors import Refused
 from accounts.models import Account, Membership
+from accounts.services import history_record
 from invoicing.models import CardCharge, CreditEntry, Invoice, Payment, Refund, StripeCustomer, StripeEvent
 from invoicing.stripe_client import field, from_minor, object_id, stripe_client, to_minor
 
@@ -88,6 +89,7 @@ def payment_method_save(*, account: Account, setup_intent_id: str, on: date | No
         customer.save()
         Account.objects.filter(pk=account.pk).update(payment_gateway=Account.Gateway.STRIPE)
         account.payment_gateway = Account.Gateway.STRIPE
+        history_record(instance=account, reason=f"Pays by card ending {customer.card_last4}")
     on = on or today(account)
     for invoice in Invoice.objects.filter(account=account, status=Invoice.Status.OPEN).order_by("issued_on", "id"):
         invoice_charge(invoice=invoice, on=on)
@@ -104,6 +106,7 @@ def payment_method_remove(*, account: Account) -> None:
         )
     Account.objects.filter(pk=account.pk).update(payment_gateway=Account.Gateway.BANK_TRANSFER)
     account.payment_gateway = Account.Gateway.BANK_TRANSFER
+    history_record(instance=account, reason="Card removed; pays by bank transfer")
 
 
 def _detach_quietly(client, pm_id: str) -> None:

@@ -14,6 +14,7 @@ from django.db.models import Exists, F, OuterRef, Q, Sum
 
 from accounts.errors import Refused
 from accounts.models import Account
+from accounts.services import history_record
 from invoicing.formatting import day as fmt_day
 from invoicing.models import CreditNote, Invoice, InvoiceLine
 from invoicing.services import (
@@ -23,6 +24,7 @@ from invoicing.services import (
     invoice_issue,
     invoice_issue_many,
     invoice_refund,
+    invoice_void,
     line_from_core,
 )
 from subscriptions.billing import plan as core
@@ -259,8 +261,9 @@ def _coupon_for(*, code: str, account: Account, cycle: str, on: date, plan: Plan
     return coupon
 
 
-def _redeem(coupon: Coupon, sub: Subscription, *, on: date) -> CouponRedemption:
+def _redeem(coupon: Coupon, sub: Subscription, *, on: date, by=None) -> CouponRedemption:
     Coupon.objects.filter(pk=coupon.pk).update(times_redeemed=F("times_redeemed") + 1)
+    history_record(instance=coupon, reason=f"Redeemed by {sub.account} (subscription {sub.pk})", by=by)
     return CouponRedemption.objects.create(coupon=coupon, subscription=sub, redeemed_on=on)
 
 
@@ -285,7 +288,7 @@ def subscription_apply_coupon(*, subscription: Subscription, code: str, on: date
         plan=sub.plan,
         purchase=False,
     )
-    return _redeem(coupon, sub, on=on)
+    return _redeem(coupon, sub, on=on, by=by)
 
 
 # ---------------------------------------------------------------- purchase
@@ -348,7 +351,7 @@ def subscription_create(
     sub.paid_seats = in_use if trialing else _charged_seats(sub, in_use)
     sub.save()
     if coupon_obj is not None:
-        _redeem(coupon_obj, sub, on=on)
+        _redeem(coupon_obj, sub, on=on, by=by)
     _ledger(
         sub,
         on=on,
@@ -709,9 +712,16 @@ def refund_window_end(sub: Subscription) -> date | None:
     return first.issued_on + timedelta(days=sub.plan.refund_window_days)
 
 
+REFUND_VOID_REASON = "Canceled under the money-back guarantee"
+
+
 @transaction.atomic
 def subscription_request_refund(*, subscription: Subscription, on: date, by=None) -> list:
-    """Money-back guarantee: full refund of every paid invoice; expires at once (SPEC §2.5)."""
+    """Money-back guarantee: full refund of every paid invoice; expires at once (SPEC §2.5).
+
+    Its open (unpaid) invoices are voided in the same transaction: an expired subscription
+    owes nothing more, so dunning must not lock the account for them later.
+    """
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
         raise Refused("This subscription has already expired.")
@@ -736,6 +746,9 @@ def subscription_request_refund(*, subscription: Subscription, on: date, by=None
         for inv in sub.invoices.filter(status=Invoice.Status.PAID).order_by("issued_on", "id")
         if (r := invoice_refund(invoice=inv, on=on, reason="Money-back guarantee", by=by)) is not None
     ]
+    for inv in sub.invoices.filter(status=Invoice.Status.OPEN).order_by("issued_on", "id"):
+        if not inv.amount_paid.amount:  # a partly paid one cannot be voided (invoice_void); it stays open
+            invoice_void(invoice=inv, on=on, reason=REFUND_VOID_REASON, by=by)
     _expire(sub, on=on, reason="refunded under the money-back guarantee", by=by)
     return refunds
 
@@ -782,13 +795,15 @@ def account_after_payment(*, account: Account, on: date) -> None:
         if not still:
             Account.objects.filter(pk=account.pk).update(locked_on=None)
             account.locked_on = None
+            history_record(instance=account, reason="Unlocked: nothing unpaid past its lock day")
 
 
 @transaction.atomic
-def account_unlock(*, account: Account, on: date, by=None) -> Account:
-    """Support unlocks an account by hand."""
+def account_unlock(*, account: Account, on: date, by=None, reason: str = "") -> Account:
+    """Support unlocks an account by hand (SPEC §2.5); the history says who and why."""
     Account.objects.filter(pk=account.pk).update(locked_on=None)
     account.locked_on = None
+    history_record(instance=account, reason=reason.strip() or "Unlocked by support", by=by)
     return account
 
 
@@ -803,9 +818,11 @@ def dunning_run(*, on: date, accounts=None) -> dict:
             if inv.subscription_id:
                 subscription_sync_status(subscription=_lock(inv.subscription), on=on)
             if _lock_day(inv) <= on and not inv.account.locked_on:
-                Account.objects.filter(pk=inv.account_id, locked_on__isnull=True).update(locked_on=on)
+                # Several invoices may share an account: only the first one locks it (and counts).
+                if Account.objects.filter(pk=inv.account_id, locked_on__isnull=True).update(locked_on=on):
+                    history_record(instance=inv.account, reason=f"Locked: {inv.number} unpaid past its grace days")
+                    locked += 1
                 inv.account.locked_on = on
-                locked += 1
     reminders_send(on=on, accounts=accounts)
     return {"locked": locked}
 
