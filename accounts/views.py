@@ -23,7 +23,8 @@ from accounts.errors import Refused
 from accounts.forms import InvitationAcceptForm, InviteForm, RoleForm, SignupForm, role_choices
 from accounts.middleware import SESSION_KEY, memberships_of
 from accounts.models import Membership, User
-from subscriptions.views import membership_change_confirmation
+from subscriptions.selectors import live_subscription
+from subscriptions.views import membership_change_confirmation, seat_summary
 
 Role = Membership.Role
 Status = Membership.Status
@@ -118,6 +119,8 @@ def _members_page(request, *, invite_form=None, row_error=None, status=200):
             "row_error": row_error,
             "can_transfer": permissions.can_transfer_ownership(actor),
             "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
+            "seats": seat_summary(request.account, live_subscription(request.account)),
+            "locale": request.account.locale or "en_US",
         },
         status=status,
     )

@@ -53,6 +53,21 @@ def seat_counts(account) -> dict:
     )
 
 
+def seat_summary(account, sub: Subscription | None) -> dict:
+    """Seats in use (with pending invitations), paid and free, and the last day the free ones are paid for.
+
+    One source for the Subscription page's seat boxes and the Members page's summary line (SPEC §3);
+    a constant number of queries, however many members there are.
+    """
+    counts = seat_counts(account)
+    if sub is None or sub.is_expired:
+        return {**counts, "paid": None, "free": 0, "free_until": None}
+    free = max(sub.paid_seats - counts["in_use"], 0)
+    # The period is [start, end): its last paid day is the day before `period_end`.
+    until = sub.period_end - timedelta(days=1) if free and not sub.is_trialing else None
+    return {**counts, "paid": sub.paid_seats, "free": free, "free_until": until}
+
+
 def outcome_summary(result: Preview, locale: str) -> str:
     """The documents a confirmed change wrote, in one sentence for the flash message."""
     parts = []
@@ -103,14 +118,14 @@ def _detail_context(request, *, coupon_form=None) -> dict:
     if sub is None or sub.is_expired:
         ctx["subscribe_form"] = SubscribeForm(account=account)
         return ctx
-    counts = seat_counts(account)
-    free = max(sub.paid_seats - counts["in_use"], 0)
+    seats = seat_summary(account, sub)
+    free = seats["free"]
     next_result = next_invoice_preview(sub)
     redemption = sub.redemptions.select_related("coupon").filter(ended_on__isnull=True).first()
     refund_until = services.refund_window_end(sub) if sub.plan.refund_window_days else None
     ctx.update(
-        in_use=counts["in_use"],
-        invited=counts["invited"],
+        in_use=seats["in_use"],
+        invited=seats["invited"],
         free=free,
         seat_meaning=_seat_meaning(sub, free, on, locale),
         next_result=next_result,
