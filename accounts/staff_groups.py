@@ -1,6 +1,6 @@
 """The staff groups of SPEC §1: "Support" and "Finance", and the permissions each holds.
 
-Used by the data migration `accounts.0002_staff_groups` and by tests (which run
+Used by the data migrations `accounts.0002_staff_groups` (and 0003, 0004) and by tests (which run
 without migrations). Re-running it brings the groups back to this definition.
 """
 
@@ -32,6 +32,11 @@ GROUPS: dict[str, dict[str, dict[str, list[str]]]] = {
             "payment": ["view_payment"],
             "refund": ["view_refund"],
             "creditnoteline": ["view_creditnoteline"],
+        },
+        "licensing": {
+            "licence": ["view_licence", "change_licence"],
+            # add: the admin's "Issue offline licence" (SPEC §3) signs a file and records the activation.
+            "activation": ["view_activation", "add_activation", "change_activation"],
         },
     },
     FINANCE: {
@@ -68,6 +73,9 @@ GROUPS: dict[str, dict[str, dict[str, list[str]]]] = {
             "cardcharge": ["view_cardcharge"],
             "stripeevent": ["view_stripeevent"],
         },
+        "api": {
+            "apikey": ["view_apikey"],
+        },
     },
 }
 
@@ -80,7 +88,7 @@ def staff_groups_sync(apps=global_apps, *, strict: bool = True) -> None:
     """
     from django.contrib.auth.management import create_permissions
 
-    for label in ("accounts", "subscriptions", "invoicing"):
+    for label in ("accounts", "subscriptions", "invoicing", "licensing", "api"):
         config = apps.get_app_config(label)
         config.models_module = getattr(config, "models_module", None) or True
         create_permissions(config, apps=apps, verbosity=0)

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -50,11 +50,15 @@ class ActivationAdmin(SimpleHistoryAdmin):
     actions = ["deactivate"]
     change_list_template = "licensing/admin_activation_changelist.html"
 
+    def add_view(self, request, form_url="", extra_context=None):
+        # An activation is only ever made by signing a licence for a server: the offline page does that.
+        return redirect("admin:licensing_activation_offline")
+
     def get_urls(self):
         view = self.admin_site.admin_view(self.offline_view)
         return [path("offline/", view, name="licensing_activation_offline"), *super().get_urls()]
 
-    @admin.action(description="Deactivate (frees the place under the plan's server limit)")
+    @admin.action(description="Deactivate (frees the place under the plan's server limit)", permissions=["change"])
     def deactivate(self, request, queryset):
         for activation in queryset.filter(deactivated_at__isnull=True):
             activation_deactivate(activation=activation)

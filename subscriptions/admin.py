@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from accounts.admin import (
     GrantCredit,
@@ -414,7 +415,13 @@ class SubscriptionAdmin(StaffActionsMixin, ReadOnlyAdminMixin, HistoryAdmin):
     def available_actions(self, request, obj):
         out = super().available_actions(request, obj)
         url = reverse("admin:subscriptions_subscription_what_if", args=[obj.pk])
-        return [*out, {"name": "what_if", "label": "What if…", "url": url}]
+        out = [*out, {"name": "what_if", "label": "What if…", "url": url}]
+        if not obj.is_expired and request.user.has_perm("licensing.add_activation"):
+            # SPEC §3 admin action: a signed activation file for one on-premise server of this subscription.
+            query = urlencode({"subscription": obj.public_id})
+            url = f"{reverse('admin:licensing_activation_offline')}?{query}"
+            out.append({"name": "offline_licence", "label": "Issue offline licence", "url": url})
+        return out
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
