@@ -159,9 +159,6 @@ class StaffAction:
         """The success message; `written` is the Preview of what the service wrote."""
         return f"{self.label}: done."
 
-    def after(self, obj, *, reason: str) -> None:
-        """Hook for services that write with update() (no history row of their own)."""
-
 
 class ActionForm(forms.Form):
     def __init__(self, *args, obj=None, user=None, **kwargs):
@@ -265,8 +262,6 @@ class StaffActionsMixin:
                         reason = act.reason(form.cleaned_data)
                         with staff_reason(reason):
                             done, pv = confirm(fn, expected=request.POST.get("fingerprint", ""), **kwargs)
-                            if done:
-                                act.after(obj, reason=reason)
                         if done:
                             messages.success(request, act.done(obj, pv))
                             return HttpResponseRedirect(self._change_url(obj))
@@ -363,13 +358,7 @@ class UnlockAccount(StaffAction):
         from subscriptions.services import account_unlock
 
         account = account_of(obj)
-        return account_unlock, {"account": account, "on": today(account), "by": user}
-
-    def after(self, obj, *, reason):
-        # account_unlock writes with update(); save once so the history shows who unlocked it and why.
-        account = Account.objects.get(pk=account_of(obj).pk)
-        account._change_reason = reason
-        account.save(update_fields=["locked_on"])
+        return account_unlock, {"account": account, "on": today(account), "by": user, "reason": self.reason(data)}
 
     def done(self, obj, written):
         return f"{account_of(obj)} is unlocked."

@@ -196,9 +196,11 @@ def test_finance_cannot_change_subscriptions(finance_client, on_nov_15):
 def test_unlock_account_is_recorded_with_its_reason(admin_client, on_nov_15):
     sub = subscribed()
     Account.objects.filter(pk=sub.account_id).update(locked_on=dt.date(2026, 11, 14))
+    rows_before = Account.objects.get(pk=sub.account_id).history.count()
     preview_then_confirm(admin_client, action_url(sub, "unlock"), {"reason": "promised to pay"})
     account = Account.objects.get(pk=sub.account_id)
     assert account.locked_on is None
+    assert account.history.count() == rows_before + 1  # one row for one unlock
     last = account.history.order_by("-history_id").first()
     assert last.locked_on is None and last.history_change_reason == "promised to pay"
     assert last.history_user.email == "root@prorata.example"
