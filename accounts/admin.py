@@ -67,6 +67,16 @@ def show_money(value, locale: str = "en_US") -> str:
     return money(value, locale) if value is not None else "–"
 
 
+def money_column(field: str, description: str):
+    """A sortable list/detail column showing the money in `field` with show_money."""
+
+    @admin.display(description=description, ordering=field)
+    def column(self, obj):
+        return show_money(getattr(obj, field))
+
+    return column
+
+
 def admin_link(obj, text=None) -> str:
     if obj is None:
         return "–"

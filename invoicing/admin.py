@@ -27,6 +27,7 @@ from accounts.admin import (
     StaffActionsMixin,
     account_ids_matching,
     admin_link,
+    money_column,
     show_money,
 )
 from accounts.clock import today
@@ -419,9 +420,7 @@ class CreditNoteAdmin(DocumentSearchMixin, ReadOnlyAdminMixin, HistoryAdmin):
     ]
     fields = readonly_fields
 
-    @admin.display(description="Total", ordering="total")
-    def total_display(self, obj):
-        return show_money(obj.total)
+    total_display = money_column("total", "Total")
 
 
 @admin.register(CreditEntry)
@@ -439,9 +438,7 @@ class CreditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return queryset, False
         return queryset.filter(account_id__in=account_ids_matching(term)), False
 
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, obj):
-        return show_money(obj.amount)
+    amount_display = money_column("amount", "Amount")
 
 
 @admin.register(Payment)
@@ -452,9 +449,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=invoice__number", "reference"]
     show_full_result_count = False
 
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, obj):
-        return show_money(obj.amount)
+    amount_display = money_column("amount", "Amount")
 
 
 @admin.register(Refund)
@@ -464,9 +459,7 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=invoice__number", "reason"]
     show_full_result_count = False
 
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, obj):
-        return show_money(obj.amount)
+    amount_display = money_column("amount", "Amount")
 
 
 @admin.register(InvoiceLine)
@@ -480,9 +473,7 @@ class InvoiceLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, obj):
-        return show_money(obj.amount)
+    amount_display = money_column("amount", "Amount")
 
 
 @admin.register(NumberSeries)
@@ -497,9 +488,7 @@ class CreditNoteLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=credit_note__number"]
     show_full_result_count = False
 
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, obj):
-        return show_money(obj.amount)
+    amount_display = money_column("amount", "Amount")
 
 
 # ---------------------------------------------------------------- card payments (Stripe), read-only

@@ -23,6 +23,7 @@ from accounts.admin import (
     UnlockAccount,
     account_ids_matching,
     admin_link,
+    money_column,
     show_money,
 )
 from accounts.clock import today
@@ -282,13 +283,8 @@ class PlanAdmin(HistoryAdmin):
             for name, opts in self.fieldsets
         ]
 
-    @admin.display(description="Monthly", ordering="monthly_price")
-    def monthly(self, obj):
-        return show_money(obj.monthly_price)
-
-    @admin.display(description="Annual", ordering="annual_price")
-    def annual(self, obj):
-        return show_money(obj.annual_price)
+    monthly = money_column("monthly_price", "Monthly")
+    annual = money_column("annual_price", "Annual")
 
     def save_model(self, request, obj, form, change):
         priced = {"monthly_price", "annual_price"} & set(form.changed_data)

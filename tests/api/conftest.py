@@ -28,18 +28,6 @@ def fresh(settings, tmp_path):
 
 
 @pytest.fixture
-def plan(db):
-    return Plan.objects.create(
-        code="team",
-        name="Team",
-        currency="USD",
-        monthly_price=Money("7.00", "USD"),
-        annual_price=Money("70.00", "USD"),
-        max_instances=1,
-    )
-
-
-@pytest.fixture
 def fixed_plan(db):
     return Plan.objects.create(
         code="fixed",

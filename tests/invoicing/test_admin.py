@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -15,20 +14,14 @@ from subscriptions import services
 from tests.builders import make_account, make_plan, usd
 from tests.subscriptions.test_admin import (
     NOV_1,
-    NOV_15,
     action_url,
     admin_client,  # noqa: F401 (fixture)
     finance_client,  # noqa: F401 (fixture)
+    on_nov_15,  # noqa: F401 (fixture)
     preview_then_confirm,
     subscribed,
     support_client,  # noqa: F401 (fixture)
 )
-
-
-@pytest.fixture
-def on_nov_15():
-    with time_machine.travel(NOV_15, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -1,11 +1,9 @@
 from datetime import date
 
 import pytest
-from moneyed import Money
 
 from accounts.services import membership_invite, signup
 from licensing import keys
-from subscriptions.models import Plan
 from subscriptions.services import subscription_create
 
 DAY = date(2026, 11, 15)
@@ -17,18 +15,6 @@ def signing_key(settings):
     settings.LICENCE_SIGNING_KEY = keys.generate()
     settings.LICENCE_GRACE_DAYS = 7
     return settings.LICENCE_SIGNING_KEY
-
-
-@pytest.fixture
-def plan(db):
-    return Plan.objects.create(
-        code="team",
-        name="Team",
-        currency="USD",
-        monthly_price=Money("7.00", "USD"),
-        annual_price=Money("70.00", "USD"),
-        max_instances=1,
-    )
 
 
 @pytest.fixture
