@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
+from moneyed import Money
 
 from accounts.errors import Refused
 from accounts.models import Account
@@ -133,7 +134,7 @@ def _charged_fraction(sub: Subscription) -> Decimal:
     """
     d = _coupon_discount(sub)
     if d is not None and d.percent is not None:
-        return 1 - d.percent / 100
+        return core.charged_fraction(percent=d.percent)
     opening = (
         Invoice.objects.filter(billing_key=f"period:{sub.pk}:{sub.period_start}", discount__gt=0)
         .only("pk", "discount", "discount_currency")
@@ -146,7 +147,7 @@ def _charged_fraction(sub: Subscription) -> Decimal:
     )["total"]
     if not charged:
         return Decimal(1)
-    return max(Decimal(0), 1 - opening.discount.amount / charged)
+    return core.charged_fraction(discount=opening.discount, charges=Money(charged, opening.discount.currency))
 
 
 def _end_redemption(r: CouponRedemption, *, on: date, reason: str) -> None:

@@ -135,6 +135,17 @@ class Discount:
     amount: Money | None = None
 
 
+def charged_fraction(
+    *, percent: Decimal | None = None, discount: Money | None = None, charges: Money | None = None
+) -> Decimal:
+    """The share of the list price actually charged (SPEC §2.5): 1 − percent, or 1 − discount / charges."""
+    if percent is not None:
+        return 1 - Decimal(percent) / 100
+    if discount is None or charges is None or charges.amount <= 0:
+        return Decimal(1)
+    return max(Decimal(0), 1 - discount.amount / charges.amount)
+
+
 @dataclass(frozen=True)
 class Totals:
     subtotal: Money

@@ -17,6 +17,7 @@ from subscriptions.billing.plan import (
     Line,
     annual_two_months_free,
     charge_line,
+    charged_fraction,
     charges,
     credit_line,
     discount_total,
@@ -207,3 +208,11 @@ def test_annual_price_with_two_months_free_is_monthly_times_ten():
     # 10.00 × 10 = 100.00 (Time Doctor: two months free); ¥980 × 10 = ¥9,800
     assert annual_two_months_free(Money("10.00", "USD")) == Money("100.00", "USD")
     assert annual_two_months_free(Money("980", "JPY")) == Money("9800", "JPY")
+
+
+def test_charged_fraction_from_a_percent_or_an_amount_off():
+    # 25% off → 0.75 of the list price; $5.00 off $7.00 of charges → 2/7 charged
+    assert charged_fraction(percent=Decimal("25")) == Decimal("0.75")
+    assert charged_fraction(discount=Money("5.00", USD), charges=Money("7.00", USD)) == 1 - Decimal(5) / 7
+    assert charged_fraction(discount=Money("9.00", USD), charges=Money("7.00", USD)) == 0  # never below zero
+    assert charged_fraction() == 1
