@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "accounts",
     "subscriptions",
     "invoicing",
+    "djstripe",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -115,7 +116,8 @@ NUMBER_SERIES = env.json("NUMBER_SERIES", default={})
 # Payments (issue 8): card payments through Stripe only when both keys are set; secrets come from the environment.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
-STRIPE_API_HOST = env("STRIPE_API_HOST", default="")  # e.g. a localstripe server in tests
+if env("STRIPE_API_HOST", default=""):  # e.g. a localstripe server; left undefined otherwise (dj-stripe check W002)
+    STRIPE_API_HOST = env("STRIPE_API_HOST")
 STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)  # False refuses sk_live_ keys
 DJSTRIPE_WEBHOOK_SECRET = env("DJSTRIPE_WEBHOOK_SECRET", default="")  # the signing secret of /stripe/webhook/

@@ -13,8 +13,9 @@ def stripe_client() -> stripe.StripeClient:
         raise ImproperlyConfigured("A live Stripe key is set but STRIPE_LIVE_MODE is off.")
     # Retrying is safe: every POST carries an idempotency key.
     options = {"max_network_retries": getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", 2)}
-    if settings.STRIPE_API_HOST:
-        options["base_addresses"] = {"api": settings.STRIPE_API_HOST}
+    api_host = getattr(settings, "STRIPE_API_HOST", "")  # undefined unless set, as dj-stripe's checks want
+    if api_host:
+        options["base_addresses"] = {"api": api_host}
     return stripe.StripeClient(settings.STRIPE_SECRET_KEY, **options)
 
 

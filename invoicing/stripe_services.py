@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import stripe
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -47,6 +48,7 @@ def stripe_customer_ensure(*, account: Account) -> StripeCustomer:
         options={"idempotency_key": f"prorata-customer-{account.pk}"},
     )
     obj, _ = StripeCustomer.objects.get_or_create(account=account, defaults={"stripe_id": customer.id})
+    djstripe_mirror(model="Customer", stripe_object=customer)
     return obj
 
 
@@ -75,7 +77,9 @@ def payment_method_save(*, account: Account, setup_intent_id: str, on: date | No
     pm = client.v1.payment_methods.retrieve(pm_id)
     if field(pm, "customer") != customer.stripe_id:
         pm = client.v1.payment_methods.attach(pm_id, params={"customer": customer.stripe_id})
-    client.v1.customers.update(customer.stripe_id, params={"invoice_settings": {"default_payment_method": pm_id}})
+    stripe_customer = client.v1.customers.update(
+        customer.stripe_id, params={"invoice_settings": {"default_payment_method": pm_id}}
+    )
     old = customer.payment_method_id
     if old and old != pm_id:
         _detach_quietly(client, old)
@@ -90,6 +94,8 @@ def payment_method_save(*, account: Account, setup_intent_id: str, on: date | No
         Account.objects.filter(pk=account.pk).update(payment_gateway=Account.Gateway.STRIPE)
         account.payment_gateway = Account.Gateway.STRIPE
         history_record(instance=account, reason=f"Pays by card ending {customer.card_last4}")
+    djstripe_mirror(model="Customer", stripe_object=stripe_customer)
+    djstripe_mirror(model="PaymentMethod", stripe_object=pm)
     on = on or today(account)
     for invoice in Invoice.objects.filter(account=account, status=Invoice.Status.OPEN).order_by("issued_on", "id"):
         invoice_charge(invoice=invoice, on=on)
@@ -109,11 +115,28 @@ def payment_method_remove(*, account: Account) -> None:
     history_record(instance=account, reason="Card removed; pays by bank transfer")
 
 
+def djstripe_mirror(*, model: str, stripe_object) -> None:
+    """Copy a Stripe object Prorata just received into dj-stripe's table of that name (issue 8).
+
+    A read-only mirror for the admin: Prorata's own StripeCustomer stays the account's link and
+    card cache, so a mirror that fails is logged and never undoes a card setup Stripe accepted.
+    """
+    from djstripe import models as djstripe_models
+
+    data = stripe_object.to_dict() if hasattr(stripe_object, "to_dict") else stripe_object
+    try:
+        getattr(djstripe_models, model).sync_from_stripe_data(data, api_key=settings.STRIPE_SECRET_KEY)
+    except Exception:
+        logger.exception("Could not mirror Stripe %s %s into dj-stripe", model, field(data, "id", ""))
+
+
 def _detach_quietly(client, pm_id: str) -> None:
     try:
-        client.v1.payment_methods.detach(pm_id)
+        detached = client.v1.payment_methods.detach(pm_id)
     except stripe.StripeError:
         logger.warning("Could not detach payment method %s", pm_id)
+    else:
+        djstripe_mirror(model="PaymentMethod", stripe_object=detached)
 
 
 # ---------------------------------------------------------------- charging an invoice

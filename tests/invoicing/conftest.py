@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import stripe
 
 SERVER = Path(__file__).resolve().parent.parent / "stripe_server.py"
 SECRET_KEY = "sk_test_" + "Pr0rataL0calStripeTestKey01"  # the shape dj-stripe accepts: sk_test_ + 24+ letters/digits
@@ -81,7 +82,7 @@ def _flush(base: str) -> None:
 
 
 @pytest.fixture
-def stripe_on(settings, localstripe):
+def stripe_on(settings, localstripe, monkeypatch):
     """Stripe configured (keys, host, webhook secret) and pointing at a localstripe emptied for this test.
 
     Emptied because the test database starts afresh too: ids and idempotency keys made from
@@ -91,6 +92,9 @@ def stripe_on(settings, localstripe):
     settings.STRIPE_SECRET_KEY = SECRET_KEY
     settings.STRIPE_PUBLISHABLE_KEY = PUBLISHABLE_KEY
     settings.STRIPE_API_HOST = localstripe
+    # dj-stripe's own calls (GET /v1/account when it mirrors an object) use the stripe module's global
+    # host, which it reads from STRIPE_API_HOST only once, at import.
+    monkeypatch.setattr(stripe, "api_base", localstripe)
     settings.STRIPE_JS_URL = f"{localstripe}/js.stripe.com/v3/"
     settings.DJSTRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     return localstripe

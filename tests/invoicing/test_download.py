@@ -123,7 +123,7 @@ def test_support_staff_with_the_view_permission_open_any_invoice_from_the_admin(
     client.force_login(staff)
     assert client.get(f"/settings/invoices/{invoice.number}.pdf").status_code == 404  # staff without permission
 
-    staff.user_permissions.add(Permission.objects.get(codename="view_invoice"))
+    staff.user_permissions.add(Permission.objects.get(codename="view_invoice", content_type__app_label="invoicing"))
     staff = User.objects.get(pk=staff.pk)  # a fresh permission cache
     client.force_login(staff)
     assert client.get(f"/settings/invoices/{invoice.number}.pdf").status_code == 200

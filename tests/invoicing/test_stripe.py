@@ -79,6 +79,21 @@ def test_card_setup_saves_the_default_card(stripe_on):
     assert stripe_client().v1.payment_methods.retrieve(customer.payment_method_id).customer == customer.stripe_id
 
 
+def test_card_setup_mirrors_the_customer_and_card_into_dj_stripe(stripe_on):
+    from djstripe.models import Customer as DjCustomer
+    from djstripe.models import PaymentMethod as DjPaymentMethod
+
+    account = make_account()
+    customer = setup_card(account)
+    mirrored = DjCustomer.objects.get(id=customer.stripe_id)
+    card = DjPaymentMethod.objects.get(id=customer.payment_method_id)
+    assert card.customer_id == mirrored.id
+    assert card.type == "card"
+    assert mirrored.stripe_data["invoice_settings"]["default_payment_method"] == customer.payment_method_id
+    payment_method_remove(account=account)
+    assert DjPaymentMethod.objects.get(id=customer.payment_method_id).customer_id is None  # detached
+
+
 def test_one_stripe_customer_per_account(stripe_on):
     account = make_account()
     first = stripe_customer_ensure(account=account)
