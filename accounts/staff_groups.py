@@ -1,6 +1,6 @@
 """The staff groups of SPEC §1: "Support" and "Finance", and the permissions each holds.
 
-Used by the data migrations `accounts.0002_staff_groups` (and 0003, 0004) and by tests (which run
+Used by the data migrations `accounts.0002_staff_groups` (and 0003 to 0005) and by tests (which run
 without migrations). Re-running it brings the groups back to this definition.
 """
 
@@ -71,7 +71,14 @@ GROUPS: dict[str, dict[str, dict[str, list[str]]]] = {
             "creditnoteline": ["view_creditnoteline"],
             "stripecustomer": ["view_stripecustomer"],
             "cardcharge": ["view_cardcharge"],
-            "stripeevent": ["view_stripeevent"],
+        },
+        # dj-stripe's record of Stripe: webhook deliveries, events, the endpoint, mirrored customers and cards.
+        "djstripe": {
+            "webhookeventtrigger": ["view_webhookeventtrigger"],
+            "event": ["view_event"],
+            "webhookendpoint": ["view_webhookendpoint"],
+            "customer": ["view_customer"],
+            "paymentmethod": ["view_paymentmethod"],
         },
         "api": {
             "apikey": ["view_apikey"],
@@ -88,8 +95,11 @@ def staff_groups_sync(apps=global_apps, *, strict: bool = True) -> None:
     """
     from django.contrib.auth.management import create_permissions
 
-    for label in ("accounts", "subscriptions", "invoicing", "licensing", "api"):
-        config = apps.get_app_config(label)
+    for label in ("accounts", "subscriptions", "invoicing", "licensing", "api", "djstripe"):
+        try:
+            config = apps.get_app_config(label)
+        except LookupError:  # an app whose migrations have not run yet at this point
+            continue
         config.models_module = getattr(config, "models_module", None) or True
         create_permissions(config, apps=apps, verbosity=0)
     Group = apps.get_model("auth", "Group")
@@ -99,6 +109,10 @@ def staff_groups_sync(apps=global_apps, *, strict: bool = True) -> None:
         wanted = []
         for label, models in by_app.items():
             for model, codenames in models.items():
+                try:
+                    apps.get_model(label, model)
+                except LookupError:  # not created yet at this point of the migrations: a later one adds it
+                    continue
                 found = Permission.objects.filter(
                     content_type__app_label=label, content_type__model=model, codename__in=codenames
                 )

@@ -120,9 +120,13 @@ if env("STRIPE_API_HOST", default=""):  # e.g. a localstripe server; left undefi
     STRIPE_API_HOST = env("STRIPE_API_HOST")
 STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)  # False refuses sk_live_ keys
-DJSTRIPE_WEBHOOK_SECRET = env("DJSTRIPE_WEBHOOK_SECRET", default="")  # the signing secret of /stripe/webhook/
+# The webhook endpoint, served by dj-stripe at /stripe/webhook/<uuid>/ (`manage.py stripe_webhook` prints it):
+DJSTRIPE_WEBHOOK_SECRET = env("DJSTRIPE_WEBHOOK_SECRET", default="")  # its signing secret; unset turns it off
 DJSTRIPE_WEBHOOK_TOLERANCE = env.int("DJSTRIPE_WEBHOOK_TOLERANCE", default=300)  # seconds
+STRIPE_WEBHOOK_UUID = env("STRIPE_WEBHOOK_UUID", default="")  # default: derived (one-way) from the secret
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"  # dj-stripe's required setting, should its app be installed
+# Where Prorata is served, for links made outside a request (the webhook URL to give Stripe).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # Django admin for support staff (issue 7)
 ADMIN_SITE_HEADER = env("ADMIN_SITE_HEADER", default="Prorata support")
 # Support may grant credit up to this amount (in the account's currency); Finance has no limit.

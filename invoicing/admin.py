@@ -43,7 +43,7 @@ from invoicing.models import (
     Payment,
     Refund,
 )
-from invoicing.stripe_models import CardCharge, StripeCustomer, StripeEvent
+from invoicing.stripe_models import CardCharge, StripeCustomer
 
 NUMBER = re.compile(r"^(INV|CN)-\d{4}-\d+$", re.IGNORECASE)
 
@@ -507,11 +507,4 @@ class CardChargeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["invoice"]
     list_filter = ["status"]
     search_fields = ["=invoice__number", "=payment_intent_id"]
-    show_full_result_count = False
-
-
-@admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["event_id", "type", "object_id", "received_at"]
-    search_fields = ["=event_id", "=object_id"]
     show_full_result_count = False

@@ -6,6 +6,6 @@ class InvoicingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from invoicing import frozen
+        from invoicing import frozen, webhooks  # noqa: F401  (webhooks: Prorata's receivers of dj-stripe's events)
 
         frozen.connect()

@@ -341,4 +341,4 @@ class Refund(models.Model):
 
 
 # Stripe records (issue 8) live in their own module; importing them here registers them with the app.
-from invoicing.stripe_models import CardCharge, StripeCustomer, StripeEvent  # noqa: E402, F401
+from invoicing.stripe_models import CardCharge, StripeCustomer  # noqa: E402, F401

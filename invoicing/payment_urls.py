@@ -7,5 +7,5 @@ from invoicing.webhooks import stripe_webhook
 
 urlpatterns = [
     path("settings/payment-method/", payment_method, name="payment_method"),
-    path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
+    path("stripe/webhook/<uuid:uuid>/", stripe_webhook, name="stripe_webhook"),
 ]

@@ -1,4 +1,5 @@
-"""What Prorata keeps about Stripe: the customer and card of an account, charge attempts, webhook events (SPEC §2.5).
+"""What Prorata keeps about Stripe: the customer and card of an account, charge attempts (SPEC §2.5);
+dj-stripe records the webhook events.
 
 Imported by invoicing.models, so these are ordinary models of the invoicing app.
 """
@@ -60,18 +61,3 @@ class CardCharge(models.Model):
 
     def __str__(self):
         return f"{self.invoice} attempt {self.attempt}: {self.status}"
-
-
-class StripeEvent(models.Model):
-    """A webhook event already processed: its unique id turns a redelivery into a no-op."""
-
-    event_id = models.CharField(max_length=64, unique=True)
-    type = models.CharField(max_length=80)
-    object_id = models.CharField(max_length=64, blank=True)
-    received_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-received_at"]
-
-    def __str__(self):
-        return f"{self.type} {self.event_id}"

@@ -22,7 +22,7 @@ from accounts.clock import today
 from accounts.errors import Refused
 from accounts.models import Account, Membership
 from accounts.services import history_record
-from invoicing.models import CardCharge, CreditEntry, Invoice, Payment, Refund, StripeCustomer, StripeEvent
+from invoicing.models import CardCharge, CreditEntry, Invoice, Payment, Refund, StripeCustomer
 from invoicing.stripe_client import field, from_minor, object_id, stripe_client, to_minor
 
 logger = logging.getLogger(__name__)
@@ -361,19 +361,17 @@ def card_refund_send(*, payment: Payment, amount, reference: str) -> str:
 # ---------------------------------------------------------------- webhook events
 
 
-def stripe_event_process(*, event: dict) -> bool:
-    """Apply a verified webhook event once; False when it was already processed (SPEC §2.5, issue 8)."""
+def stripe_event_process(*, event: dict) -> None:
+    """Apply a verified webhook event (SPEC §2.5, issue 8).
+
+    dj-stripe calls this once per event id (invoicing.webhooks), in the transaction that
+    records its Event; each handler also finds its own earlier work (a Payment or Refund
+    carrying Stripe's id), so even a replay changes nothing.
+    """
     obj = event["data"]["object"]
-    with transaction.atomic():
-        _, created = StripeEvent.objects.get_or_create(
-            event_id=event["id"], defaults={"type": event["type"], "object_id": field(obj, "id", "")}
-        )
-        if not created:
-            return False
-        handler = _HANDLERS.get(event["type"])
-        if handler is not None:
-            handler(obj, on=_event_day(event, obj))
-    return True
+    handler = _HANDLERS.get(event["type"])
+    if handler is not None:
+        handler(obj, on=_event_day(event, obj))
 
 
 def _event_day(event: dict, obj: dict) -> date:
@@ -451,3 +449,6 @@ _HANDLERS = {
     "payment_intent.payment_failed": _on_intent_failed,
     "charge.refunded": _on_charge_refunded,
 }
+
+# The events Prorata acts on; its webhook endpoint subscribes to these.
+STRIPE_EVENTS = tuple(_HANDLERS)

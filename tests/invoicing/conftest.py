@@ -14,10 +14,15 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import date
 from pathlib import Path
 
 import pytest
 import stripe
+
+from invoicing.models import CardCharge, Invoice, StripeCustomer
+from invoicing.stripe_client import stripe_client
+from invoicing.stripe_services import card_charge_request, payment_method_save, payment_method_setup_start
 
 SERVER = Path(__file__).resolve().parent.parent / "stripe_server.py"
 SECRET_KEY = "sk_test_" + "Pr0rataL0calStripeTestKey01"  # the shape dj-stripe accepts: sk_test_ + 24+ letters/digits
@@ -113,11 +118,63 @@ def sign(payload: str, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = 
     return f"t={t},v1={mac}"
 
 
+def event_of(type_: str, obj: dict, *, event_id: str, created: int | None = None) -> dict:
+    """An event as Stripe posts it, for events localstripe does not send itself (e.g. charge.refunded)."""
+    return {
+        "id": event_id,
+        "object": "event",
+        "api_version": "2020-08-27",
+        "created": int(time.time()) if created is None else created,
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": type_,
+        "data": {"object": obj},
+    }
+
+
 def post_event(client, event: dict, **sign_kwargs):
+    from invoicing.webhooks import webhook_path
+
     payload = json.dumps(event)
     return client.post(
-        "/stripe/webhook/",
+        webhook_path(),
         data=payload,
         content_type="application/json",
         headers={"Stripe-Signature": sign(payload, **sign_kwargs)},
     )
+
+
+# ---------------------------------------------------------------- Stripe objects made on localstripe
+
+NOV_1 = date(2026, 11, 1)
+
+
+def setup_card(account, test_card: str = "pm_card_visa") -> StripeCustomer:
+    """What the browser does with Stripe Elements, then what Prorata does with the result."""
+    secret = payment_method_setup_start(account=account)
+    intent_id = secret.split("_secret_")[0]
+    stripe_client().v1.setup_intents.confirm(intent_id, params={"payment_method": test_card})
+    return payment_method_save(account=account, setup_intent_id=intent_id)
+
+
+def intents_of(customer: StripeCustomer) -> list:
+    return [pi for pi in stripe_client().v1.payment_intents.list().data if pi.customer == customer.stripe_id]
+
+
+def stripe_events(type_: str, object_id: str) -> list[dict]:
+    """Events localstripe recorded, as the JSON it would post to a webhook."""
+    events = stripe_client().v1.events.list(params={"type": type_}).data
+    return [json.loads(json.dumps(e.to_dict())) for e in events if e.data.object.id == object_id]
+
+
+def send_and_lose_the_answer(invoice: Invoice, customer: StripeCustomer):
+    """Prorata records attempt 1 and sends it, then crashes before it reads Stripe's answer."""
+    charge = CardCharge.objects.create(
+        invoice=invoice,
+        attempt=1,
+        idempotency_key=f"prorata-{invoice.number}-1",
+        amount=invoice.amount_due,
+        attempted_on=NOV_1,
+    )
+    return card_charge_request(charge=charge, customer=customer)
