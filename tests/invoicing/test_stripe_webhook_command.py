@@ -4,12 +4,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from djstripe.models import WebhookEndpoint
 
-from tests.invoicing.conftest import WEBHOOK_SECRET
+from tests.invoicing.conftest import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
 
 pytestmark = pytest.mark.django_db
 
 
 def test_prints_the_url_and_events_and_never_the_secret(settings, capsys):
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_PUBLISHABLE_KEY = SECRET_KEY, PUBLISHABLE_KEY
     settings.DJSTRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.STRIPE_WEBHOOK_UUID = "6f1c2b5e-8d1a-4c7e-9b8f-2a3d4e5f6a7b"
     settings.SITE_URL = "https://billing.example.com/"
@@ -23,8 +24,11 @@ def test_prints_the_url_and_events_and_never_the_secret(settings, capsys):
     assert (endpoint.secret, str(endpoint.djstripe_uuid)) == (WEBHOOK_SECRET, settings.STRIPE_WEBHOOK_UUID)
 
 
-def test_refuses_without_a_secret(settings):
-    settings.DJSTRIPE_WEBHOOK_SECRET = ""
-    with pytest.raises(CommandError, match="DJSTRIPE_WEBHOOK_SECRET is not set"):
+@pytest.mark.parametrize("missing", ["STRIPE_SECRET_KEY", "DJSTRIPE_WEBHOOK_SECRET"])
+def test_refuses_without_keys_or_secret(settings, missing):
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_PUBLISHABLE_KEY = SECRET_KEY, PUBLISHABLE_KEY
+    settings.DJSTRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    setattr(settings, missing, "")
+    with pytest.raises(CommandError, match="Stripe webhooks are off"):
         call_command("stripe_webhook")
     assert not WebhookEndpoint.objects.exists()

@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 from django.core import mail
-from djstripe.models import Event, WebhookEndpoint, WebhookEventTrigger
+from djstripe.models import Charge, Event, PaymentIntent, WebhookEndpoint, WebhookEventTrigger
 
 from invoicing.models import CardCharge, Invoice, Payment, Refund, StripeCustomer
 from invoicing.stripe_client import stripe_client
@@ -90,6 +90,8 @@ def test_succeeded_marks_the_invoice_paid_once_however_often_it_arrives(client, 
     triggers = WebhookEventTrigger.objects.order_by("id")
     assert [(t.valid, t.processed) for t in triggers] == [(True, True)] * 3
     assert Event.objects.get().id == event["id"]
+    # dj-stripe fetched the PaymentIntent the event is about into its own table, for the admin.
+    assert PaymentIntent.objects.get(id=payment.gateway_id).stripe_data["status"] == "succeeded"
 
 
 def test_the_endpoint_row_is_written_from_settings(client, charge, settings):
@@ -213,6 +215,7 @@ def test_charge_refunded_in_stripe_is_recorded_once(client, charge):
     post_event(client, event)
     refund = Refund.objects.get()
     assert (refund.amount, refund.gateway_id, refund.reason) == (usd("7.00"), remote.id, "Refunded in Stripe")
+    assert Charge.objects.filter(id=remote.charge).exists()  # dj-stripe's mirror, fetched for the event
 
 
 def test_charge_refunded_without_a_refund_list_reconciles_on_the_total(client, charge):

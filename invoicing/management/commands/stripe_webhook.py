@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if not webhook_configured():
-            raise CommandError("DJSTRIPE_WEBHOOK_SECRET is not set: Stripe webhooks are off.")
+            raise CommandError(
+                "Stripe webhooks are off: set STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY and DJSTRIPE_WEBHOOK_SECRET."
+            )
         endpoint = webhook_endpoint_sync()
         self.stdout.write(f"Webhook URL: {webhook_url()}")
         self.stdout.write(f"Events:      {', '.join(STRIPE_EVENTS)}")
