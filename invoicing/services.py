@@ -503,7 +503,8 @@ def _close_open(invoice: Invoice, *, status: str, on: date, verb: str, reason: s
     if invoice.status != Invoice.Status.OPEN:
         status = invoice.get_status_display().lower()
         raise Refused(f"{invoice.number} is {status}; only an open invoice can be {verb}.")
-    if invoice.amount_paid.amount:
+    refunded = sum((r.amount for r in invoice.refunds.all()), zero(invoice.currency))
+    if (invoice.amount_paid - refunded).amount:
         raise Refused(f"{invoice.number} is partly paid; refund or credit it instead.")
     invoice.status = status
     # The history says who closed it and why (issue 7); without a reason the admin's staff_reason applies.

@@ -720,8 +720,8 @@ REFUND_VOID_REASON = "Canceled under the money-back guarantee"
 def subscription_request_refund(*, subscription: Subscription, on: date, by=None) -> list:
     """Money-back guarantee: full refund of every paid invoice; expires at once (SPEC §2.5).
 
-    Its open (unpaid) invoices are voided in the same transaction: an expired subscription
-    owes nothing more, so dunning must not lock the account for them later.
+    Its open invoices are voided in the same transaction, after what was paid on them is refunded:
+    an expired subscription owes nothing more, so dunning must not lock the account for them later.
     """
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
@@ -748,8 +748,9 @@ def subscription_request_refund(*, subscription: Subscription, on: date, by=None
         if (r := invoice_refund(invoice=inv, on=on, reason="Money-back guarantee", by=by)) is not None
     ]
     for inv in sub.invoices.filter(status=Invoice.Status.OPEN).order_by("issued_on", "id"):
-        if not inv.amount_paid.amount:  # a partly paid one cannot be voided (invoice_void); it stays open
-            invoice_void(invoice=inv, on=on, reason=REFUND_VOID_REASON, by=by)
+        if (r := invoice_refund(invoice=inv, on=on, reason="Money-back guarantee", by=by)) is not None:
+            refunds.append(r)  # partly paid: the part paid comes back first
+        invoice_void(invoice=inv, on=on, reason=REFUND_VOID_REASON, by=by)
     _expire(sub, on=on, reason="refunded under the money-back guarantee", by=by)
     return refunds
 

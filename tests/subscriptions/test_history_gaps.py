@@ -110,3 +110,41 @@ def test_going_back_to_bank_transfer_is_in_the_accounts_history():
         "bank_transfer",
         "Card removed; pays by bank transfer",
     )
+
+
+def test_the_money_back_guarantee_refunds_a_partly_paid_open_invoice_then_voids_it():
+    account = make_account()
+    plan = make_plan(refund_window_days=30)
+    sub = services.subscription_create(account=account, plan=plan, cycle="monthly", on=NOV1)
+    [first] = invoices(account)
+    invoice_pay(invoice=first, on=NOV1)
+    invite(account, 1, on=date(2026, 11, 10))
+    [_, seat_add] = invoices(account)
+    invoice_pay(invoice=seat_add, on=date(2026, 11, 11), amount=usd("1.00"))  # part of what is due
+    seat_add.refresh_from_db()
+    assert (seat_add.status, seat_add.amount_paid) == ("open", usd("1.00"))
+
+    refunds = services.subscription_request_refund(subscription=sub, on=date(2026, 11, 12))
+
+    assert [(r.invoice_id, r.amount) for r in refunds] == [(first.pk, usd("7.00")), (seat_add.pk, usd("1.00"))]
+    seat_add.refresh_from_db()
+    assert seat_add.status == "void"
+    services.billing_run(on=date(2026, 12, 12), accounts=[account])
+    account.refresh_from_db()
+    assert account.locked_on is None
+    assert account_status(account) == "expired"
+
+
+def test_a_partly_paid_invoice_is_not_voided_until_its_payment_is_refunded():
+    from accounts.errors import Refused
+    from invoicing.services import invoice_refund, invoice_void
+
+    account = make_account()
+    services.subscription_create(account=account, plan=make_plan(), cycle="monthly", on=NOV1)
+    [inv] = invoices(account)
+    invoice_pay(invoice=inv, on=NOV1, amount=usd("2.00"))
+    with pytest.raises(Refused, match="partly paid"):
+        invoice_void(invoice=inv, on=NOV1)
+    assert Invoice.objects.get(pk=inv.pk).status == "open"
+    invoice_refund(invoice=inv, on=NOV1, reason="Paid by mistake")
+    assert invoice_void(invoice=inv, on=NOV1).status == "void"
