@@ -470,11 +470,15 @@ def invoice_pay(
 
 
 @transaction.atomic
+def invoice_net_paid(invoice: Invoice) -> Money:
+    """What was paid on `invoice` and not refunded."""
+    return invoice.amount_paid - sum((r.amount for r in invoice.refunds.all()), zero(invoice.currency))
+
+
 def invoice_refund(*, invoice: Invoice, on: date, reason: str, by=None) -> Refund | None:
     """Refund what was paid on `invoice` and not yet refunded."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    refunded = sum((r.amount for r in invoice.refunds.all()), zero(invoice.currency))
-    amount = invoice.amount_paid - refunded
+    amount = invoice_net_paid(invoice)
     if amount.amount <= 0:
         return None
     payment = invoice.payments.order_by("-on", "-id").first()
@@ -503,8 +507,7 @@ def _close_open(invoice: Invoice, *, status: str, on: date, verb: str, reason: s
     if invoice.status != Invoice.Status.OPEN:
         status = invoice.get_status_display().lower()
         raise Refused(f"{invoice.number} is {status}; only an open invoice can be {verb}.")
-    refunded = sum((r.amount for r in invoice.refunds.all()), zero(invoice.currency))
-    if (invoice.amount_paid - refunded).amount:
+    if invoice_net_paid(invoice).amount:
         raise Refused(f"{invoice.number} is partly paid; refund or credit it instead.")
     invoice.status = status
     # The history says who closed it and why (issue 7); without a reason the admin's staff_reason applies.
