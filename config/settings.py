@@ -125,6 +125,9 @@ DJSTRIPE_WEBHOOK_SECRET = env("DJSTRIPE_WEBHOOK_SECRET", default="")  # its sign
 DJSTRIPE_WEBHOOK_TOLERANCE = env.int("DJSTRIPE_WEBHOOK_TOLERANCE", default=300)  # seconds
 STRIPE_WEBHOOK_UUID = env("STRIPE_WEBHOOK_UUID", default="")  # default: derived (one-way) from the secret
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"  # dj-stripe's required setting, should its app be installed
+# The cache holds the API's rate-limit counters. The default lives in one process's memory; with
+# several workers use a shared one, e.g. CACHE_URL=dbcache://prorata_cache (`make migrate` creates its table).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # Where Prorata is served, for links made outside a request (the webhook URL to give Stripe).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # Django admin for support staff (issue 7)

@@ -4,6 +4,8 @@ from config.settings import *  # noqa: F403
 from config.settings import env
 
 DEBUG = False
+# Several workers share the API's rate-limit counters through the database unless CACHE_URL says otherwise.
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://prorata_cache")}
 SECRET_KEY = env("SECRET_KEY")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -225,3 +225,19 @@ def test_admin_key_cannot_hand_out_owner(subscription, api, account):
     response = api.post(f"/api/v1/members/{ana.pk}/role", {"role": "owner"}, format="json")
     assert response.status_code == 400
     assert error_of(response)["field"] == "role"
+
+
+def test_rate_limit_counters_can_live_in_the_database_for_several_workers(subscription, api, monkeypatch, settings):
+    """CACHE_URL=dbcache://…: every worker reads and writes the same counters (the production default)."""
+    from django.core.cache.backends.db import DatabaseCache
+    from django.core.management import call_command
+
+    local = settings.CACHES
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "test_cache"}}
+    call_command("createcachetable")
+    monkeypatch.setattr(ApiKeyRateThrottle, "THROTTLE_RATES", {"api_key": "3/min"})
+    assert [api.get("/api/v1/subscription").status_code for _ in range(3)] == [200, 200, 200]
+    another_worker = DatabaseCache("test_cache", {})
+    assert len(another_worker.get(f"throttle_api_key_key:{ApiKey.objects.get().pk}")) == 3  # three timestamps
+    assert api.get("/api/v1/subscription").status_code == 429
+    settings.CACHES = local  # before the API tests' teardown clears the cache
