@@ -21,7 +21,7 @@ from accounts.decorators import billing_required
 from accounts.errors import Refused
 from accounts.models import Membership
 from invoicing.formatting import day, money
-from invoicing.models import Invoice
+from invoicing.models import Invoice, StripeCustomer
 from invoicing.selectors import credit_balance
 from subscriptions import services
 from subscriptions.forms import CouponForm, PlanForm, SeatsForm, SubscribeForm
@@ -141,8 +141,17 @@ def _detail_context(request, *, coupon_form=None) -> dict:
             Invoice.objects.filter(account=account, status=Invoice.Status.OPEN).order_by("due_on", "id")[:5]
         ),
         trial_days_left=max((sub.trial_end - on).days, 0) if sub.is_trialing and sub.trial_end else None,
+        card_label=_card_label(account),
     )
     return ctx
+
+
+def _card_label(account) -> str:
+    """ "Visa •••• 4242, expires 12/29" when the account pays by card, else ""."""
+    if account.payment_gateway != account.Gateway.STRIPE:
+        return ""
+    customer = StripeCustomer.objects.filter(account=account).first()
+    return customer.card_label if customer else ""
 
 
 @billing_required

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.decorators import billing_required
 from accounts.errors import Refused
 from invoicing import stripe_services
+from invoicing.formatting import money
 from invoicing.gateways import gateway_for, stripe_enabled
 from invoicing.models import StripeCustomer
 from invoicing.selectors import open_invoices
@@ -48,13 +49,18 @@ def payment_method(request):
             if action == "start":
                 client_secret = stripe_services.payment_method_setup_start(account=account)
             elif action == "save":
+                was_open = {inv.number: inv for inv in open_invoices(account)}
                 customer = stripe_services.payment_method_save(
                     account=account, setup_intent_id=request.POST.get("setup_intent", "")
                 )
                 messages.success(request, f"{customer.card_label} will pay your invoices.")
-                unpaid = list(open_invoices(account).values_list("number", flat=True))
+                unpaid = set(open_invoices(account).values_list("number", flat=True))
+                paid = [inv for number, inv in was_open.items() if number not in unpaid]
+                if paid:
+                    what = ", ".join(f"{inv.number} ({money(inv.amount_due - inv.amount_paid)})" for inv in paid)
+                    messages.success(request, f"It paid {what} just now.")
                 if unpaid:
-                    messages.error(request, f"The card could not pay {', '.join(unpaid)} yet; see Invoices.")
+                    messages.error(request, f"The card could not pay {', '.join(sorted(unpaid))} yet; see Invoices.")
                 return redirect("payment_method")
             elif action == "remove":
                 stripe_services.payment_method_remove(account=account)

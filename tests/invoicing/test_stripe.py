@@ -364,4 +364,28 @@ def test_saving_a_declining_card_says_what_is_still_unpaid(client, stripe_on):
     stripe_client().v1.setup_intents.confirm(intent_id, params={"payment_method": "pm_card_chargeCustomerFail"})
     page = client.post("/settings/payment-method/", {"action": "save", "setup_intent": intent_id}, follow=True)
     assert f"The card could not pay {invoice.number} yet" in page.content.decode()
+    assert "just now" not in page.content.decode()
     assert CardCharge.objects.get(invoice=invoice).status == CardCharge.Status.FAILED
+
+
+def test_saving_a_card_says_which_open_invoices_it_paid(client, stripe_on):
+    account = make_account()
+    subscription_create(account=account, plan=make_plan(), cycle="monthly", on=NOV_1)
+    invoice = Invoice.objects.get(account=account)
+    client.force_login(owner_of(account))
+    started = client.post("/settings/payment-method/", {"action": "start"}).content.decode()
+    intent_id = started.split('data-client-secret="')[1].split("_secret_")[0]
+    stripe_client().v1.setup_intents.confirm(intent_id, params={"payment_method": "pm_card_visa"})
+    page = client.post("/settings/payment-method/", {"action": "save", "setup_intent": intent_id}, follow=True)
+    assert f"It paid {invoice.number} ($7.00) just now." in page.content.decode()
+    assert "could not pay" not in page.content.decode()
+    assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.PAID
+
+
+def test_the_subscription_page_names_the_card_that_pays(client, stripe_on):
+    account = make_account()
+    subscription_create(account=account, plan=make_plan(), cycle="monthly", on=NOV_1)
+    setup_card(account)
+    client.force_login(owner_of(account))
+    page = client.get("/settings/subscription/").content.decode()
+    assert "Payment method: Visa •••• 4242, expires 12/30" in page
