@@ -50,6 +50,7 @@ def payment_method(request):
                 client_secret = stripe_services.payment_method_setup_start(account=account)
             elif action == "save":
                 was_open = {inv.number: inv for inv in open_invoices(account)}
+                was_locked = account.locked_on is not None
                 customer = stripe_services.payment_method_save(
                     account=account, setup_intent_id=request.POST.get("setup_intent", "")
                 )
@@ -58,7 +59,9 @@ def payment_method(request):
                 paid = [inv for number, inv in was_open.items() if number not in unpaid]
                 if paid:
                     what = ", ".join(f"{inv.number} ({money(inv.amount_due - inv.amount_paid)})" for inv in paid)
-                    messages.success(request, f"It paid {what} just now.")
+                    account.refresh_from_db(fields=["locked_on"])
+                    reopened = " Your account is open again." if was_locked and account.locked_on is None else ""
+                    messages.success(request, f"It paid {what} just now.{reopened}")
                 if unpaid:
                     messages.error(request, f"The card could not pay {', '.join(sorted(unpaid))} yet; see Invoices.")
                 return redirect("payment_method")

@@ -389,3 +389,20 @@ def test_the_subscription_page_names_the_card_that_pays(client, stripe_on):
     client.force_login(owner_of(account))
     page = client.get("/settings/subscription/").content.decode()
     assert "Payment method: Visa •••• 4242, expires 12/30" in page
+
+
+def test_a_locked_account_that_saves_a_paying_card_is_told_it_is_open_again(client, stripe_on):
+    account = make_account()
+    subscription_create(account=account, plan=make_plan(grace_days=14), cycle="monthly", on=NOV_1)
+    billing_run(on=date(2026, 11, 15))  # unpaid for 14 days: locked
+    account.refresh_from_db()
+    assert account.locked_on == date(2026, 11, 15)
+    invoice = Invoice.objects.get(account=account)
+    client.force_login(owner_of(account))
+    started = client.post("/settings/payment-method/", {"action": "start"}).content.decode()
+    intent_id = started.split('data-client-secret="')[1].split("_secret_")[0]
+    stripe_client().v1.setup_intents.confirm(intent_id, params={"payment_method": "pm_card_visa"})
+    page = client.post("/settings/payment-method/", {"action": "save", "setup_intent": intent_id}, follow=True)
+    assert f"It paid {invoice.number} ($7.00) just now. Your account is open again." in page.content.decode()
+    account.refresh_from_db()
+    assert account.locked_on is None
