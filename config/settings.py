@@ -69,6 +69,10 @@ WSGI_APPLICATION = "config.wsgi.application"
 (BASE_DIR / "var").mkdir(exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'prorata.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, daily run, deliver_documents workers) write one file: a transaction takes
+    # the write lock when it begins and waits up to 20 s for it, instead of failing as "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(transaction_mode="IMMEDIATE", timeout=20)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -111,6 +115,9 @@ INVOICE_PAPER_SIZE = env("INVOICE_PAPER_SIZE", default="A4")  # "A4" or "Letter"
 # Render, store and email each document when its transaction commits; False leaves them to
 # invoice_deliver_pending (the end of the daily billing run), e.g. for benchmarks and bulk imports.
 INVOICE_RENDER_ON_FINALIZE = env.bool("INVOICE_RENDER_ON_FINALIZE", default=True)
+# True: neither finalisation nor the daily run renders; a separate `manage.py deliver_documents --loop 60
+# --workers N` process renders, stores and emails every pending document (for large daily runs).
+DOCUMENT_WORKER = env.bool("DOCUMENT_WORKER", default=False)
 # Per series: {"INV": {"padding": 6, "yearly_reset": true}}; see invoicing.services.series_format.
 NUMBER_SERIES = env.json("NUMBER_SERIES", default={})
 # Payments (issue 8): card payments through Stripe only when both keys are set; secrets come from the environment.
