@@ -249,15 +249,19 @@ def test_payment_method_page_shows_the_card_and_removes_it(client, stripe_on):
     assert account.payment_gateway == Account.Gateway.BANK_TRANSFER
 
 
+def save_card_on_the_page(client, test_card: str = "pm_card_visa") -> str:
+    """The payment-method page as Stripe Elements drives it: start a setup, confirm the card, save it."""
+    started = client.post("/settings/payment-method/", {"action": "start"}).content.decode()
+    intent_id = started.split('data-client-secret="')[1].split("_secret_")[0]
+    stripe_client().v1.setup_intents.confirm(intent_id, params={"payment_method": test_card})
+    page = client.post("/settings/payment-method/", {"action": "save", "setup_intent": intent_id}, follow=True)
+    return page.content.decode()
+
+
 def test_payment_method_page_saves_a_confirmed_setup(client, stripe_on):
     account = make_account()
     client.force_login(owner_of(account))
-    started = client.post("/settings/payment-method/", {"action": "start"}).content.decode()
-    secret = started.split('data-client-secret="')[1].split('"')[0]
-    intent_id = secret.split("_secret_")[0]
-    stripe_client().v1.setup_intents.confirm(intent_id, params={"payment_method": "pm_card_visa"})
-    saved = client.post("/settings/payment-method/", {"action": "save", "setup_intent": intent_id}, follow=True)
-    assert "Visa •••• 4242, expires 12/30 will pay your invoices." in saved.content.decode()
+    assert "Visa •••• 4242, expires 12/30 will pay your invoices." in save_card_on_the_page(client)
 
 
 def test_members_cannot_see_the_payment_method(client, stripe_on):
@@ -359,12 +363,9 @@ def test_saving_a_declining_card_says_what_is_still_unpaid(client, stripe_on):
     subscription_create(account=account, plan=make_plan(), cycle="monthly", on=NOV_1)
     invoice = Invoice.objects.get(account=account)
     client.force_login(owner_of(account))
-    started = client.post("/settings/payment-method/", {"action": "start"}).content.decode()
-    intent_id = started.split('data-client-secret="')[1].split("_secret_")[0]
-    stripe_client().v1.setup_intents.confirm(intent_id, params={"payment_method": "pm_card_chargeCustomerFail"})
-    page = client.post("/settings/payment-method/", {"action": "save", "setup_intent": intent_id}, follow=True)
-    assert f"The card could not pay {invoice.number} yet" in page.content.decode()
-    assert "just now" not in page.content.decode()
+    page = save_card_on_the_page(client, "pm_card_chargeCustomerFail")
+    assert f"The card could not pay {invoice.number} yet" in page
+    assert "just now" not in page
     assert CardCharge.objects.get(invoice=invoice).status == CardCharge.Status.FAILED
 
 
@@ -373,12 +374,9 @@ def test_saving_a_card_says_which_open_invoices_it_paid(client, stripe_on):
     subscription_create(account=account, plan=make_plan(), cycle="monthly", on=NOV_1)
     invoice = Invoice.objects.get(account=account)
     client.force_login(owner_of(account))
-    started = client.post("/settings/payment-method/", {"action": "start"}).content.decode()
-    intent_id = started.split('data-client-secret="')[1].split("_secret_")[0]
-    stripe_client().v1.setup_intents.confirm(intent_id, params={"payment_method": "pm_card_visa"})
-    page = client.post("/settings/payment-method/", {"action": "save", "setup_intent": intent_id}, follow=True)
-    assert f"It paid {invoice.number} ($7.00) just now." in page.content.decode()
-    assert "could not pay" not in page.content.decode()
+    page = save_card_on_the_page(client)
+    assert f"It paid {invoice.number} ($7.00) just now." in page
+    assert "could not pay" not in page
     assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.PAID
 
 
@@ -399,10 +397,7 @@ def test_a_locked_account_that_saves_a_paying_card_is_told_it_is_open_again(clie
     assert account.locked_on == date(2026, 11, 15)
     invoice = Invoice.objects.get(account=account)
     client.force_login(owner_of(account))
-    started = client.post("/settings/payment-method/", {"action": "start"}).content.decode()
-    intent_id = started.split('data-client-secret="')[1].split("_secret_")[0]
-    stripe_client().v1.setup_intents.confirm(intent_id, params={"payment_method": "pm_card_visa"})
-    page = client.post("/settings/payment-method/", {"action": "save", "setup_intent": intent_id}, follow=True)
-    assert f"It paid {invoice.number} ($7.00) just now. Your account is open again." in page.content.decode()
+    page = save_card_on_the_page(client)
+    assert f"It paid {invoice.number} ($7.00) just now. Your account is open again." in page
     account.refresh_from_db()
     assert account.locked_on is None

@@ -72,6 +72,12 @@ def test_redeeming_a_coupon_writes_a_coupon_history_row_with_the_count():
     assert row.history_change_reason.startswith(f"Redeemed by {account}")
 
 
+def paid_purchase_and_open_seat_add():
+    """A purchase paid by bank transfer on Nov 1 under a 30-day guarantee, and a seat-add invoice of Nov 10."""
+    account, sub, first, seat_add = paid_purchase_and_open_seat_add()
+    return account, sub, first, seat_add
+
+
 def test_the_money_back_guarantee_voids_open_invoices_and_the_account_expires_unlocked():
     account = make_account()  # pays by bank transfer: nothing is collected by itself
     plan = make_plan(refund_window_days=30)
@@ -113,13 +119,7 @@ def test_going_back_to_bank_transfer_is_in_the_accounts_history():
 
 
 def test_the_money_back_guarantee_refunds_a_partly_paid_open_invoice_then_voids_it():
-    account = make_account()
-    plan = make_plan(refund_window_days=30)
-    sub = services.subscription_create(account=account, plan=plan, cycle="monthly", on=NOV1)
-    [first] = invoices(account)
-    invoice_pay(invoice=first, on=NOV1)
-    invite(account, 1, on=date(2026, 11, 10))
-    [_, seat_add] = invoices(account)
+    account, sub, first, seat_add = paid_purchase_and_open_seat_add()
     invoice_pay(invoice=seat_add, on=date(2026, 11, 11), amount=usd("1.00"))  # part of what is due
     seat_add.refresh_from_db()
     assert (seat_add.status, seat_add.amount_paid) == ("open", usd("1.00"))
