@@ -74,11 +74,6 @@ def test_redeeming_a_coupon_writes_a_coupon_history_row_with_the_count():
 
 def paid_purchase_and_open_seat_add():
     """A purchase paid by bank transfer on Nov 1 under a 30-day guarantee, and a seat-add invoice of Nov 10."""
-    account, sub, first, seat_add = paid_purchase_and_open_seat_add()
-    return account, sub, first, seat_add
-
-
-def test_the_money_back_guarantee_voids_open_invoices_and_the_account_expires_unlocked():
     account = make_account()  # pays by bank transfer: nothing is collected by itself
     plan = make_plan(refund_window_days=30)
     sub = services.subscription_create(account=account, plan=plan, cycle="monthly", on=NOV1)
@@ -86,6 +81,11 @@ def test_the_money_back_guarantee_voids_open_invoices_and_the_account_expires_un
     invoice_pay(invoice=first, on=NOV1)
     invite(account, 1, on=date(2026, 11, 10))
     [_, seat_add] = invoices(account)
+    return account, sub, first, seat_add
+
+
+def test_the_money_back_guarantee_voids_open_invoices_and_the_account_expires_unlocked():
+    account, sub, first, seat_add = paid_purchase_and_open_seat_add()
     assert (seat_add.reason, seat_add.status) == ("seats", "open")
 
     refunds = services.subscription_request_refund(subscription=sub, on=date(2026, 11, 12))
