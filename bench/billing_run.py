@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark the daily billing run (issue 3, "Performance").
 
-    .venv/bin/python bench/billing_run.py --subscriptions 20000 [--past-invoices 3]
+    .venv/bin/python bench/billing_run.py --subscriptions 20000 [--past-invoices 3] [--workers 2]
 
 Creates N subscriptions that all renew on one day — mixed plans and currencies,
 1–50 seats, monthly and annual, some with waiting proration lines, coupons,
@@ -36,6 +36,9 @@ def parse_args():
     p.add_argument("--subscriptions", "-n", type=int, default=2000, help="subscriptions due on the day (N)")
     p.add_argument("--past-invoices", type=int, default=3, help="paid invoices each account already has")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--workers", type=int, default=1, help="time `run_billing --workers N` (N processes) instead of one process"
+    )
     p.add_argument("--profile", action="store_true", help="print the top functions of a cProfile of the run")
     p.add_argument(
         "--memory", action="store_true", help="trace the run's Python allocations (tracemalloc; slows the run)"
@@ -71,12 +74,31 @@ class PeakRSS:
 
 
 class QueryCounter:
+    """Counts statements: those through Django's cursor, and COPYs (`invoicing.services.rows_insert`)."""
+
     def __init__(self):
         self.count = 0
 
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
         return execute(sql, params, many, context)
+
+    def count_copies(self):
+        import psycopg
+
+        copy = psycopg.Cursor.copy
+
+        def counted(cursor, *args, **kwargs):
+            self.count += 1
+            return copy(cursor, *args, **kwargs)
+
+        psycopg.Cursor.copy = counted
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of the worker processes it has waited for."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def build(n: int, past: int, rng: random.Random) -> dict:
@@ -312,6 +334,7 @@ def main():
 
     from invoicing.models import Invoice
     from subscriptions import services
+    from subscriptions.management.commands.run_billing import renewals_in_processes
     from subscriptions.services import billing_run
 
     services.invoice_deliver_pending = lambda **kw: 0
@@ -328,6 +351,8 @@ def main():
     )
     before = set(Invoice.objects.values_list("pk", flat=True)) if args.subscriptions <= 50_000 else None
     counter = QueryCounter()
+    if connection.vendor == "postgresql":
+        counter.count_copies()
     profiler = None
     if args.profile:
         import cProfile
@@ -338,13 +363,18 @@ def main():
 
         tracemalloc.start()
     with PeakRSS() as rss, connection.execute_wrapper(counter):
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         if profiler:
             profiler.enable()
-        summary = billing_run(on=DAY)
+        if args.workers > 1:
+            # As `run_billing --workers N` runs: the shares in N processes, then the rest of the day's run.
+            summary = renewals_in_processes(DAY, args.workers)
+            summary.add(billing_run(on=DAY))
+        else:
+            summary = billing_run(on=DAY)
         if profiler:
             profiler.disable()
-        run, cpu = time.perf_counter() - t0, time.process_time() - c0
+        run, cpu = time.perf_counter() - t0, cpu_seconds() - c0
     traced = tracemalloc.get_traced_memory()[1] if args.memory else None
     if args.memory:
         tracemalloc.stop()
@@ -360,6 +390,8 @@ def main():
         f"billing_run: {summary.subscriptions} subscriptions, {renewed} renewed, {len(new_ids)} invoices in {run:.2f}s"
     )
     print(f"  renewals/s:          {renewed / run:,.0f} (wall); {renewed / cpu:,.0f} per CPU second")
+    if args.workers > 1:
+        print(f"  workers:             {args.workers} processes (CPU above includes theirs; their queries uncounted)")
     print(f"  queries:             {counter.count} ({counter.count / max(renewed, 1):.3f} per renewal)")
     print(f"  peak memory added:   {(rss.peak - rss.base) / 2**20:.1f} MiB (RSS)")
     if traced is not None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from moneyed import Money
 
@@ -27,6 +27,7 @@ from invoicing.services import (
     invoice_refund,
     invoice_void,
     line_from_core,
+    rows_insert,
 )
 from subscriptions.billing import plan as core
 from subscriptions.billing.calendar import (
@@ -952,6 +953,23 @@ def _plain_renewal(sub: Subscription, *, on: date) -> bool:
     )
 
 
+def _redemptions_save(redemptions: list[CouponRedemption]) -> None:
+    """`bulk_update(redemptions, REDEMPTION_COUNT_FIELDS)` as one UPDATE per row sent together.
+
+    `bulk_update` builds a CASE per row and field, and compiles it for longer than the run takes to
+    write everything else of a renewal.
+    """
+    if not redemptions:
+        return
+    table, quote = connection.ops.quote_name(CouponRedemption._meta.db_table), connection.ops.quote_name
+    assignments = ", ".join(f"{quote(name)} = %s" for name in REDEMPTION_COUNT_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {assignments} WHERE id = %s",  # noqa: S608
+            [[getattr(r, name) for name in REDEMPTION_COUNT_FIELDS] + [r.pk] for r in redemptions],
+        )
+
+
 def _renew_many(subs: list[Subscription]) -> list[Invoice]:
     """`_renew` for many plain renewals at once (the daily run): the same rows, a few statements per batch.
 
@@ -1005,9 +1023,8 @@ def _renew_many(subs: list[Subscription]) -> list[Invoice]:
         )
     for (start, end), group in moved.items():
         Subscription.objects.filter(pk__in=[s.pk for s in group]).update(period_start=start, period_end=end)
-    if counted:
-        CouponRedemption.objects.bulk_update(counted, REDEMPTION_COUNT_FIELDS)
-    SeatChange.objects.bulk_create(ledger)
+    _redemptions_save(counted)
+    rows_insert(ledger)
     return [inv for inv in invoice_issue_many(drafts=drafts) if inv is not None]
 
 
@@ -1033,6 +1050,13 @@ class RunSummary:
     def totals(self) -> dict[str, str]:
         return {k: str(v) for k, v in sorted(self.amounts.items())}
 
+    def add(self, other: "RunSummary") -> None:
+        """Count in what another process's share of the same run did (`run_billing --workers`)."""
+        for name in ("subscriptions", "renewed", "expired", "issued", "locked"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for currency, amount in other.amounts.items():
+            self.amounts[currency] = self.amounts.get(currency, 0) + amount
+
 
 def _run_one(pk: int, *, on: date, summary: RunSummary) -> None:
     """Everything but a plain renewal, one subscription per transaction: trial ends, expiries, switches, true-ups."""
@@ -1054,20 +1078,24 @@ def _run_one(pk: int, *, on: date, summary: RunSummary) -> None:
         summary.count(issued)
 
 
-def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
-    """The daily run: renewals, trial ends, expiries, waiting lines, then dunning.
+def renewals_run(*, on: date, accounts=None, progress=None, part: int = 0, parts: int = 1) -> RunSummary:
+    """The daily run's billing: renewals, trial ends, expiries and waiting lines due by `on` (SPEC §2.4).
 
     Subscriptions are claimed in chunks with `select_for_update(skip_locked=True)`
     and re-read under the lock, so two runs at once (or the same day twice) bill
     everything exactly once; unique billing keys back that up. Plain renewals of a
     chunk are written together in one transaction (`_renew_many`); everything else
     goes one subscription per transaction. `progress(done, total)` is told after each chunk.
+    With `parts` > 1, only the subscriptions whose id leaves `part` divided by `parts`:
+    processes given parts 0 … parts − 1 share the run without ever waiting on one another's chunks.
     """
     summary = RunSummary(on=on)
     waiting_due = InvoiceLine.objects.filter(subscription=OuterRef("pk"), invoice__isnull=True, bill_on__lte=on)
     due = Subscription.objects.exclude(status=Status.EXPIRED).filter(Q(period_end__lte=on) | Exists(waiting_due))
     if accounts is not None:
         due = due.filter(account__in=accounts)
+    if parts > 1:
+        due = due.alias(part=F("pk") % parts).filter(part=part)
     total = due.count() if progress is not None else 0
     done, last = 0, 0
     while ids := list(due.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:RUN_CHUNK]):
@@ -1094,6 +1122,12 @@ def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
         done += len(ids)
         if progress is not None:
             progress(done, max(total, done))
+    return summary
+
+
+def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
+    """The daily run: renewals, trial ends, expiries, waiting lines (`renewals_run`), then dunning."""
+    summary = renewals_run(on=on, accounts=accounts, progress=progress)
     from invoicing.stripe_services import card_charges_retry
 
     card_charges_retry(on=on, accounts=accounts)  # failed cards again on days 1, 3, 5, before the lock (issue 8)

@@ -304,3 +304,78 @@ def test_invoice_numbers_stay_gapless_when_issued_at_once(postgres):
 
     numbers = in_threads(n, issue)
     assert sorted(numbers) == [f"INV-2026-{k:06d}" for k in range(1, n + 1)]
+
+
+# ---------------------------------------------------------------- the run's fast paths and its shares
+
+
+@pytest.mark.django_db
+def test_rows_insert_writes_what_bulk_create_writes():
+    from invoicing.services import rows_insert
+
+    world()
+    services.billing_run(on=DEC1)
+    made = list(Invoice.objects.filter(issued_on=DEC1).order_by("pk"))
+    skip = {"id", "number", "billing_key", "invoice_id", "created_at"}
+
+    def copies(model, rows, **extra) -> list:
+        return [model(**{**{k: v for k, v in row.items() if k not in skip}, **extra}) for row in rows]
+
+    rows = list(Invoice.objects.filter(pk__in=[i.pk for i in made]).order_by("pk").values())
+    fast, orm = copies(Invoice, rows, status="draft"), copies(Invoice, rows, status="draft")
+    rows_insert(fast)
+    Invoice.objects.bulk_create(orm)
+    assert all(obj.pk is not None and not obj._state.adding for obj in fast)
+    line_rows = list(InvoiceLine.objects.filter(invoice__in=made).order_by("pk").values())
+    rows_insert(copies(InvoiceLine, line_rows, invoice=fast[0]))
+    InvoiceLine.objects.bulk_create(copies(InvoiceLine, line_rows, invoice=orm[0]))
+
+    def written(model, objs, **by) -> list:
+        return [
+            {k: v for k, v in row.items() if k not in skip}
+            for row in model.objects.filter(**by).order_by("pk").values()
+        ]
+
+    assert written(Invoice, fast, pk__in=[o.pk for o in fast]) == written(Invoice, orm, pk__in=[o.pk for o in orm])
+    assert written(InvoiceLine, fast, invoice=fast[0]) == written(InvoiceLine, orm, invoice=orm[0])
+    assert [o.created_at for o in fast] == list(
+        Invoice.objects.filter(pk__in=[o.pk for o in fast]).order_by("pk").values_list("created_at", flat=True)
+    )
+
+
+@pytest.mark.django_db
+def test_shares_of_a_run_bill_every_subscription_exactly_once():
+    world()
+    parts = [services.renewals_run(on=DEC1, part=part, parts=3) for part in range(3)]
+    again = services.billing_run(on=DEC1)
+    assert sum(p.renewed for p in parts) == 8 and sum(p.expired for p in parts) == 1  # as one run: 8 renewed
+    assert (again.renewed, again.issued) == (0, 0)
+    renewals = Invoice.objects.filter(issued_on=DEC1, reason="renewal")
+    assert renewals.count() == renewals.values("subscription").distinct().count() == 8
+    numbers = sorted(renewals.values_list("number", flat=True))
+    first = Invoice.objects.exclude(issued_on=DEC1).count() + 1
+    assert numbers == [f"INV-2026-{n:06d}" for n in range(first, first + 8)]  # no gap, no repeat
+    total = services.RunSummary(on=DEC1)
+    for p in parts:
+        total.add(p)
+    assert (total.renewed, total.issued, total.expired) == (8, 8, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_billing_with_workers_bills_every_subscription_once(postgres):
+    plan = make_plan()
+    accounts = [make_account(f"Acme {i}") for i in range(6)]
+    for account in accounts:
+        services.subscription_create(account=account, plan=plan, cycle="monthly", on=NOV1)
+    for inv in Invoice.objects.all():
+        invoice_pay(invoice=inv, on=NOV1)
+    Invoice.objects.update(emailed_at=timezone.now())  # the purchases were delivered: no PDFs to render here
+    out = io.StringIO()
+    call_command("run_billing", "--on", "2026-12-01", "--workers", "2", stdout=out)
+    # 6 renewals of 1 seat × 7.00 = 42.00
+    assert out.getvalue().strip() == (
+        "2026-12-01: 6 subscriptions renewed, 6 invoices issued (USD 42.00), 0 expired, 0 accounts locked."
+    )
+    renewals = Invoice.objects.filter(issued_on=DEC1, reason="renewal")
+    assert sorted(renewals.values_list("subscription__account__name", flat=True)) == sorted(a.name for a in accounts)
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == [f"INV-2026-{n:06d}" for n in range(1, 13)]

@@ -1,12 +1,33 @@
-"""`python manage.py run_billing [--on YYYY-MM-DD]`: the daily billing run (issue 3)."""
+"""`python manage.py run_billing [--on YYYY-MM-DD] [--workers N]`: the daily billing run (issue 3)."""
 
+import multiprocessing
 import sys
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 from django.utils import timezone
 
-from subscriptions.services import billing_run
+from subscriptions.services import RunSummary, billing_run, renewals_run
+
+
+def _share(on: date, part: int, parts: int) -> RunSummary:
+    """One worker process: its part of the subscriptions due, on its own database connection."""
+    try:
+        return renewals_run(on=on, part=part, parts=parts)
+    finally:
+        connections.close_all()
+
+
+def renewals_in_processes(on: date, workers: int) -> RunSummary:
+    """`renewals_run` split over `workers` processes, each with its own share of the subscriptions."""
+    connections.close_all()  # forked children must not share the parent's connection
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        shares = pool.starmap(_share, [(on, part, workers) for part in range(workers)])
+    summary = RunSummary(on=on)
+    for share in shares:
+        summary.add(share)
+    return summary
 
 
 class ProgressBar:
@@ -34,18 +55,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--on", help="the day to bill, YYYY-MM-DD (default: today)")
+        parser.add_argument("--workers", type=int, default=1, help="processes that share the renewals (default: 1)")
 
-    def handle(self, *args, on=None, **options):
+    def handle(self, *args, on=None, workers=1, **options):
         try:
             day = date.fromisoformat(on) if on else timezone.localdate()
         except ValueError:
             raise CommandError(f"--on must be a date like 2026-12-01, not {on!r}") from None
-        bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+        if workers < 1:
+            raise CommandError(f"--workers must be 1 or more, not {workers}")
+        # The workers bill their shares; the run that follows finds what they left (nothing, or a
+        # subscription another run held) and does the rest of the day's work once: retries, dunning.
+        shared = renewals_in_processes(day, workers) if workers > 1 else RunSummary(on=day)
+        bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and workers == 1 else None
         try:
             summary = billing_run(on=day, progress=bar)
         finally:
             if bar is not None:
                 bar.close()
+        summary.add(shared)
         amounts = "; ".join(f"{currency} {amount}" for currency, amount in summary.totals().items()) or "nothing"
         self.stdout.write(
             f"{day}: {summary.renewed} subscriptions renewed, {summary.issued} invoices issued ({amounts}), "
