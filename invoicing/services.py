@@ -784,15 +784,10 @@ def documents_deliver(*, workers: int = 1) -> Delivered:
     if workers <= 1 or len(pending) <= 1:
         results = [document_deliver(model=model, pk=pk) for model, pk in pending]
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from accounts.processes import map_in_processes
 
-        from django.db import connections
-
-        connections.close_all()  # each process opens its own
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            results = list(pool.map(_deliver_one, pending, chunksize=max(1, len(pending) // (workers * 4))))
+        chunk = max(1, len(pending) // (workers * 4))
+        results = map_in_processes(_deliver_one, pending, workers=workers, chunksize=chunk)
     still = set(documents_pending()) & set(pending)
     return Delivered(sent=sum(1 for r in results if r), failed=len(still))
 

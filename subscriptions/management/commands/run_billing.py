@@ -1,29 +1,24 @@
 """`python manage.py run_billing [--on YYYY-MM-DD] [--workers N]`: the daily billing run (issue 3)."""
 
-import multiprocessing
 import sys
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connections
 from django.utils import timezone
 
+from accounts.processes import map_in_processes
 from subscriptions.services import RunSummary, billing_run, renewals_run
 
 
-def _share(on: date, part: int, parts: int) -> RunSummary:
-    """One worker process: its part of the subscriptions due, on its own database connection."""
-    try:
-        return renewals_run(on=on, part=part, parts=parts)
-    finally:
-        connections.close_all()
+def _share(args: tuple[date, int, int]) -> RunSummary:
+    """One worker process: its part of the subscriptions due."""
+    on, part, parts = args
+    return renewals_run(on=on, part=part, parts=parts)
 
 
 def renewals_in_processes(on: date, workers: int) -> RunSummary:
     """`renewals_run` split over `workers` processes, each with its own share of the subscriptions."""
-    connections.close_all()  # forked children must not share the parent's connection
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        shares = pool.starmap(_share, [(on, part, workers) for part in range(workers)])
+    shares = map_in_processes(_share, [(on, part, workers) for part in range(workers)], workers=workers)
     summary = RunSummary(on=on)
     for share in shares:
         summary.add(share)
