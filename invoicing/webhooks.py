@@ -12,7 +12,6 @@ rotated secret takes effect with the next delivery. Register ``webhook_url()`` i
 dashboard (``manage.py stripe_webhook`` prints it).
 """
 
-import logging
 import uuid
 
 from django.conf import settings
@@ -27,8 +26,6 @@ from djstripe.settings import djstripe_settings
 from djstripe.views import ProcessWebhookView
 
 from invoicing.stripe_services import STRIPE_EVENTS, stripe_event_process
-
-logger = logging.getLogger(__name__)
 
 ENDPOINT_ID = "we_prorata"  # the local row's Stripe-style id; Stripe's own id for the endpoint is not needed
 
@@ -70,9 +67,11 @@ def webhook_endpoint_sync() -> WebhookEndpoint:
         "status": "enabled",
         "livemode": settings.STRIPE_LIVE_MODE,
     }
-    endpoint = WebhookEndpoint.objects.filter(id=ENDPOINT_ID).first()
-    if endpoint is None:
-        return WebhookEndpoint.objects.create(id=ENDPOINT_ID, created=timezone.now(), metadata={}, **wanted)
+    endpoint, created = WebhookEndpoint.objects.get_or_create(  # two first deliveries at once make one row
+        id=ENDPOINT_ID, defaults={"created": timezone.now(), "metadata": {}, **wanted}
+    )
+    if created:
+        return endpoint
     changed = [name for name, value in wanted.items() if getattr(endpoint, name) != value]
     if changed:
         for name in changed:
