@@ -33,3 +33,8 @@ def credit_balances(accounts) -> dict[int, Money]:
 
 def open_invoices(account):
     return Invoice.objects.filter(account=account, status=Invoice.Status.OPEN)
+
+
+def invoice_outstanding(invoice: Invoice) -> Money:
+    """What is still to pay on an invoice: its amount due less what was paid."""
+    return invoice.amount_due - invoice.amount_paid

@@ -30,7 +30,7 @@ from invoicing.models import (
     Payment,
     Refund,
 )
-from invoicing.selectors import credit_balance, credit_balances
+from invoicing.selectors import credit_balance, credit_balances, invoice_outstanding
 from subscriptions.billing import plan as core
 from subscriptions.billing.calendar import Period
 from subscriptions.billing.proration import zero
@@ -500,7 +500,7 @@ def invoice_pay(
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != Invoice.Status.OPEN:
         raise Refused(f"{invoice.number} is {invoice.get_status_display().lower()}, not open.")
-    outstanding = invoice.amount_due - invoice.amount_paid
+    outstanding = invoice_outstanding(invoice)
     amount = amount if amount is not None else outstanding
     if amount.currency.code != invoice.currency:
         raise Refused(

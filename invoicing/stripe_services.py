@@ -23,6 +23,7 @@ from accounts.errors import Refused
 from accounts.models import Account, Membership
 from accounts.services import history_record
 from invoicing.models import CardCharge, CreditEntry, Invoice, Payment, Refund, StripeCustomer
+from invoicing.selectors import invoice_outstanding
 from invoicing.stripe_client import field, from_minor, object_id, stripe_client, to_minor
 
 logger = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ def invoice_charge(*, invoice: Invoice, on: date) -> CardCharge | None:
     """
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().select_related("account").get(pk=invoice.pk)
-        outstanding = invoice.amount_due - invoice.amount_paid
+        outstanding = invoice_outstanding(invoice)
         if invoice.status != Invoice.Status.OPEN or outstanding.amount <= 0:
             return None
         customer = StripeCustomer.objects.filter(account=invoice.account).exclude(payment_method_id="").first()

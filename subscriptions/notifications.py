@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from accounts.models import Account
 from invoicing.formatting import day, money
 from invoicing.models import Invoice
+from invoicing.selectors import invoice_outstanding
 from subscriptions.models import Subscription
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def _send_invoice_reminder(pk: int, kind: str, lock_on: date) -> None:
         "issued_on": day(invoice.issued_on, locale),
         "due_on": day(invoice.due_on, locale),
         "lock_on": day(lock_on, locale),
-        "outstanding": money(invoice.amount_due - invoice.amount_paid, locale),
+        "outstanding": money(invoice_outstanding(invoice), locale),
         "seller_name": settings.SELLER["name"],
         "bank": settings.SELLER.get("bank", ""),
     }

@@ -16,7 +16,7 @@ from invoicing import stripe_services
 from invoicing.formatting import money
 from invoicing.gateways import gateway_for, stripe_enabled
 from invoicing.models import StripeCustomer
-from invoicing.selectors import open_invoices
+from invoicing.selectors import invoice_outstanding, open_invoices
 
 
 def payment_method_context(request, *, client_secret: str = "") -> dict:
@@ -58,7 +58,7 @@ def payment_method(request):
                 unpaid = set(open_invoices(account).values_list("number", flat=True))
                 paid = [inv for number, inv in was_open.items() if number not in unpaid]
                 if paid:
-                    what = ", ".join(f"{inv.number} ({money(inv.amount_due - inv.amount_paid)})" for inv in paid)
+                    what = ", ".join(f"{inv.number} ({money(invoice_outstanding(inv))})" for inv in paid)
                     account.refresh_from_db(fields=["locked_on"])
                     reopened = " Your account is open again." if was_locked and account.locked_on is None else ""
                     messages.success(request, f"It paid {what} just now.{reopened}")
