@@ -37,6 +37,7 @@ run: demo
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python manage.py makemigrations --check --dry-run -v1

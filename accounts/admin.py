@@ -27,9 +27,9 @@ from moneyed import Money
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.signals import pre_create_historical_record
 
-from accounts.clock import today
-from accounts.errors import Refused
 from accounts.models import Account, Membership, User
+from common.clock import today
+from common.errors import Refused
 from invoicing.formatting import money
 from subscriptions.previews import confirm, preview
 

@@ -7,9 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import permissions
-from accounts.errors import Refused
 from accounts.models import Account, Membership
 from api.models import ApiKey
+from common.errors import Refused
 
 KEY_PREFIX = "prk_"
 

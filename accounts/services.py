@@ -11,10 +11,10 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from accounts.clock import today
-from accounts.errors import Refused
 from accounts.models import Account, Membership, User
 from accounts.signals import membership_changed
+from common.clock import today
+from common.errors import Refused
 
 Role = Membership.Role
 Status = Membership.Status

@@ -19,10 +19,10 @@ from django.views.decorators.http import require_POST
 
 from accounts import permissions, services
 from accounts.decorators import members_required, settings_required
-from accounts.errors import Refused
 from accounts.forms import InvitationAcceptForm, InviteForm, RoleForm, SignupForm, role_choices
 from accounts.middleware import SESSION_KEY, memberships_of
 from accounts.models import Membership, User
+from common.errors import Refused
 from subscriptions.selectors import live_subscription
 from subscriptions.views import membership_change_confirmation, seat_summary
 

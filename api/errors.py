@@ -6,7 +6,7 @@ from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
-from accounts.errors import Refused
+from common.errors import Refused
 
 # A refusal's HTTP status follows its code; anything else the rules refuse is a 400.
 REFUSED_STATUS = {

@@ -15,8 +15,6 @@ from rest_framework.views import APIView
 
 from accounts import permissions as rules
 from accounts import services as member_services
-from accounts.clock import today
-from accounts.errors import Refused
 from accounts.models import Membership
 from api import serializers as s
 from api.errors import ErrorSerializer, error_body
@@ -24,6 +22,8 @@ from api.idempotency import idempotent
 from api.pagination import Cursor
 from api.permissions import CanManageBilling, CanManageMembers, HasAccount, actor_of
 from api.throttling import ActivationRateThrottle
+from common.clock import today
+from common.errors import Refused
 from invoicing import documents
 from invoicing.models import CreditNote, Invoice
 from licensing import keys

@@ -30,8 +30,8 @@ from accounts.admin import (
     money_column,
     show_money,
 )
-from accounts.clock import today
-from accounts.errors import Refused
+from common.clock import today
+from common.errors import Refused
 from invoicing import services
 from invoicing.models import (
     CreditEntry,

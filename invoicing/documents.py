@@ -16,10 +16,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db.models import Max
 
+from billing.proration import zero
 from invoicing import pdf
 from invoicing.formatting import day, line_explain, money, span
 from invoicing.models import CreditNote, Invoice
-from subscriptions.billing.proration import zero
 
 STAMPS = {
     Invoice.Status.DRAFT: "DRAFT",

@@ -10,7 +10,7 @@ queryset updates — and raise `Refused` instead of writing.
 
 from django.db.models.signals import pre_delete, pre_save
 
-from accounts.errors import Refused
+from common.errors import Refused
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 
 Status = Invoice.Status

@@ -13,10 +13,10 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 from moneyed import Money
 
-from accounts.clock import today
 from accounts.decorators import billing_required
-from accounts.errors import Refused
 from accounts.models import Account
+from common.clock import today
+from common.errors import Refused
 from invoicing.formatting import money
 from invoicing.models import CreditNote, Invoice, Payment
 from invoicing.services import invoice_pay

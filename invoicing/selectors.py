@@ -3,8 +3,8 @@
 from django.db.models import Sum
 from moneyed import Money
 
+from billing.proration import round_money, zero
 from invoicing.models import CreditEntry, Invoice
-from subscriptions.billing.proration import round_money, zero
 
 
 def credit_balance(account) -> Money:

@@ -1,6 +1,6 @@
 """Issuing, paying and correcting invoices (SPEC §2.2, §2.6).
 
-Amounts come from the pure core (`subscriptions.billing.plan.invoice_totals`);
+Amounts come from the pure core (`billing.plan.invoice_totals`);
 these services write them, number them and keep the credit ledger.
 """
 
@@ -16,8 +16,11 @@ from django.utils import timezone
 from djmoney.models.fields import CurrencyField, MoneyField
 from moneyed import Money
 
-from accounts.errors import Refused
 from accounts.models import Account
+from billing import plan as core
+from billing.calendar import Period
+from billing.proration import zero
+from common.errors import Refused
 from invoicing import gateways
 from invoicing.frozen import refuse_frozen_create
 from invoicing.models import (
@@ -31,9 +34,6 @@ from invoicing.models import (
     Refund,
 )
 from invoicing.selectors import credit_balance, credit_balances, invoice_outstanding
-from subscriptions.billing import plan as core
-from subscriptions.billing.calendar import Period
-from subscriptions.billing.proration import zero
 
 INVOICE_SERIES = "INV"
 CREDIT_NOTE_SERIES = "CN"
@@ -784,7 +784,7 @@ def documents_deliver(*, workers: int = 1) -> Delivered:
     if workers <= 1 or len(pending) <= 1:
         results = [document_deliver(model=model, pk=pk) for model, pk in pending]
     else:
-        from accounts.processes import map_in_processes
+        from common.processes import map_in_processes
 
         chunk = max(1, len(pending) // (workers * 4))
         results = map_in_processes(_deliver_one, pending, workers=workers, chunksize=chunk)

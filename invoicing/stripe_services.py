@@ -18,10 +18,10 @@ from django.db import transaction
 from django.utils import timezone
 from moneyed import Money
 
-from accounts.clock import today
-from accounts.errors import Refused
 from accounts.models import Account, Membership
 from accounts.services import history_record
+from common.clock import today
+from common.errors import Refused
 from invoicing.models import CardCharge, CreditEntry, Invoice, Payment, Refund, StripeCustomer
 from invoicing.selectors import invoice_outstanding
 from invoicing.stripe_client import field, from_minor, object_id, stripe_client, to_minor

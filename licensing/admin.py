@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.errors import Refused
+from common.errors import Refused
 from licensing.models import Activation, Licence
 from licensing.services import activation_deactivate, activation_offline
 from subscriptions.models import Subscription

@@ -9,9 +9,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.clock import today
-from accounts.errors import Refused
 from accounts.models import Account, Membership
+from common.clock import today
+from common.errors import Refused
 from licensing import keys
 from licensing.models import Activation, Licence
 from licensing.verify import FORMAT, canonical

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 from accounts import permissions
 from accounts.api_keys import api_key_create, api_key_revoke
 from accounts.decorators import billing_required, forbidden, members_required
-from accounts.errors import Refused
 from api.models import ApiKey
+from common.errors import Refused
 from licensing import keys
 from licensing.models import Activation
 from licensing.selectors import activations_of, licences_of

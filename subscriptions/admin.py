@@ -26,11 +26,11 @@ from accounts.admin import (
     money_column,
     show_money,
 )
-from accounts.clock import today
-from accounts.errors import Refused
+from billing import plan as core
+from common.clock import today
+from common.errors import Refused
 from invoicing.models import InvoiceLine
 from subscriptions import services
-from subscriptions.billing import plan as core
 from subscriptions.models import (
     Coupon,
     CouponRedemption,

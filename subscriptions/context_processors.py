@@ -3,7 +3,7 @@
 from django.utils.functional import SimpleLazyObject
 
 from accounts import permissions
-from accounts.clock import today
+from common.clock import today
 from subscriptions.selectors import live_subscription
 
 

@@ -20,7 +20,7 @@ from django.db import models, transaction
 from django.db.models import Max, Min
 from moneyed import Money
 
-from accounts.errors import Refused
+from common.errors import Refused
 from invoicing.formatting import day, line_explain, money
 from invoicing.models import CreditNote, Invoice, InvoiceLine, Refund
 from subscriptions.models import SeatRemoval, Subscription

@@ -13,8 +13,8 @@ from django.db import transaction
 from moneyed import Money
 
 from accounts import services as accounts_services
-from accounts.errors import Refused
 from accounts.models import Account, Membership, User
+from common.errors import Refused
 from invoicing.models import CreditNote, Invoice, Refund
 from invoicing.selectors import credit_balance
 from invoicing.services import invoice_pay

@@ -1,6 +1,6 @@
 """Every change to a subscription (SPEC §2.3–2.5), one transaction each.
 
-Services load rows, ask the pure core (`subscriptions.billing`) which lines a
+Services load rows, ask the pure core (`billing`) which lines a
 change produces, and write the answer through `invoicing.services`.
 """
 
@@ -13,9 +13,16 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from moneyed import Money
 
-from accounts.errors import Refused
 from accounts.models import Account
 from accounts.services import history_record
+from billing import plan as core
+from billing.calendar import (
+    Period,
+    first_period,
+    next_monthly_anniversary,
+    period_for,
+)
+from common.errors import Refused
 from invoicing.formatting import day as fmt_day
 from invoicing.models import CreditNote, Invoice, InvoiceLine
 from invoicing.services import (
@@ -28,13 +35,6 @@ from invoicing.services import (
     invoice_void,
     line_from_core,
     rows_insert,
-)
-from subscriptions.billing import plan as core
-from subscriptions.billing.calendar import (
-    Period,
-    first_period,
-    next_monthly_anniversary,
-    period_for,
 )
 from subscriptions.models import (
     Coupon,

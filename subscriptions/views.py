@@ -16,10 +16,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.clock import today
 from accounts.decorators import billing_required
-from accounts.errors import Refused
 from accounts.models import Membership
+from common.clock import today
+from common.errors import Refused
 from invoicing.formatting import day, money
 from invoicing.models import Invoice, StripeCustomer
 from invoicing.selectors import credit_balance

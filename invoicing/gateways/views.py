@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import billing_required
-from accounts.errors import Refused
+from common.errors import Refused
 from invoicing import stripe_services
 from invoicing.formatting import money
 from invoicing.gateways import gateway_for, stripe_enabled

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import services
-from accounts.clock import today
+from common.clock import today
 from invoicing.formatting import day
 from subscriptions.models import SeatMode
 from subscriptions.services import subscription_create

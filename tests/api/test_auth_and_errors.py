@@ -5,10 +5,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.api_keys import api_key_authenticate, api_key_create, api_key_revoke
-from accounts.errors import Refused
 from accounts.models import Membership
 from api.models import ApiKey
 from api.throttling import ApiKeyRateThrottle
+from common.errors import Refused
 
 from .conftest import DAY, error_of
 

@@ -8,11 +8,11 @@ from moneyed import Money
 
 from accounts import services as accounts_services
 from accounts.models import User
+from billing import plan as core
+from billing.calendar import Period
 from invoicing.models import CreditNote, Invoice
 from invoicing.services import credit_note_issue
 from subscriptions import services
-from subscriptions.billing import plan as core
-from subscriptions.billing.calendar import Period
 from subscriptions.models import Coupon, Plan
 
 _seq = count(1)

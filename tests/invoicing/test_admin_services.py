@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from moneyed import Money
 
-from accounts.errors import Refused
 from accounts.models import Account
+from common.errors import Refused
 from invoicing.models import CreditEntry, CreditNote, Invoice
 from invoicing.selectors import credit_balance
 from invoicing.services import (

@@ -10,7 +10,7 @@ from django.db.models import ProtectedError
 from django.forms import modelform_factory
 from moneyed import Money
 
-from accounts.errors import Refused
+from common.errors import Refused
 from invoicing.frozen import invoice_is_frozen
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from invoicing.selectors import credit_balance

@@ -7,10 +7,10 @@ import pytest
 from django.db import connection, transaction
 from moneyed import Money
 
+from billing import plan as core
+from billing.calendar import Period
 from invoicing.models import Invoice
 from invoicing.services import invoice_issue, number_allocate, series_format
-from subscriptions.billing import plan as core
-from subscriptions.billing.calendar import Period
 from tests.invoicing import kit
 
 JAN_5 = date(2026, 1, 5)

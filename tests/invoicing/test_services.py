@@ -6,12 +6,12 @@ from decimal import Decimal
 import pytest
 from moneyed import Money
 
-from accounts.errors import Refused
+from billing import plan as core
+from billing.calendar import Period
+from common.errors import Refused
 from invoicing.models import CreditEntry, Invoice, InvoiceLine, Payment, Refund
 from invoicing.selectors import credit_balance
 from invoicing.services import credit_note_issue, invoice_issue, invoice_pay, invoice_refund
-from subscriptions.billing import plan as core
-from subscriptions.billing.calendar import Period
 from tests.builders import make_account, usd
 
 pytestmark = pytest.mark.django_db

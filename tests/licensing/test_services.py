@@ -7,7 +7,6 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
-from accounts.errors import Refused
 from accounts.models import Membership
 from accounts.services import (
     membership_archive,
@@ -16,6 +15,7 @@ from accounts.services import (
     membership_reactivate,
     membership_remove_invitation,
 )
+from common.errors import Refused
 from invoicing.services import invoice_pay
 from licensing import keys
 from licensing.models import Activation, Licence

@@ -11,12 +11,12 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from billing import plan as core
+from billing.calendar import Period
 from invoicing.models import CreditEntry, Invoice, InvoiceLine
 from invoicing.services import invoice_issue, invoice_pay
 from licensing.models import Licence
 from subscriptions import services
-from subscriptions.billing import plan as core
-from subscriptions.billing.calendar import Period
 from subscriptions.models import CouponRedemption, SeatChange, Subscription
 from tests.builders import archive, invite, make_account, make_coupon, make_plan, usd
 

@@ -138,7 +138,7 @@ def test_the_money_back_guarantee_refunds_a_partly_paid_open_invoice_then_voids_
 
 
 def test_a_partly_paid_invoice_is_not_voided_until_its_payment_is_refunded():
-    from accounts.errors import Refused
+    from common.errors import Refused
     from invoicing.services import invoice_refund, invoice_void
 
     account = make_account()

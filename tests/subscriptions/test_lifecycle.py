@@ -7,8 +7,8 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from accounts.errors import Refused
 from accounts.models import Account
+from common.errors import Refused
 from invoicing.models import Invoice, Refund
 from invoicing.services import invoice_pay
 from subscriptions import services

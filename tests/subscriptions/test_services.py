@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from accounts.errors import Refused
+from common.errors import Refused
 from invoicing.models import CreditNote, Invoice, InvoiceLine
 from invoicing.selectors import credit_balance
 from invoicing.services import invoice_pay

@@ -15,8 +15,8 @@ from django.test.utils import override_settings
 from moneyed import Money
 
 from accounts import services
-from accounts.clock import today
 from accounts.models import Account, Membership, User
+from common.clock import today
 from invoicing.models import Invoice
 from invoicing.services import invoice_pay
 from subscriptions import services as billing

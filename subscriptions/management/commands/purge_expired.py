@@ -3,7 +3,7 @@ from datetime import date
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.clock import today
+from common.clock import today
 from subscriptions.retention import account_purge, purge_candidates
 
 

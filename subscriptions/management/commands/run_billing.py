@@ -6,7 +6,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from accounts.processes import map_in_processes
+from common.processes import map_in_processes
 from subscriptions.services import RunSummary, billing_run, renewals_run
 
 

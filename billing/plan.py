@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from moneyed import Money
 
-from subscriptions.billing.calendar import Period, remaining_days
-from subscriptions.billing.proration import prorate, round_money, scale, zero
+from billing.calendar import Period, remaining_days
+from billing.proration import prorate, round_money, scale, zero
 
 SUBSCRIPTION = "subscription"
 PRORATION = "proration"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subscriptions.billing.calendar import (
+from billing.calendar import (
     ANNUAL,
     MONTHLY,
     Period,

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from moneyed import Money
 
-from subscriptions.billing.calendar import Period
-from subscriptions.billing.plan import (
+from billing.calendar import Period
+from billing.plan import (
     CREDIT,
     PRORATION,
     SUBSCRIPTION,

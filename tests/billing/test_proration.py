@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from moneyed import Money
 
-from subscriptions.billing.calendar import Period, remaining_days
-from subscriptions.billing.proration import minor_unit, prorate, round_money, scale, zero
+from billing.calendar import Period, remaining_days
+from billing.proration import minor_unit, prorate, round_money, scale, zero
 
 currencies = st.sampled_from(["USD", "EUR", "JPY"])
 

@@ -1,0 +1,1 @@
+"""Cross-cutting helpers every app may use: refusals, the clock. Imports no Prorata app."""
