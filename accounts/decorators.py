@@ -3,13 +3,11 @@
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.db.models import Case, Value, When
 from django.shortcuts import render
 
 from accounts import permissions
 from accounts.models import Membership
-from subscriptions.selectors import account_status
 
 # Owner, then admins, then billing admins: the order people would ask them in.
 OWNER_FIRST = Case(
@@ -37,7 +35,7 @@ def forbidden(request, what: str):
     )
 
 
-def _refusal(request, check, what):
+def refusal(request, check, what):
     """The page for a signed-in person whose membership fails `check`, or None."""
     if request.account is None:
         return render(request, "accounts/no_account.html", status=403)
@@ -53,7 +51,7 @@ def _guard(check, what):
         @login_required
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            return _refusal(request, check, what) or view(request, *args, **kwargs)
+            return refusal(request, check, what) or view(request, *args, **kwargs)
 
         return wrapped
 
@@ -72,40 +70,3 @@ def billing_helpers_for(account):
         .select_related("user")
         .order_by(OWNER_FIRST, "email")
     )
-
-
-# What a closed account shows in the product: unpaid (402 Payment Required) or expired.
-CLOSED_PAGES = {
-    "locked": ("accounts/account_locked.html", 402),
-    "expired": ("accounts/account_expired.html", 403),
-}
-
-
-def product_gate(request):
-    """The response that keeps someone out of the product, or None to let them in (SPEC §1, §2.5).
-
-    Role `none` meets a locked door; an unpaid invoice locks the account; an
-    expired subscription blocks everyone until someone subscribes again.
-    """
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    refusal = _refusal(request, permissions.can_use_product, "product")
-    if refusal is not None:
-        return refusal
-    account, membership = request.account, request.membership
-    page = CLOSED_PAGES.get(account_status(account))
-    if page is not None:
-        template, status = page
-        context = {"can_pay": permissions.can_manage_billing(membership), "helpers": billing_helpers_for(account)}
-        return render(request, template, context, status=status)
-    return None
-
-
-def product_required(view):
-    """Guard a product view (`/app/…`) with product_gate."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        return product_gate(request) or view(request, *args, **kwargs)
-
-    return wrapped

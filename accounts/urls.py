@@ -1,12 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import product, views
+from accounts import views
 from accounts.forms import LoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("app/", product.app_home, name="app"),
     # Django's own auth views with the project's templates (templates/registration/).
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -17,14 +17,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts import permissions, services
+from accounts import hooks, permissions, services
 from accounts.decorators import members_required, settings_required
 from accounts.forms import InvitationAcceptForm, InviteForm, RoleForm, SignupForm, role_choices
 from accounts.middleware import SESSION_KEY, memberships_of
 from accounts.models import Membership, User
 from common.errors import Refused
-from subscriptions.selectors import live_subscription
-from subscriptions.views import membership_change_confirmation, seat_summary
 
 Role = Membership.Role
 Status = Membership.Status
@@ -119,7 +117,7 @@ def _members_page(request, *, invite_form=None, row_error=None, status=200):
             "row_error": row_error,
             "can_transfer": permissions.can_transfer_ownership(actor),
             "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
-            "seats": seat_summary(request.account, live_subscription(request.account)),
+            "seats": hooks.seat_summary(request.account),
             "locale": request.account.locale or "en_US",
         },
         status=status,
@@ -171,7 +169,7 @@ def member_invite(request):
     try:
         _refuse_grant(request.membership, form.cleaned_data["role"])
         emails, role = form.cleaned_data["emails"], form.cleaned_data["role"]
-        page, done = membership_change_confirmation(
+        page, done = hooks.change_confirmation(
             request,
             service=services.membership_invite_many,
             kwargs={"account": request.account, "emails": emails, "role": role, "by": request.user},
@@ -212,8 +210,8 @@ def _act(request, pk: int, action, done: str):
 
 
 def _with_cost(request, service, kwargs: dict, title: str, **hidden):
-    """The page with what the change costs (subscriptions.views), or None once it is made."""
-    page, _ = membership_change_confirmation(
+    """The page with what the change costs (accounts.hooks), or None once it is made."""
+    page, _ = hooks.change_confirmation(
         request,
         service=service,
         kwargs={**kwargs, "by": request.user},

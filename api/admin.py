@@ -1,7 +1,7 @@
 """Support: per-account API keys and the stored idempotent responses (SPEC §3, API), read-only.
 
 A key's secret is shown once to the customer and never stored, so keys are created and revoked
-from Settings › API keys (accounts.api_keys), not here.
+from Settings › API keys (api/keys.py), not here.
 """
 
 from django.contrib import admin

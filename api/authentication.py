@@ -4,7 +4,7 @@ from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from accounts.api_keys import api_key_authenticate
+from api.keys import api_key_authenticate
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "licensing",
     "api",
+    "support",
 ]
 
 MIDDLEWARE = [

@@ -1,10 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from subscriptions.product import app_home
+
 urlpatterns = [
+    path("app/", app_home, name="app"),  # the product placeholder that billing locks
     path("admin/", admin.site.urls),
     path("", include("api.urls")),
     path("settings/", include("licensing.urls")),
+    path("settings/", include("api.page_urls")),
     path("", include("accounts.urls")),
     path("settings/subscription/", include("subscriptions.urls")),
     path("settings/invoices/", include("invoicing.pages")),

@@ -1,17 +1,16 @@
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from accounts.signals import membership_changed
 from licensing.services import licence_sync
 from subscriptions.models import Subscription
+from subscriptions.signals import seats_synced
 
 # Saves that can change how many licences an account has.
 SEAT_FIELDS = frozenset({"paid_seats", "bought_seats", "status"})
 
 
-@receiver(membership_changed)
+@receiver(seats_synced)
 def licences_follow_members(sender, *, account, on, **kwargs):
-    # Connected after subscriptions' receiver (app order), so paid seats are already counted.
     licence_sync(account=account, on=on)
 
 

@@ -6,8 +6,8 @@ from django.core.cache import cache
 from moneyed import Money
 from rest_framework.test import APIClient
 
-from accounts.api_keys import api_key_create
 from accounts.services import membership_invite, signup
+from api.keys import api_key_create
 from licensing import keys
 from subscriptions.models import Plan, SeatMode
 from subscriptions.services import subscription_create

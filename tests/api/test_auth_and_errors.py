@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.api_keys import api_key_authenticate, api_key_create, api_key_revoke
 from accounts.models import Membership
+from api.keys import api_key_authenticate, api_key_create, api_key_revoke
 from api.models import ApiKey
 from api.throttling import ApiKeyRateThrottle
 from common.errors import Refused

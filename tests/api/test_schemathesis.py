@@ -6,8 +6,8 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from accounts.api_keys import api_key_create
 from accounts.services import membership_invite, signup
+from api.keys import api_key_create
 from api.throttling import ActivationRateThrottle, ApiKeyRateThrottle
 from subscriptions.services import subscription_create
 

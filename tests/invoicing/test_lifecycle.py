@@ -198,7 +198,7 @@ def test_the_api_offers_no_way_to_edit_an_issued_invoice():
     from rest_framework import serializers
     from rest_framework.test import APIClient
 
-    from accounts.api_keys import api_key_create
+    from api.keys import api_key_create
 
     invoice = subscribe()
     owner = invoice.account.memberships.get(role="owner")

@@ -7,9 +7,9 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from accounts.api_keys import api_key_create
 from accounts.models import User
 from accounts.staff_groups import FINANCE, SUPPORT, staff_groups_sync
+from api.keys import api_key_create
 from api.models import IdempotentResponse
 from licensing.models import Activation, Licence
 

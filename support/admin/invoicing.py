@@ -16,20 +16,6 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from moneyed import Money
 
-from accounts.admin import (
-    ActionForm,
-    CurrencyFilter,
-    HistoryAdmin,
-    ReadOnlyAdminMixin,
-    ReadOnlyInline,
-    RequiredReasonForm,
-    StaffAction,
-    StaffActionsMixin,
-    account_ids_matching,
-    admin_link,
-    money_column,
-    show_money,
-)
 from common.clock import today
 from common.errors import Refused
 from invoicing import services
@@ -44,6 +30,21 @@ from invoicing.models import (
     Refund,
 )
 from invoicing.stripe_models import CardCharge, StripeCustomer
+from subscriptions.services import refund_window_end
+from support.admin.base import (
+    ActionForm,
+    CurrencyFilter,
+    HistoryAdmin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    RequiredReasonForm,
+    StaffAction,
+    StaffActionsMixin,
+    account_ids_matching,
+    admin_link,
+    money_column,
+    show_money,
+)
 
 NUMBER = re.compile(r"^(INV|CN)-\d{4}-\d+$", re.IGNORECASE)
 
@@ -220,8 +221,6 @@ class RefundForm(ActionForm):
 
 
 def refund_window(invoice: Invoice):
-    from subscriptions.services import refund_window_end
-
     return refund_window_end(invoice.subscription) if invoice.subscription_id else None
 
 

@@ -12,20 +12,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from accounts.admin import (
-    GrantCredit,
-    HistoryAdmin,
-    ReadOnlyAdminMixin,
-    ReadOnlyInline,
-    ReasonForm,
-    StaffAction,
-    StaffActionsMixin,
-    UnlockAccount,
-    account_ids_matching,
-    admin_link,
-    money_column,
-    show_money,
-)
 from billing import plan as core
 from common.clock import today
 from common.errors import Refused
@@ -44,6 +30,19 @@ from subscriptions.models import (
 from subscriptions.previews import Preview, preview
 from subscriptions.selectors import seats_in_use
 from subscriptions.what_if import subscription_what_if
+from support.admin.accounts import GrantCredit, UnlockAccount
+from support.admin.base import (
+    HistoryAdmin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    ReasonForm,
+    StaffAction,
+    StaffActionsMixin,
+    account_ids_matching,
+    admin_link,
+    money_column,
+    show_money,
+)
 
 Status = Subscription.Status
 
