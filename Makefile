@@ -43,8 +43,8 @@ test: lint
 	$(BIN)/python manage.py makemigrations --check --dry-run -v1
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-scenarios: install
-	$(BIN)/python ../shared/scenarios/check.py --python $(BIN)/python
+scenarios: install-dev
+	$(BIN)/pytest -q tests/subscriptions/test_scenarios.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

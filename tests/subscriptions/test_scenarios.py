@@ -1,4 +1,4 @@
-"""The worked examples of shared/scenarios, copied into tests/scenarios, run through the command."""
+"""The worked examples (tests/scenarios/*.json: help-page cases with expected invoices), run through the command."""
 
 import io
 import json
@@ -11,7 +11,7 @@ SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.j
 
 
 def mismatches(expected: dict, got: dict) -> list[str]:
-    """The comparison of shared/scenarios/check.py."""
+    """The comparison of tests/scenarios/check.py."""
     bad = []
     for key in ("invoices", "credit_notes", "refunds"):
         e, g = expected.get(key, []), got.get(key) or []
