@@ -1,12 +1,16 @@
 """One currency per document (SPEC §2.2): the database refuses a row whose amounts are in another currency
 than the row's own (check constraints; run on SQLite and, with DATABASE_URL, on PostgreSQL)."""
 
+import re
 from datetime import date
 
 import pytest
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from moneyed import Money
 
+from accounts.models import User
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from subscriptions.models import Plan
 from tests.builders import make_account
@@ -93,3 +97,11 @@ def test_a_plan_price_in_another_currency_is_refused_and_a_missing_price_is_not(
     )
     yen = Plan.objects.create(code="yen", name="Yen", currency="JPY", monthly_price=Money(900, "JPY"))
     assert Plan.objects.get(pk=yen.pk).annual_price is None
+
+
+def test_the_admin_offers_only_the_currencies_of_settings(client):
+    client.force_login(User.objects.create_superuser(email="root@prorata.example"))
+    page = client.get(reverse("admin:subscriptions_plan_add")).content.decode()
+    select = re.search(r'<select name="monthly_price_1".*?</select>', page, re.S).group(0)
+    offered = re.findall(r'<option value="([A-Z]{3})"', select)
+    assert sorted(offered) == sorted(settings.CURRENCIES)
