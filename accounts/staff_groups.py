@@ -1,7 +1,7 @@
 """The staff groups of SPEC §1: "Support" and "Finance", and the permissions each holds.
 
-Used by the data migrations `accounts.0002_staff_groups` (and 0003 to 0005) and by tests (which run
-without migrations). Re-running it brings the groups back to this definition.
+Used by the data migration `accounts.0002_staff_groups` and by tests (which run without migrations).
+Re-running it brings the groups back to this definition.
 """
 
 from django.apps import apps as global_apps
@@ -87,19 +87,17 @@ GROUPS: dict[str, dict[str, dict[str, list[str]]]] = {
 }
 
 
-def staff_groups_sync(apps=global_apps, *, strict: bool = True) -> None:
+def staff_groups_sync(apps=global_apps) -> None:
     """Create the permissions if they are not there yet, then the groups with exactly these permissions.
 
-    A migration that runs before some models exist passes `strict=False` to skip their permissions;
-    a later migration syncs again with everything in place.
+    `apps` is the migration's app registry when accounts.0002 runs it. A permission named above that does
+    not exist raises LookupError instead of leaving a group short of it.
     """
     from django.contrib.auth.management import create_permissions
 
     for label in ("accounts", "subscriptions", "invoicing", "licensing", "api", "djstripe"):
-        try:
-            config = apps.get_app_config(label)
-        except LookupError:  # an app whose migrations have not run yet at this point
-            continue
+        config = apps.get_app_config(label)
+        # A migration's app configs have no models module, and create_permissions skips such apps.
         config.models_module = getattr(config, "models_module", None) or True
         create_permissions(config, apps=apps, verbosity=0)
     Group = apps.get_model("auth", "Group")
@@ -109,14 +107,10 @@ def staff_groups_sync(apps=global_apps, *, strict: bool = True) -> None:
         wanted = []
         for label, models in by_app.items():
             for model, codenames in models.items():
-                try:
-                    apps.get_model(label, model)
-                except LookupError:  # not created yet at this point of the migrations: a later one adds it
-                    continue
                 found = Permission.objects.filter(
                     content_type__app_label=label, content_type__model=model, codename__in=codenames
                 )
-                if strict and found.count() != len(codenames):
+                if found.count() != len(codenames):
                     missing = set(codenames) - set(found.values_list("codename", flat=True))
                     raise LookupError(f"{name}: no permission {label}.{', '.join(sorted(missing))}")
                 wanted += list(found)

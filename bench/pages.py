@@ -4,7 +4,7 @@
     .venv/bin/python bench/pages.py [--members 1000] [--invoices 500] [--runs 15]
     DATABASE_URL=postgres://… .venv/bin/python bench/pages.py   # an empty, throw-away database
 
-Builds two accounts through the real services (tests/pages_world.py): a small
+Builds two accounts through the real services (bench/_data.py): a small
 one (3 members, 1 invoice) and a large one (1,000 members, 500 invoices), on
 a temporary SQLite file or the empty database named by DATABASE_URL. Then, for
 each Settings page, prints the median server time (Django's test Client,
@@ -85,20 +85,20 @@ def main():
     import time_machine
     from django.test import Client
 
-    from tests.pages_world import bulk, world
+    from bench._data import members_and_invoices_add, team_account
 
     with time_machine.travel("2026-11-15 12:00Z", tick=True):
         from datetime import date
 
-        small = world(on=date(2026, 11, 1), people=2, name="Small")
-        large = world(on=date(2026, 11, 1), people=2, name="Large", plan_obj=small.plan)
+        small, small_owner, plan = team_account(name="Small", on=date(2026, 11, 1))
+        large, large_owner, _ = team_account(name="Large", on=date(2026, 11, 1), plan=plan)
         started = time.perf_counter()
-        bulk(large, members=args.members, invoices=args.invoices, on=date(2026, 11, 1))
+        members_and_invoices_add(large, members=args.members, invoices=args.invoices, on=date(2026, 11, 1))
         print(f"loaded {args.members} members and {args.invoices} invoices in {time.perf_counter() - started:.1f} s")
         clients = {}
-        for w in (small, large):
-            clients[w.account.name] = Client()
-            clients[w.account.name].force_login(w.owner)
+        for account, owner in ((small, small_owner), (large, large_owner)):
+            clients[account.name] = Client()
+            clients[account.name].force_login(owner)
         print(f"{'page':28} {'3 members, 1 invoice':>22} {f'{args.members} members, {args.invoices} inv.':>28}")
         for name, method, url, data in PAGES:
             cells = []

@@ -67,10 +67,10 @@ def main():
     from django.test.utils import setup_test_environment
     from moneyed import Money
 
+    from bench._data import rich_invoice
     from invoicing import documents
     from invoicing.models import Invoice
     from invoicing.services import invoice_credit
-    from tests.invoicing import kit
 
     setup_test_environment()  # the test client's host, and emails kept in memory
     call_command("migrate", verbosity=0)
@@ -78,7 +78,7 @@ def main():
         sys.exit("bench: the database is not empty; point DATABASE_URL at an empty database (or unset it)")
 
     t0 = time.perf_counter()
-    invoices = [kit.rich_invoice() for _ in range(args.invoices)]
+    invoices = [rich_invoice() for _ in range(args.invoices)]
     print(f"setup: {len(invoices)} invoices through the services ({time.perf_counter() - t0:.1f}s)")
 
     documents.render(documents.invoice_data(invoices[0]))  # fonts and WeasyPrint warm-up, not counted
@@ -109,7 +109,7 @@ def main():
     rates = {}
     for workers in (1, args.workers):
         for _ in range(args.invoices):
-            kit.rich_invoice()
+            rich_invoice()
         pending = len(documents_pending())  # the invoices, and the credit notes that gave their credit
         t0 = time.perf_counter()
         result = documents_deliver(workers=workers)

@@ -100,6 +100,11 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="billing@prorata.localhost")
 
 # Prorata
+# The currencies Prorata bills in: django-money's choices (the admin's currency drop-downs) and the choices
+# written into the migrations; a different list makes `makemigrations` write a choices-only migration.
+CURRENCIES = env.list(
+    "CURRENCIES", default=["USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN"]
+)
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=365)
 DEFAULT_PAYMENT_GATEWAY = env("DEFAULT_PAYMENT_GATEWAY", default="bank_transfer")

@@ -1,7 +1,7 @@
 """Invoices, credit notes, the credit-balance ledger, payments and refunds (SPEC §2.2, §2.6)."""
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from djmoney.models.fields import MoneyField
 from simple_history.models import HistoricalRecords
@@ -121,6 +121,21 @@ class Invoice(models.Model):
             models.Index(fields=["-issued_on", "-id"], name="invoice_newest_first"),
             models.Index(fields=["status", "-issued_on", "-id"], name="invoice_status_newest_first"),
         ]
+        # One currency per invoice (SPEC §2.2): every amount is in the invoice's currency.
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    subtotal_currency=F("currency"),
+                    discount_currency=F("currency"),
+                    tax_currency=F("currency"),
+                    total_currency=F("currency"),
+                    credit_applied_currency=F("currency"),
+                    amount_due_currency=F("currency"),
+                    amount_paid_currency=F("currency"),
+                ),
+                name="invoice_amounts_in_invoice_currency",
+            ),
+        ]
         permissions = [
             ("pay_invoice", "Can mark an invoice paid"),
             ("void_invoice", "Can void an invoice"),
@@ -167,6 +182,13 @@ class InvoiceLine(models.Model):
                 condition=Q(invoice__isnull=True),
                 name="waiting_lines",
             )
+        ]
+        # A line's price and amount share a currency (that it is its invoice's is the issuing service's
+        # job: a check constraint cannot look at another table).
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(unit_price_currency=F("amount_currency")), name="invoice_line_one_currency"
+            ),
         ]
 
     def __str__(self):
@@ -222,6 +244,11 @@ class CreditNote(models.Model):
     class Meta:
         ordering = ["-issued_on", "-id"]
         indexes = [models.Index(fields=["-issued_on", "-id"], name="creditnote_newest_first")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_currency=F("currency")), name="credit_note_total_in_credit_note_currency"
+            ),
+        ]
         permissions = [
             ("grant_credit", "Can grant credit up to SUPPORT_CREDIT_LIMIT"),
             ("grant_credit_unlimited", "Can grant credit above SUPPORT_CREDIT_LIMIT"),
@@ -247,6 +274,11 @@ class CreditNoteLine(models.Model):
 
     class Meta:
         ordering = ["credit_note", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(unit_price_currency=F("amount_currency")), name="credit_note_line_one_currency"
+            ),
+        ]
 
     def __str__(self):
         return self.description

@@ -3,7 +3,7 @@
 import secrets
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from djmoney.models.fields import MoneyField
 from simple_history.models import HistoricalRecords
@@ -90,6 +90,15 @@ class Plan(models.Model):
 
     class Meta:
         ordering = ["code"]
+        # Each price, when set, is in the plan's currency (the admin form says so before saving).
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(monthly_price__isnull=True) | Q(monthly_price_currency=F("currency")))
+                & (Q(annual_price__isnull=True) | Q(annual_price_currency=F("currency")))
+                & (Q(trial_offer__isnull=True) | Q(trial_offer_currency=F("currency"))),
+                name="plan_prices_in_plan_currency",
+            ),
+        ]
 
     def __str__(self):
         return self.name

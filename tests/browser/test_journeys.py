@@ -10,7 +10,7 @@ from invoicing.models import Invoice
 from subscriptions import services
 from subscriptions.models import SeatRemoval
 from tests.browser.conftest import CHROMIUM, PHONE
-from tests.pages_world import plan, world
+from tests.builders import make_team_plan, world
 
 pytestmark = [
     pytest.mark.browser,
@@ -117,7 +117,7 @@ def test_4_a_locked_account_can_only_pay_and_paying_unlocks(clock, open_as, shot
 
 
 def test_5_archive_under_keep_until_renewal_then_invite_fills_the_free_seat(clock, open_as, shot):
-    w = world(on=NOV_1, people=2, plan_obj=plan(seat_removal=SeatRemoval.KEEP_UNTIL_RENEWAL))
+    w = world(on=NOV_1, people=2, plan_obj=make_team_plan(seat_removal=SeatRemoval.KEEP_UNTIL_RENEWAL))
     leaving = w.account.memberships.filter(role="member").order_by("email").first()
     page = open_as(w.owner)
     page.goto("/settings/members/")

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from invoicing.models import CreditNote, Invoice
 from invoicing.services import documents_pending
 from subscriptions.services import billing_run, subscription_create
-from tests.invoicing import kit
+from tests.builders import make_billed_account, make_credit_grant, make_pro_plan
 
 NOV_1 = date(2026, 11, 1)
 
@@ -25,8 +25,8 @@ def worker_mode(settings, tmp_path):
 
 
 def subscribe():
-    acc = kit.account(billing_email="finance@acme.example")
-    subscription_create(account=acc, plan=kit.plan(), cycle="monthly", on=NOV_1)
+    acc = make_billed_account(billing_email="finance@acme.example")
+    subscription_create(account=acc, plan=make_pro_plan(), cycle="monthly", on=NOV_1)
     return acc, Invoice.objects.get(account=acc)
 
 
@@ -40,7 +40,7 @@ def closed_port() -> int:
 def test_nothing_is_rendered_where_documents_are_issued(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         acc, invoice = subscribe()
-        note = kit.grant(acc, "2.00", on=date(2026, 11, 5))
+        note = make_credit_grant(acc, "2.00", on=date(2026, 11, 5))
         billing_run(on=date(2026, 11, 5))
     assert mail.outbox == []
     assert not Invoice.objects.get(pk=invoice.pk).pdf
@@ -50,7 +50,7 @@ def test_nothing_is_rendered_where_documents_are_issued(django_capture_on_commit
 @pytest.mark.django_db
 def test_the_worker_renders_stores_and_emails_each_pending_document_once(capsys):
     acc, invoice = subscribe()
-    note = kit.grant(acc, "2.00", on=date(2026, 11, 5))
+    note = make_credit_grant(acc, "2.00", on=date(2026, 11, 5))
     call_command("deliver_documents")
     call_command("deliver_documents")
     assert capsys.readouterr().out.splitlines() == [

@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from accounts.models import Membership, User
 from invoicing.models import CreditNote, Invoice
 from subscriptions.services import subscription_create
-from tests.invoicing import kit
+from tests.builders import make_billed_account, make_credit_grant, make_pro_plan
 
 
 @pytest.fixture(autouse=True)
@@ -19,8 +19,8 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def billed():
-    acc = kit.account()
-    subscription_create(account=acc, plan=kit.plan(), cycle="monthly", on=date(2026, 11, 1))
+    acc = make_billed_account()
+    subscription_create(account=acc, plan=make_pro_plan(), cycle="monthly", on=date(2026, 11, 1))
     return acc, Invoice.objects.get(account=acc)
 
 
@@ -58,7 +58,7 @@ def test_everyone_else_gets_404_not_403(client, billed):
         person(acc, "member"),
         person(acc, "none"),
         person(acc, "admin", status=Membership.Status.INVITED),
-        kit.account().memberships.get(role="owner").user,  # the owner of another account
+        make_billed_account().memberships.get(role="owner").user,  # the owner of another account
     ):
         client.force_login(user)
         assert client.get(url).status_code == 404, user
@@ -69,7 +69,7 @@ def test_everyone_else_gets_404_not_403(client, billed):
 @pytest.mark.django_db
 def test_credit_notes_download_by_number_too(client, billed):
     acc, _ = billed
-    note = kit.grant(acc, "2.00", on=date(2026, 11, 5))
+    note = make_credit_grant(acc, "2.00", on=date(2026, 11, 5))
     client.force_login(acc.memberships.get(role="owner").user)
 
     response = client.get(f"/settings/invoices/{note.number}.pdf")
@@ -95,7 +95,7 @@ def test_downloads_are_served_from_storage_once_stored(client, billed):
 @pytest.mark.django_db
 def test_next_invoice_preview_is_a_draft_and_creates_nothing(client, billed, django_capture_on_commit_callbacks):
     acc, invoice = billed
-    kit.grant(acc, "1.00", on=date(2026, 11, 5))
+    make_credit_grant(acc, "1.00", on=date(2026, 11, 5))
     client.force_login(acc.memberships.get(role="owner").user)
     before = (Invoice.objects.count(), CreditNote.objects.count(), Invoice.objects.get(pk=invoice.pk).status)
 

@@ -8,7 +8,7 @@ from invoicing import emails
 from invoicing.documents import document_pdf
 from invoicing.models import Invoice
 from subscriptions.services import subscription_create
-from tests.invoicing import kit
+from tests.builders import make_billed_account, make_credit_grant, make_pro_plan, owner_of
 
 
 @pytest.fixture(autouse=True)
@@ -17,8 +17,8 @@ def media(settings, tmp_path):
 
 
 def issued(**profile) -> Invoice:
-    acc = kit.account(**profile)
-    subscription_create(account=acc, plan=kit.plan(), cycle="monthly", on=date(2026, 11, 1))
+    acc = make_billed_account(**profile)
+    subscription_create(account=acc, plan=make_pro_plan(), cycle="monthly", on=date(2026, 11, 1))
     return Invoice.objects.get(account=acc)
 
 
@@ -26,7 +26,7 @@ def issued(**profile) -> Invoice:
 def test_sent_to_the_billing_email_or_else_the_owner():
     assert emails.recipients(issued(billing_email="ap@acme.example").account) == ["ap@acme.example"]
     invoice = issued()
-    assert emails.recipients(invoice.account) == [kit.owner_email(invoice.account)]
+    assert emails.recipients(invoice.account) == [owner_of(invoice.account).email]
 
 
 @pytest.mark.django_db
@@ -44,11 +44,11 @@ def test_the_email_says_what_is_due_how_to_pay_and_attaches_the_pdf():
 
 @pytest.mark.django_db
 def test_an_invoice_paid_by_the_credit_balance_says_nothing_is_due():
-    acc = kit.account()
+    acc = make_billed_account()
     acc.currency = "USD"
     acc.save(update_fields=["currency"])
-    kit.grant(acc, "10.00", on=date(2026, 10, 30))
-    subscription_create(account=acc, plan=kit.plan(), cycle="monthly", on=date(2026, 11, 1))
+    make_credit_grant(acc, "10.00", on=date(2026, 10, 30))
+    subscription_create(account=acc, plan=make_pro_plan(), cycle="monthly", on=date(2026, 11, 1))
     invoice = Invoice.objects.get(account=acc)  # 7.00, all of it from the 10.00 of credit
     assert invoice.status == Invoice.Status.PAID
 
@@ -60,9 +60,9 @@ def test_an_invoice_paid_by_the_credit_balance_says_nothing_is_due():
 @pytest.mark.django_db
 def test_credit_note_email_names_the_note():
     acc = issued().account
-    note = kit.grant(acc, "2.00", on=date(2026, 11, 5))
+    note = make_credit_grant(acc, "2.00", on=date(2026, 11, 5))
 
     message = emails.document_email(note, b"%PDF")
 
     assert message.subject == f"Credit note {note.number} — $2.00"
-    assert "credit balance" in message.body and message.to == [kit.owner_email(acc)]
+    assert "credit balance" in message.body and message.to == [owner_of(acc).email]

@@ -23,7 +23,7 @@ from invoicing.services import (
     invoice_void,
 )
 from subscriptions.services import billing_run, subscription_create
-from tests.invoicing import kit
+from tests.builders import make_billed_account, make_credit_grant, make_pro_plan, make_rich_invoice, owner_of
 
 NOV_1 = date(2026, 11, 1)
 
@@ -45,8 +45,8 @@ def media(settings, tmp_path):
 
 
 def subscribe(acc=None, **kw):
-    acc = acc or kit.account(billing_email="finance@acme.example")
-    subscription_create(account=acc, plan=kit.plan(), cycle="monthly", on=NOV_1, **kw)
+    acc = acc or make_billed_account(billing_email="finance@acme.example")
+    subscription_create(account=acc, plan=make_pro_plan(), cycle="monthly", on=NOV_1, **kw)
     return Invoice.objects.get(account=acc)
 
 
@@ -70,7 +70,7 @@ def test_finalisation_stores_the_pdf_and_emails_it_after_commit(django_capture_o
 
 @pytest.mark.django_db
 def test_a_rolled_back_change_sends_nothing(django_capture_on_commit_callbacks):
-    acc = kit.account()
+    acc = make_billed_account()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(Boom), transaction.atomic():
             subscribe(acc)
@@ -120,16 +120,16 @@ def test_rendering_can_be_deferred_to_invoice_deliver_pending(settings, django_c
 
 @pytest.mark.django_db
 def test_credit_notes_are_numbered_stored_and_emailed_to_the_owner(django_capture_on_commit_callbacks):
-    acc = kit.account()
+    acc = make_billed_account()
     subscribe(acc)
     with django_capture_on_commit_callbacks(execute=True):
-        note = kit.grant(acc, "2.00", on=date(2026, 11, 5))
+        note = make_credit_grant(acc, "2.00", on=date(2026, 11, 5))
     note.refresh_from_db()
 
     assert note.number == "CN-2026-000001" and note.pdf and note.emailed_at is not None
     (message,) = mail.outbox
     assert message.subject == "Credit note CN-2026-000001 — $2.00"
-    assert message.to == [kit.owner_email(acc)]
+    assert message.to == [owner_of(acc).email]
 
 
 # ---------------------------------------------------------------- never edited
@@ -265,9 +265,9 @@ def test_status_moves_forward_only(start, to, allowed):
 
 @pytest.mark.django_db
 def test_issued_credit_notes_and_their_lines_are_frozen():
-    acc = kit.account()
+    acc = make_billed_account()
     subscribe(acc)
-    note = kit.grant(acc, "2.00", on=date(2026, 11, 5))
+    note = make_credit_grant(acc, "2.00", on=date(2026, 11, 5))
     line = note.lines.get()
 
     note.memo = "changed"
@@ -299,12 +299,12 @@ def test_a_voided_invoice_keeps_its_number_and_takes_no_payment():
         invoice_pay(invoice=invoice, on=date(2026, 11, 3))
     with pytest.raises(Refused):
         invoice_mark_uncollectible(invoice=invoice, on=date(2026, 11, 3))
-    assert subscribe(kit.account()).number == "INV-2026-000002"  # the void number is not given again
+    assert subscribe(make_billed_account()).number == "INV-2026-000002"  # the void number is not given again
 
 
 @pytest.mark.django_db
 def test_a_credit_note_corrects_lines_of_an_invoice_and_points_at_them():
-    invoice = kit.rich_invoice()
+    invoice = make_rich_invoice()
     charge = invoice.lines.get(kind="subscription")  # 60.00
 
     note = invoice_credit(

@@ -11,7 +11,7 @@ from billing import plan as core
 from billing.calendar import Period
 from invoicing.models import Invoice
 from invoicing.services import invoice_issue, number_allocate, series_format
-from tests.invoicing import kit
+from tests.builders import make_billed_account
 
 JAN_5 = date(2026, 1, 5)
 
@@ -68,7 +68,7 @@ def test_concurrent_finalisation_numbers_one_to_n_without_gap_or_repeat(settings
     n = 8
     accounts = []
     for _ in range(n):
-        acc = kit.account()
+        acc = make_billed_account()
         acc.currency = "USD"
         acc.save(update_fields=["currency"])
         accounts.append(acc)

@@ -10,7 +10,7 @@ from accounts import services as accounts_services
 from invoicing.models import Invoice
 from subscriptions import services
 from subscriptions.models import SeatRemoval
-from tests.pages_world import bulk, plan, world
+from tests.builders import bulk, make_team_plan, world
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def page(client, user, url=LIST, **params) -> str:
 
 
 def test_invoices_and_credit_notes_with_number_date_amount_status_and_pdf(client, on_nov_15):
-    w = world(on=NOV_1, people=2, plan_obj=plan(seat_removal=SeatRemoval.CREDIT_PRORATED))
+    w = world(on=NOV_1, people=2, plan_obj=make_team_plan(seat_removal=SeatRemoval.CREDIT_PRORATED))
     accounts_services.membership_archive_many(memberships=list(w.account.memberships.filter(role="member")), on=NOV_15)
     invoice = Invoice.objects.get(account=w.account)
     note = w.account.credit_notes.get()

@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from invoicing import documents, pdf
 from invoicing.models import Invoice
 from invoicing.services import invoice_pay, invoice_void
-from tests.invoicing import kit
+from tests.builders import make_billed_account, make_credit_grant, make_pro_plan, make_rich_invoice
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +23,7 @@ def text_of(content: bytes) -> str:
 
 @pytest.mark.django_db
 def test_invoice_pdf_shows_number_lines_totals_and_amount_due():
-    invoice = kit.rich_invoice()
+    invoice = make_rich_invoice()
     text = text_of(documents.document_pdf(invoice))
 
     assert invoice.number in text
@@ -48,7 +48,7 @@ def test_invoice_pdf_shows_number_lines_totals_and_amount_due():
 
 @pytest.mark.django_db
 def test_paid_invoice_gets_a_paid_stamp_in_a_new_file_and_the_open_one_stays():
-    invoice = kit.rich_invoice()
+    invoice = make_rich_invoice()
     opened = documents.document_pdf(invoice)
     open_name = invoice.pdf.name
     invoice_pay(invoice=invoice, on=date(2026, 11, 12))
@@ -63,11 +63,11 @@ def test_paid_invoice_gets_a_paid_stamp_in_a_new_file_and_the_open_one_stays():
 
 @pytest.mark.django_db
 def test_credit_note_pdf_names_the_note_and_what_it_credits():
-    acc = kit.account()
-    kit.plan()
+    acc = make_billed_account()
+    make_pro_plan()
     acc.currency = "USD"
     acc.save(update_fields=["currency"])
-    note = kit.grant(acc, "12.50", on=date(2026, 11, 5))
+    note = make_credit_grant(acc, "12.50", on=date(2026, 11, 5))
 
     text = text_of(documents.document_pdf(note))
 
@@ -85,8 +85,8 @@ def test_credit_note_pdf_names_the_note_and_what_it_credits():
 def test_money_is_formatted_for_the_account_locale_and_currency(currency, locale, monthly, expected):
     from subscriptions.services import subscription_create
 
-    acc = kit.account(locale=locale)
-    sub_plan = kit.plan(currency=currency, monthly=monthly, annual=monthly)
+    acc = make_billed_account(locale=locale)
+    sub_plan = make_pro_plan(currency=currency, monthly=monthly, annual=monthly)
     subscription_create(account=acc, plan=sub_plan, cycle="monthly", on=date(2026, 11, 1))
     invoice = Invoice.objects.get(account=acc)
 
@@ -99,7 +99,7 @@ def test_money_is_formatted_for_the_account_locale_and_currency(currency, locale
 @pytest.mark.parametrize(("size", "points"), [("A4", (595, 842)), ("Letter", (612, 792))])
 def test_paper_size_comes_from_settings(settings, size, points):
     settings.INVOICE_PAPER_SIZE = size
-    content = documents.document_pdf(kit.rich_invoice())
+    content = documents.document_pdf(make_rich_invoice())
     box = PdfReader(io.BytesIO(content)).pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == points
 
@@ -118,7 +118,7 @@ def test_an_optional_logo_is_read_from_a_local_file(settings, tmp_path):
         '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="10"><rect width="40" height="10"/></svg>'
     )
     settings.SELLER = {**settings.SELLER, "logo": str(logo)}
-    invoice = kit.rich_invoice()
+    invoice = make_rich_invoice()
 
     ctx = documents.document_context(documents.invoice_data(invoice))
     content = documents.render(documents.invoice_data(invoice))
@@ -129,7 +129,7 @@ def test_an_optional_logo_is_read_from_a_local_file(settings, tmp_path):
 
 @pytest.mark.django_db
 def test_a_missing_pdf_is_rendered_again_from_the_frozen_data_with_the_same_content():
-    invoice = kit.rich_invoice()
+    invoice = make_rich_invoice()
     first = documents.document_pdf(invoice)
     name = invoice.pdf.name
     assert documents.document_pdf(invoice) == first  # served from storage, byte for byte
@@ -142,7 +142,7 @@ def test_a_missing_pdf_is_rendered_again_from_the_frozen_data_with_the_same_cont
 
 @pytest.mark.django_db
 def test_a_voided_invoice_keeps_its_number_and_says_void():
-    invoice = kit.rich_invoice()
+    invoice = make_rich_invoice()
     invoice_void(invoice=invoice, on=date(2026, 11, 11), reason="issued by mistake")
     invoice.refresh_from_db()
 

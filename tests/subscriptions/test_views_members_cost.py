@@ -10,7 +10,7 @@ from accounts.models import Membership
 from invoicing.models import CreditNote, Invoice
 from subscriptions.models import SeatAddBilling, SeatRemoval
 from subscriptions.previews import invoice_preview
-from tests.pages_world import plan, world
+from tests.builders import make_plan, make_team_plan, world
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def test_archive_keeps_the_seat_then_an_invite_fills_it_for_free(client):
 
 
 def test_archive_under_credit_prorated_shows_the_credit(client):
-    w = world(on=NOV_1, people=2, plan_obj=plan(seat_removal=SeatRemoval.CREDIT_PRORATED))
+    w = world(on=NOV_1, people=2, plan_obj=make_team_plan(seat_removal=SeatRemoval.CREDIT_PRORATED))
     c = owner_client(client, w)
     member = w.account.memberships.filter(role="member").first()
     shown = c.post(f"/settings/members/{member.pk}/archive/")
@@ -75,7 +75,9 @@ def test_archive_under_credit_prorated_shows_the_credit(client):
 
 
 def test_reactivate_and_role_change_show_their_cost(client):
-    later = plan(seat_add_billing_monthly=SeatAddBilling.NEXT_INVOICE, seat_removal=SeatRemoval.CREDIT_PRORATED)
+    later = make_team_plan(
+        seat_add_billing_monthly=SeatAddBilling.NEXT_INVOICE, seat_removal=SeatRemoval.CREDIT_PRORATED
+    )
     w = world(on=NOV_1, people=2, plan_obj=later)
     c = owner_client(client, w)
     nobody = w.person("none")
@@ -85,7 +87,7 @@ def test_reactivate_and_role_change_show_their_cost(client):
 
 
 def test_going_over_the_free_plan_is_refused_next_to_the_field(client):
-    w = world(on=NOV_1, people=2, plan_obj=plan("free", monthly="0", annual=None, name="Free", max_seats=3))
+    w = world(on=NOV_1, people=2, plan_obj=make_plan("free", monthly="0", annual=None, name="Free", max_seats=3))
     response = owner_client(client, w).post(INVITE, {"emails": "four@x.example", "role": "member"})
     assert response.status_code == 200
     assert "The Free plan allows at most 3 users." in response.content.decode()

@@ -9,7 +9,7 @@ from accounts.models import Membership
 from invoicing.models import CreditNote, Invoice, InvoiceLine, NumberSeries
 from subscriptions.models import SeatAddBilling, SeatRemoval
 from subscriptions.previews import confirm, cost_impact, invoice_preview, next_invoice_preview, preview
-from tests.pages_world import plan, world
+from tests.builders import make_plan, world
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def test_confirm_keeps_nothing_when_the_cost_changed_since_the_preview():
 
 
 def test_a_refusal_is_the_preview_and_changes_nothing():
-    free = plan("free", monthly="0", annual=None, name="Free", max_seats=3)
+    free = make_plan("free", monthly="0", annual=None, name="Free", max_seats=3)
     w = world(on=NOV_1, people=2, plan_obj=free)
     result = preview(accounts_services.membership_invite, account=w.account, email="four@example.com", on=NOV_15)
     assert result.refused == "The Free plan allows at most 3 users."
@@ -88,7 +88,7 @@ def test_archive_then_invite_under_keep_until_renewal_fills_the_free_seat():
 
 
 def test_next_invoice_and_credit_note_in_words():
-    later = plan(
+    later = make_plan(
         "later", seat_add_billing_monthly=SeatAddBilling.NEXT_INVOICE, seat_removal=SeatRemoval.CREDIT_PRORATED
     )
     w = world(on=NOV_1, people=2, plan_obj=later)

@@ -10,7 +10,7 @@ from accounts.models import Account
 from invoicing.models import Invoice
 from subscriptions.models import Coupon, Subscription, ToMonthly
 from subscriptions.previews import invoice_preview
-from tests.pages_world import bulk, plan, world
+from tests.builders import bulk, make_plan, make_team_plan, world
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,7 @@ def test_a_stale_confirmation_changes_nothing_and_shows_the_new_cost(client, on_
 
 
 def test_annual_to_monthly_on_a_support_only_plan_says_contact_support(client, on_nov_15):
-    w = world(on=NOV_1, people=0, cycle="annual", plan_obj=plan(to_monthly=ToMonthly.SUPPORT_ONLY))
+    w = world(on=NOV_1, people=0, cycle="annual", plan_obj=make_team_plan(to_monthly=ToMonthly.SUPPORT_ONLY))
     c = signed_in(client, w.owner)
     assert "contact support" in text(c.get(DETAIL))
     page = text(c.get(reverse("subscriptions:switch_cycle"), {"cycle": "monthly"}))
@@ -131,7 +131,7 @@ def test_cancel_then_undo(client, on_nov_15):
 
 
 def test_refund_within_the_guarantee(client, on_nov_15):
-    w = world(on=NOV_1, people=0, plan_obj=plan(refund_window_days=30))
+    w = world(on=NOV_1, people=0, plan_obj=make_team_plan(refund_window_days=30))
     c = signed_in(client, w.owner)
     assert "money-back guarantee until Dec 1, 2026" in text(c.get(DETAIL))
     shown = c.get(reverse("subscriptions:refund"))
@@ -161,7 +161,7 @@ def test_subscribe_from_nothing_preview_then_confirm(client, on_nov_15):
 
 def test_subscribe_refusal_is_shown_next_to_the_field(client, on_nov_15):
     w = world(on=NOV_15, people=4, subscribe=False)
-    plan("free", monthly="0", annual=None, name="Free", max_seats=3)
+    make_plan("free", monthly="0", annual=None, name="Free", max_seats=3)
     page = text(
         signed_in(client, w.owner).get(reverse("subscriptions:subscribe"), {"plan": "free", "cycle": "monthly"})
     )
@@ -169,7 +169,7 @@ def test_subscribe_refusal_is_shown_next_to_the_field(client, on_nov_15):
 
 
 def test_trial_banner_for_billing_roles_only(client, on_nov_15):
-    w = world(on=NOV_1, people=0, plan_obj=plan(trial_days=30), subscribe=False)
+    w = world(on=NOV_1, people=0, plan_obj=make_team_plan(trial_days=30), subscribe=False)
     from subscriptions import services
 
     services.subscription_create(account=w.account, plan=w.plan, cycle="monthly", on=NOV_1, trial=True)
@@ -207,7 +207,7 @@ def test_query_counts_do_not_grow_with_members_and_invoices(client, on_nov_15, d
 
 def test_change_plan_lists_plans_then_previews_credit_and_charge(client, on_nov_15):
     w = world(on=NOV_1, people=2)
-    plan("business", monthly="10.00", annual="100.00")
+    make_plan("business", monthly="10.00", annual="100.00")
     c = signed_in(client, w.owner)
     assert "Business" in text(c.get(reverse("subscriptions:change_plan")))
     shown = c.get(reverse("subscriptions:change_plan"), {"plan": "business"})
@@ -220,7 +220,7 @@ def test_change_plan_lists_plans_then_previews_credit_and_charge(client, on_nov_
 
 
 def test_fixed_seats_are_bought_with_a_preview(client, on_nov_15):
-    w = world(on=NOV_1, people=2, seats=5, plan_obj=plan(seat_mode="fixed"))
+    w = world(on=NOV_1, people=2, seats=5, plan_obj=make_team_plan(seat_mode="fixed"))
     c = signed_in(client, w.owner)
     page = text(c.get(DETAIL))
     assert 'data-seats="paid">5<' in page and "2 of your 5 bought seats are free" in page
@@ -231,7 +231,7 @@ def test_fixed_seats_are_bought_with_a_preview(client, on_nov_15):
 
 
 def test_subscribe_with_the_trial_charges_nothing(client, on_nov_15):
-    w = world(on=NOV_15, people=1, subscribe=False, plan_obj=plan(trial_days=14))
+    w = world(on=NOV_15, people=1, subscribe=False, plan_obj=make_team_plan(trial_days=14))
     c = signed_in(client, w.owner)
     params = {"plan": w.plan.code, "cycle": "monthly", "trial": "on"}
     shown = c.get(reverse("subscriptions:subscribe"), params)
