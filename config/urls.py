@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("settings/subscription/", include("subscriptions.urls")),
     path("settings/invoices/", include("invoicing.pages")),
+    path("", include("subscriptions.document_urls")),  # /settings/invoices/next.pdf, before <number>.pdf
     path("", include("invoicing.urls")),  # /settings/invoices/<number>.pdf
     path("", include("invoicing.payment_urls")),  # /settings/payment-method/, /stripe/webhook/
 ]

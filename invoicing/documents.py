@@ -14,7 +14,6 @@ from babel.numbers import format_percent
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db.models import Max
 
 from billing.proration import zero
 from invoicing import pdf
@@ -161,24 +160,3 @@ def document_pdf(document) -> bytes:
         document.pdf.save(f"{file_stem(document)}.pdf", ContentFile(content), save=False)
         document.save(update_fields=["pdf"])
     return content
-
-
-def next_invoice_data(subscription) -> list[dict]:
-    """The invoices the daily run will issue at the end of the current period, as drafts (SPEC §2.4, §2.6).
-
-    They are computed by the real `billing_run` inside a preview that is rolled back, so nothing is
-    created, numbered, stored or sent.
-    """
-    from subscriptions.previews import preview
-    from subscriptions.services import billing_run
-
-    drafts: list[dict] = []
-
-    def renewal(*, on, accounts):
-        since = Invoice.objects.aggregate(last=Max("pk"))["last"] or 0
-        billing_run(on=on, accounts=accounts)
-        for invoice in Invoice.objects.filter(pk__gt=since, account__in=accounts).order_by("issued_on", "pk"):
-            drafts.append({**invoice_data(invoice), "number": None, "status": Invoice.Status.DRAFT})
-
-    preview(renewal, on=subscription.period_end, accounts=[subscription.account])
-    return drafts

@@ -19,6 +19,51 @@ def _money(**kw):
     return MoneyField(max_digits=14, decimal_places=2, default_currency="USD", **kw)
 
 
+class Created(models.Model):
+    """When a row was written (audit)."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class CreatedBy(Created):
+    """When a row was written and by whom: the staff member or user, none for the daily run (audit)."""
+
+    created_by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class DocumentLine(models.Model):
+    """A line that explains itself (STYLE habit 10): its period, quantity, unit price, the days it
+    was prorated by and its amount, as the core computed them (`billing.plan.Line`). Rows are made
+    from core lines by one mapper, `invoicing.services.line_from_core`."""
+
+    description = models.CharField(max_length=300)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    quantity = models.IntegerField()
+    unit_price = _money()
+    days = models.PositiveIntegerField()
+    period_days = models.PositiveIntegerField()
+    amount = _money()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.description
+
+
 class DocumentQuerySet(models.QuerySet):
     """Bulk writes go through the same guard as saves: issued documents are never edited (invoicing.frozen)."""
 
@@ -51,7 +96,7 @@ class NumberSeries(models.Model):
         return f"{self.prefix}-{self.year}: {self.last_value}"
 
 
-class Invoice(models.Model):
+class Invoice(Created):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         OPEN = "open", "Open"
@@ -107,7 +152,6 @@ class Invoice(models.Model):
     pdf = models.FileField(upload_to="invoices/%Y/", blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
     reminders_sent = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
 
     history = HistoricalRecords()
     objects = DocumentQuerySet.as_manager()
@@ -149,7 +193,7 @@ class Invoice(models.Model):
         return self.number or f"Draft invoice {self.pk}"
 
 
-class InvoiceLine(models.Model):
+class InvoiceLine(DocumentLine):
     """One line; stores how it was computed. Waiting lines have no invoice yet (`bill_on`)."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="lines")
@@ -162,14 +206,6 @@ class InvoiceLine(models.Model):
     )
     position = models.PositiveIntegerField(default=0)
     kind = models.CharField(max_length=16, choices=LineKind.choices)
-    description = models.CharField(max_length=300)
-    period_start = models.DateField()
-    period_end = models.DateField()
-    quantity = models.IntegerField()
-    unit_price = _money()
-    days = models.PositiveIntegerField()
-    period_days = models.PositiveIntegerField()
-    amount = _money()
     bill_on = models.DateField(null=True, blank=True, help_text="Waiting lines: the day they are invoiced.")
 
     objects = DocumentQuerySet.as_manager()
@@ -191,11 +227,8 @@ class InvoiceLine(models.Model):
             ),
         ]
 
-    def __str__(self):
-        return self.description
 
-
-class CreditNote(models.Model):
+class CreditNote(CreatedBy):
     """A numbered correction or credit; its total goes to the credit balance."""
 
     class Reason(models.TextChoices):
@@ -229,14 +262,6 @@ class CreditNote(models.Model):
     buyer = models.JSONField(default=dict, blank=True)
     pdf = models.FileField(upload_to="credit-notes/%Y/", blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        "accounts.User",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(default=timezone.now)
 
     history = HistoricalRecords()
     objects = DocumentQuerySet.as_manager()
@@ -258,14 +283,15 @@ class CreditNote(models.Model):
         return self.number or f"Draft credit note {self.pk}"
 
 
-class CreditNoteLine(models.Model):
+class CreditNoteLine(DocumentLine):
+    """A line of a credit note; `invoice_line` is the invoice line it corrects, if any (SPEC §2.6)."""
+
     credit_note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
     invoice_line = models.ForeignKey(InvoiceLine, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    description = models.CharField(max_length=300)
+    # The same columns as an invoice line's, but these may be blank and the amount is positive.
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
     quantity = models.IntegerField(default=1)
-    unit_price = _money()
     days = models.PositiveIntegerField(null=True, blank=True)
     period_days = models.PositiveIntegerField(null=True, blank=True)
     amount = _money(help_text="Positive: the amount credited.")
@@ -280,11 +306,8 @@ class CreditNoteLine(models.Model):
             ),
         ]
 
-    def __str__(self):
-        return self.description
 
-
-class CreditEntry(models.Model):
+class CreditEntry(Created):
     """The credit-balance ledger: + adds credit, − uses it. Each entry has a source document."""
 
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="credit_entries")
@@ -305,7 +328,6 @@ class CreditEntry(models.Model):
         blank=True,
         related_name="credit_entries",
     )
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name_plural = "credit entries"
@@ -321,7 +343,7 @@ class CreditEntry(models.Model):
         return f"{self.on} {self.amount} {self.memo}"
 
 
-class Payment(models.Model):
+class Payment(Created):
     class Method(models.TextChoices):
         BANK_TRANSFER = "bank_transfer", "Bank transfer"
         CARD = "card", "Card (Stripe)"
@@ -340,7 +362,6 @@ class Payment(models.Model):
         blank=True,
         related_name="+",
     )
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["on", "id"]
@@ -349,21 +370,13 @@ class Payment(models.Model):
         return f"{self.amount} on {self.on}"
 
 
-class Refund(models.Model):
+class Refund(CreatedBy):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="refunds")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
     amount = _money()
     on = models.DateField()
     reason = models.CharField(max_length=200)
     gateway_id = models.CharField(max_length=100, blank=True)
-    created_by = models.ForeignKey(
-        "accounts.User",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["on", "id"]

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
@@ -28,3 +29,11 @@ def render(template: str, context: dict, *, title: str) -> bytes:
 
     html = render_to_string(template, {**context, "title": title})
     return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=url_fetcher()).write_pdf()
+
+
+def pdf_response(content: bytes, filename: str) -> HttpResponse:
+    """A PDF download that no shared cache keeps."""
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

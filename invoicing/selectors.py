@@ -38,3 +38,14 @@ def open_invoices(account):
 def invoice_outstanding(invoice: Invoice) -> Money:
     """What is still to pay on an invoice: its amount due less what was paid."""
     return invoice.amount_due - invoice.amount_paid
+
+
+def invoice_net_paid(invoice: Invoice) -> Money:
+    """What was paid on `invoice` and not refunded."""
+    return invoice.amount_paid - sum((r.amount for r in invoice.refunds.all()), zero(invoice.currency))
+
+
+def invoice_creditable(invoice: Invoice) -> Money:
+    """What is left to credit on an invoice: its charges less the credit notes already issued against it."""
+    credited = sum((n.total for n in invoice.credit_notes.all()), zero(invoice.currency))
+    return max(invoice.total - credited, zero(invoice.currency))

@@ -1,12 +1,11 @@
 """Invoice and credit-note PDFs for the people who manage the account's billing (SPEC §1, §2.6)."""
 
-from django.http import Http404, HttpResponse
+from django.http import Http404
 
-from accounts.decorators import billing_required
 from accounts.permissions import can_manage_billing
 from invoicing import documents
 from invoicing.models import CreditNote, Invoice
-from subscriptions.selectors import live_subscription
+from invoicing.pdf import pdf_response
 
 
 def _billing_account(request):
@@ -14,13 +13,6 @@ def _billing_account(request):
     if not request.user.is_authenticated or not can_manage_billing(getattr(request, "membership", None)):
         raise Http404
     return request.account
-
-
-def _pdf_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _support_may_read(request, model) -> bool:
@@ -43,19 +35,4 @@ def document_download(request, number: str):
         )
     if document is None:
         raise Http404
-    return _pdf_response(documents.document_pdf(document), f"{document.number}.pdf")
-
-
-@billing_required
-def next_invoice_pdf(request):
-    """The upcoming renewal invoice as a PDF marked DRAFT; nothing is created.
-
-    A billing page like any other (SPEC §1): a member meets the 403 that says who to ask. It has
-    no number to hide, unlike `document_download`, which answers 404 to anyone else.
-    """
-    account = request.account
-    subscription = live_subscription(account)
-    drafts = documents.next_invoice_data(subscription) if subscription is not None else []
-    if not drafts:
-        raise Http404("No invoice is coming up.")
-    return _pdf_response(documents.render(drafts[0]), f"draft-invoice-{drafts[0]['issued_on']}.pdf")
+    return pdf_response(documents.document_pdf(document), f"{document.number}.pdf")

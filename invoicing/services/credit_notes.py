@@ -1,0 +1,160 @@
+"""Credit notes: numbered credits for removed seats, corrections and support grants (SPEC §2.2, §2.6)."""
+
+from datetime import date, timedelta
+
+from django.db import transaction
+from moneyed import Money
+
+from accounts.models import Account
+from billing import plan as core
+from billing.calendar import Period
+from billing.proration import zero
+from common.errors import Refused
+from invoicing.models import CreditEntry, CreditNote, CreditNoteLine, Invoice, InvoiceLine
+from invoicing.selectors import invoice_creditable
+from invoicing.services.delivery import document_queue
+from invoicing.services.issuing import buyer_snapshot
+from invoicing.services.numbering import CREDIT_NOTE_SERIES, number_allocate
+from invoicing.services.rows import line_from_core
+
+
+@transaction.atomic
+def credit_note_issue(
+    *,
+    account: Account,
+    reason: str,
+    on: date,
+    lines: list[core.Line],
+    subscription=None,
+    invoice: Invoice | None = None,
+    memo: str = "",
+    by=None,
+    corrects: list[InvoiceLine | None] = (),
+) -> CreditNote | None:
+    """A numbered credit note; its total (positive) goes to the credit balance (SPEC §2.3).
+
+    `corrects` names, line by line, the invoice line each credit line corrects (SPEC §2.6).
+    """
+    pairs = [
+        (line, ref)
+        for line, ref in zip(lines, list(corrects) or [None] * len(lines), strict=True)
+        if line is not None and line.amount.amount != 0
+    ]
+    lines = [line for line, _ in pairs]
+    if not lines:
+        return None
+    currency = account.currency
+    total = -sum((line.amount for line in lines), zero(currency))
+    if total.amount <= 0:
+        raise Refused("A credit note must credit a positive amount.")
+    note = CreditNote.objects.create(
+        account=account,
+        subscription=subscription,
+        invoice=invoice,
+        reason=reason,
+        memo=memo,
+        currency=currency,
+        issued_on=on,
+        total=total,
+        buyer=buyer_snapshot(account),
+        created_by=by,
+        number=number_allocate(prefix=CREDIT_NOTE_SERIES, on=on),
+    )
+    CreditNoteLine.objects.bulk_create(
+        [
+            line_from_core(line, model=CreditNoteLine, credit_note=note, amount=-line.amount, invoice_line=ref)
+            for line, ref in pairs
+        ]
+    )
+    CreditEntry.objects.create(
+        account=account,
+        amount=total,
+        on=on,
+        memo=f"Credit note {note.number}",
+        credit_note=note,
+    )
+    document_queue(note)
+    return note
+
+
+def _credit_core_line(*, description: str, amount: Money, on: date, period: Period | None = None) -> core.Line:
+    period = period or Period(on, on + timedelta(days=1))
+    return core.Line(core.CREDIT, description[:300], period, 1, -amount, -amount, period.days, period.days)
+
+
+@transaction.atomic
+def credit_grant(*, account: Account, amount: Money, reason: str, on: date, by=None) -> CreditNote:
+    """Support grants credit: a numbered credit note of reason “grant” whose total joins the balance (SPEC §2.2)."""
+    if not account.currency:
+        raise Refused(f"{account.name} has no billing currency yet; it is set by the first subscription.")
+    if amount.currency.code != account.currency:
+        raise Refused(f"{account.name} is billed in {account.currency}, not {amount.currency.code}.", field="amount")
+    if amount.amount <= 0:
+        raise Refused("Credit must be a positive amount.", field="amount")
+    if not reason.strip():
+        raise Refused("Say why the credit is granted.", field="reason")
+    line = _credit_core_line(description=f"Credit granted: {reason.strip()}", amount=amount, on=on)
+    return credit_note_issue(
+        account=account, reason=CreditNote.Reason.GRANT, on=on, lines=[line], memo=reason.strip()[:300], by=by
+    )
+
+
+@transaction.atomic
+def invoice_credit(
+    *,
+    invoice: Invoice,
+    on: date,
+    reason: str,
+    lines: list[InvoiceLine | tuple[InvoiceLine, Money]] = (),
+    amount: Money | None = None,
+    by=None,
+) -> CreditNote:
+    """Correct an issued invoice by a credit note for chosen lines or an amount (SPEC §2.6: never edit it).
+
+    A line is credited in full, or by the amount given with it as `(line, amount)`; each credit-note
+    line points at the invoice line it corrects, and no line is credited beyond its amount.
+    """
+    invoice = Invoice.objects.select_for_update().select_related("account").get(pk=invoice.pk)
+    if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID):
+        raise Refused(f"{invoice} is {invoice.get_status_display().lower()}; there is nothing to credit.")
+    if not reason.strip():
+        raise Refused("Say why the invoice is credited.", field="reason")
+    if bool(lines) == (amount is not None):
+        raise Refused("Choose lines or an amount to credit.", field="amount")
+    corrects = []
+    if amount is not None:
+        if amount.currency.code != invoice.currency or amount.amount <= 0:
+            raise Refused(f"Give a positive amount in {invoice.currency}.", field="amount")
+        core_lines = [_credit_core_line(description=f"Correction of {invoice.number}", amount=amount, on=on)]
+    else:
+        wanted = [item if isinstance(item, tuple) else (item, None) for item in lines]
+        foreign = [line for line, _ in wanted if line.invoice_id != invoice.pk or line.amount.amount <= 0]
+        if foreign:
+            raise Refused("Only charge lines of this invoice can be credited.", field="lines")
+        core_lines = []
+        for line, credit in wanted:
+            credited = sum((c.amount for c in CreditNoteLine.objects.filter(invoice_line=line)), zero(invoice.currency))
+            left_on_line = line.amount - credited
+            credit = left_on_line if credit is None else credit
+            if credit.currency.code != invoice.currency or credit.amount <= 0 or credit > left_on_line:
+                raise Refused(f"At most {left_on_line} is left to credit on “{line.description}”.", field="lines")
+            period = Period(line.period_start, line.period_end)
+            core_lines.append(
+                _credit_core_line(description=f"Correction: {line.description}", amount=credit, on=on, period=period)
+            )
+            corrects.append(line)
+    total = -sum((line.amount for line in core_lines), zero(invoice.currency))
+    left = invoice_creditable(invoice)
+    if total > left:
+        raise Refused(f"At most {left} is left to credit on {invoice.number}.", field="amount")
+    return credit_note_issue(
+        account=invoice.account,
+        subscription=invoice.subscription,
+        invoice=invoice,
+        reason=CreditNote.Reason.CORRECTION,
+        on=on,
+        lines=core_lines,
+        memo=reason.strip()[:300],
+        by=by,
+        corrects=corrects,
+    )

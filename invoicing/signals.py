@@ -1,0 +1,15 @@
+"""What invoicing tells the apps above it without importing them (STYLE: dependencies point one way).
+
+Both are sent inside the transaction that makes the change, so a receiver's writes commit or
+roll back with it, and a receiver's error undoes the change.
+"""
+
+from django.dispatch import Signal
+
+# A payment was recorded on an invoice, in part or in full (`invoice_pay`).
+# Arguments: invoice, payment, on (the day it was paid). Sender: Invoice.
+invoice_paid = Signal()
+
+# An open invoice was voided or written off as uncollectible (`invoice_void`, `invoice_mark_uncollectible`):
+# it is no longer owed. Arguments: invoice, on. Sender: Invoice.
+invoice_closed = Signal()

@@ -1,0 +1,42 @@
+"""The rows services write: one mapper from a core line, and the COPY writer's column lists."""
+
+from datetime import date
+
+import pytest
+
+from billing import plan as core
+from billing.calendar import Period
+from invoicing.models import CreditNoteLine, InvoiceLine, Payment
+from invoicing.services import line_from_core, rows_insert
+from invoicing.services.rows import COLUMNS, _writer
+from subscriptions.models import SeatChange
+from tests.builders import usd
+
+HALF_NOVEMBER = Period(date(2026, 11, 16), date(2026, 12, 1))
+# 1 seat removed for 15 of 30 days: 7.00 × 15/30 = 3.50 back
+CREDIT = core.Line(core.CREDIT, "1 seat removed", HALF_NOVEMBER, 1, usd("7.00"), usd("-3.50"), 15, 30)
+
+
+def test_every_table_rows_insert_writes_has_every_column_named_once():
+    assert SeatChange in COLUMNS  # named by subscriptions when it is ready
+    for model in COLUMNS:
+        names, readers = _writer(model)
+        table = [f.column for f in model._meta.concrete_fields]
+        assert sorted(names) == sorted(table), model
+        assert len(readers) == len(names) - 1  # all but the id
+
+
+def test_a_table_without_named_columns_is_refused_before_anything_is_written():
+    with pytest.raises(LookupError, match="rows_register"):
+        rows_insert([Payment(on=date(2026, 11, 1), amount=usd("1.00"))])
+
+
+def test_one_mapper_makes_invoice_and_credit_note_lines():
+    invoice_line = line_from_core(CREDIT, bill_on=date(2026, 12, 1))
+    credit_line = line_from_core(CREDIT, model=CreditNoteLine, amount=-CREDIT.amount)
+    shown = ["description", "period_start", "period_end", "quantity", "unit_price", "days", "period_days"]
+    assert isinstance(invoice_line, InvoiceLine) and isinstance(credit_line, CreditNoteLine)
+    assert [getattr(invoice_line, f) for f in shown] == [getattr(credit_line, f) for f in shown]
+    # on an invoice the credit is −3.50 of kind credit; a credit note stores what it credits, +3.50
+    assert (invoice_line.kind, invoice_line.amount, invoice_line.bill_on) == ("credit", usd("-3.50"), date(2026, 12, 1))
+    assert credit_line.amount == usd("3.50")
