@@ -32,7 +32,6 @@ from subscriptions.services.lifecycle import (
     subscription_undo_cancel,
 )
 from subscriptions.services.purchase import subscription_create
-from subscriptions.services.renewal import Renewal, renewals_write
 from subscriptions.services.seats import (
     SeatOutcome,
     subscription_set_minimum_seats,
@@ -47,7 +46,6 @@ from subscriptions.services.terms import (
 
 __all__ = [
     "REFUND_VOID_REASON",
-    "Renewal",
     "RunSummary",
     "SeatOutcome",
     "account_after_payment",
@@ -57,7 +55,6 @@ __all__ = [
     "plan_keep_price_for_subscribers",
     "refund_window_end",  # a read (subscriptions.selectors), still importable from here for invoicing's admin
     "renewals_run",
-    "renewals_write",
     "subscription_accept_trial_offer",
     "subscription_apply_coupon",
     "subscription_cancel",

@@ -1,5 +1,6 @@
 """Helpers the subscription services share: prices, labels, the row lock, the seat ledger, issuing."""
 
+from collections.abc import Iterable
 from datetime import date
 
 from accounts.models import Account
@@ -76,8 +77,8 @@ def _issue(
     *,
     reason: str,
     on: date,
-    lines,
-    waiting: list[InvoiceLine] = (),
+    lines: Iterable[core.Line],
+    waiting: Iterable[InvoiceLine] = (),
     billing_key: str | None = None,
 ) -> Invoice | None:
     """An invoice for `sub`, less the coupon active in its current period (SPEC §2.5)."""

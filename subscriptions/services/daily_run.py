@@ -65,7 +65,7 @@ def _advance(sub: Subscription, *, on: date) -> list[Invoice]:
             renewal = Renewal(sub, terms_changed=True)
         else:
             renewal = Renewal(sub)
-        issued += renewals_write([renewal])
+        issued += renewals_write(renewals=[renewal])
     return [i for i in issued if i is not None]
 
 
@@ -182,7 +182,8 @@ def renewals_run(*, on: date, accounts=None, progress=None, part: int = 0, parts
             plain = [sub for sub in claimed if _plain_renewal(sub, on=on)]
             if plain:
                 summary.subscriptions += len(plain)
-                summary.count([inv for inv in renewals_write([Renewal(sub) for sub in plain]) if inv is not None])
+                renewed = renewals_write(renewals=[Renewal(sub) for sub in plain])
+                summary.count([inv for inv in renewed if inv is not None])
         bulk = {sub.pk for sub in plain}
         for pk in ids:
             if pk not in bulk:

@@ -48,8 +48,10 @@ def _begin_period(sub: Subscription, *, in_use: int) -> tuple[Period, core.Line]
     return period, line
 
 
-def renewals_write(renewals: list[Renewal]) -> list[Invoice | None]:
+def renewals_write(*, renewals: list[Renewal]) -> list[Invoice | None]:
     """Renew every subscription of `renewals` (SPEC §2.4); the invoice of each, or None if it charged nothing.
+
+    The caller holds the subscriptions' row locks, in its transaction (the daily run's chunk or `_run_one`).
 
     Seats in use, coupons, waiting lines and credit balances are read once for the batch.
     Subscriptions whose period alone moved get it in one UPDATE per period, recorded by their
