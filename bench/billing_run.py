@@ -333,11 +333,10 @@ def main():
     from django.db import connection
 
     from invoicing.models import Invoice
-    from subscriptions import services
     from subscriptions.management.commands.run_billing import renewals_in_processes
-    from subscriptions.services import billing_run
+    from subscriptions.services import billing_run, daily_run
 
-    services.invoice_deliver_pending = lambda **kw: 0
+    daily_run.invoice_deliver_pending = lambda **kw: 0
 
     call_command("migrate", verbosity=0)
     if Invoice.objects.exists():

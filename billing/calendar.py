@@ -24,6 +24,11 @@ class Period:
     def days(self) -> int:
         return (self.end - self.start).days
 
+    @property
+    def last_day(self) -> date:
+        """The last day inside the period, as a person reads it: the day before `end`."""
+        return self.end - timedelta(days=1)
+
     def __contains__(self, day: date) -> bool:
         return self.start <= day < self.end
 

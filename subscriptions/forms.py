@@ -54,7 +54,3 @@ class PlanForm(forms.Form):
         self.fields["plan"].queryset = Plan.objects.filter(is_public=True, currency=subscription.plan.currency).exclude(
             pk=subscription.plan_id
         )
-
-
-class CycleForm(forms.Form):
-    cycle = forms.ChoiceField(choices=Cycle.choices)

@@ -20,6 +20,7 @@ from invoicing.formatting import day, money
 from invoicing.models import Invoice
 from invoicing.selectors import invoice_outstanding
 from subscriptions.models import Subscription
+from subscriptions.selectors import lock_day
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,6 @@ def reminders_send(*, on: date, accounts=None) -> dict[str, int]:
     }
 
 
-def _lock_on(invoice: Invoice) -> date:
-    from subscriptions.services import _lock_day  # the one place the lock day is computed
-
-    return _lock_day(invoice)
-
-
 def _invoice_reminders(*, on: date, accounts) -> int:
     # Open invoices of unlocked accounts, issued before today: older ones have locked their account.
     # Only the columns the decision needs: this runs every day for every account.
@@ -73,7 +68,7 @@ def _invoice_reminders(*, on: date, accounts) -> int:
         candidates = candidates.filter(account__in=accounts)
     sent = 0
     for invoice in candidates:
-        lock_on = _lock_on(invoice)
+        lock_on = lock_day(invoice)
         kinds = invoice_reminder_kinds(
             issued_on=invoice.issued_on,
             due_on=invoice.due_on,

@@ -14,17 +14,18 @@ import copy
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import models, transaction
 from django.db.models import Max, Min
 from moneyed import Money
 
+from billing.calendar import Period
 from common.errors import Refused
 from invoicing.formatting import day, line_explain, money
 from invoicing.models import CreditNote, Invoice, InvoiceLine, Refund
 from subscriptions.models import SeatRemoval, Subscription
-from subscriptions.selectors import live_subscription, seats_in_use
+from subscriptions.selectors import live_subscription, seats_in_use, subscription_period
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,11 @@ class Seats:
     paid: int | None
     status: str | None
     seat_removal: str | None = None
-    period_end: date | None = None
+    period: Period | None = None
+
+    @property
+    def period_end(self) -> date | None:
+        return self.period.end if self.period is not None else None
 
 
 @dataclass
@@ -173,7 +178,7 @@ def _seats(account) -> Seats | None:
         paid=sub.paid_seats if sub else None,
         status=sub.status if sub else None,
         seat_removal=sub.plan.seat_removal if sub else None,
-        period_end=sub.period_end if sub else None,
+        period=subscription_period(sub) if sub else None,
     )
 
 
@@ -308,7 +313,7 @@ def cost_impact(result: Preview, locale: str = "en_US") -> list[str]:
         free = "fills a free seat" if gained == 1 else f"fills {gained} free seats"
         return [f"{free}: no charge."]
     if gained < 0 and after.seat_removal == SeatRemoval.KEEP_UNTIL_RENEWAL:
-        until = day(after.period_end - timedelta(days=1), locale)  # the period's last day: [start, end)
+        until = day(after.period.last_day, locale)
         return [
             f"{_signed(gained)}: no credit. The freed {'seat stays' if gained == -1 else 'seats stay'} paid "
             f"until {until} and can be refilled at no charge."

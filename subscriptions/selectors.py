@@ -1,9 +1,16 @@
-"""Reads about subscriptions and seats."""
+"""Reads about subscriptions, seats, coupons and their lock days: nothing here writes."""
 
-from django.db.models import Count
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from moneyed import Money
 
 from accounts.models import Account, Membership
-from subscriptions.models import Subscription
+from billing import plan as core
+from billing.calendar import Period
+from invoicing.models import Invoice, InvoiceLine
+from subscriptions.models import CouponRedemption, Subscription
 
 
 def _seat_takers():
@@ -24,6 +31,33 @@ def seats_in_use_by_account(account_ids) -> dict[int, int]:
     return {pk: counts.get(pk, 0) for pk in ids}
 
 
+def seat_counts(account: Account) -> dict:
+    """Seats in use and pending invitations, in one query."""
+    taking = ~Q(memberships__status=Membership.Status.ARCHIVED) & ~Q(memberships__role=Membership.Role.NONE)
+    return (
+        type(account)
+        .objects.filter(pk=account.pk)
+        .aggregate(
+            in_use=Count("memberships", filter=taking),
+            invited=Count("memberships", filter=taking & Q(memberships__status=Membership.Status.INVITED)),
+        )
+    )
+
+
+def seat_summary(account: Account, sub: Subscription | None) -> dict:
+    """Seats in use (with pending invitations), paid and free, and the last day the free ones are paid for.
+
+    One source for the Subscription page's seat boxes and the Members page's summary line (SPEC §3);
+    a constant number of queries, however many members there are.
+    """
+    counts = seat_counts(account)
+    if sub is None or sub.is_expired:
+        return {**counts, "paid": None, "free": 0, "free_until": None}
+    free = max(sub.paid_seats - counts["in_use"], 0)
+    until = subscription_period(sub).last_day if free and not sub.is_trialing else None
+    return {**counts, "paid": sub.paid_seats, "free": free, "free_until": until}
+
+
 def live_subscription(account: Account) -> Subscription | None:
     """The account's subscription that has not expired, if any."""
     return Subscription.objects.select_related("plan").filter(account=account).exclude(status="expired").first()
@@ -41,3 +75,75 @@ def account_status(account: Account) -> str:
     if latest is not None and latest.status == Subscription.Status.EXPIRED:
         return "expired"
     return "active"
+
+
+def subscription_period(sub: Subscription) -> Period:
+    """The subscription's current period, [period_start, period_end) (SPEC §2.1)."""
+    return Period(sub.period_start, sub.period_end)
+
+
+def waiting_lines(sub: Subscription, *, until: date | None = None) -> list[InvoiceLine]:
+    """Proration lines not invoiced yet (SPEC §2.3), by billing day; only those due by `until` if given."""
+    qs = InvoiceLine.objects.filter(subscription=sub, invoice__isnull=True)
+    if until is not None:
+        qs = qs.filter(bill_on__lte=until)
+    return list(qs.order_by("bill_on", "id"))
+
+
+def active_redemption(sub: Subscription) -> CouponRedemption | None:
+    """The coupon redemption that has not ended, if any: one coupon at a time (SPEC §2.5)."""
+    return sub.redemptions.select_related("coupon").filter(ended_on__isnull=True).first()
+
+
+def redemption_discount(redemption: CouponRedemption | None, sub: Subscription) -> core.Discount | None:
+    """The discount `redemption` gives invoices issued in `sub`'s current period, if it is active in it."""
+    r = redemption
+    if r is None or r.ended_on is not None or r.active_period_start != sub.period_start:
+        return None
+    c = r.coupon
+    return core.Discount(label=f"Coupon {c.code}", percent=c.percent_off, amount=c.amount_off)
+
+
+def coupon_discount(sub: Subscription) -> core.Discount | None:
+    """The coupon discount for invoices issued in the current period, if it is active now (SPEC §2.5)."""
+    return redemption_discount(active_redemption(sub), sub)
+
+
+def charged_fraction(sub: Subscription) -> Decimal:
+    """What share of the list price was actually charged this period (SPEC §2.5).
+
+    A percent coupon active now says it; otherwise an amount off (a coupon, the trial offer) on the
+    invoice that opened the period is spread over that invoice's charges.
+    """
+    d = coupon_discount(sub)
+    if d is not None and d.percent is not None:
+        return core.charged_fraction(percent=d.percent)
+    opening = (
+        Invoice.objects.filter(billing_key=f"period:{sub.pk}:{sub.period_start}", discount__gt=0)
+        .only("pk", "discount", "discount_currency")
+        .first()
+    )
+    if opening is None:
+        return Decimal(1)
+    charged = InvoiceLine.objects.filter(invoice=opening, kind__in=core.CHARGE_KINDS, amount__gt=0).aggregate(
+        total=Sum("amount")
+    )["total"]
+    if not charged:
+        return Decimal(1)
+    return core.charged_fraction(discount=opening.discount, charges=Money(charged, opening.discount.currency))
+
+
+def refund_window_end(sub: Subscription) -> date | None:
+    """The last day of the money-back guarantee, or None if there is none (yet) (SPEC §2.5)."""
+    if not sub.plan.refund_window_days:
+        return None
+    first = sub.invoices.filter(status=Invoice.Status.PAID).order_by("issued_on", "id").first()
+    if first is None:
+        return None
+    return first.issued_on + timedelta(days=sub.plan.refund_window_days)
+
+
+def lock_day(invoice: Invoice) -> date:
+    """The day an invoice still unpaid locks its account: `issued_on + grace_days` (SPEC §2.5)."""
+    grace = invoice.subscription.plan.grace_days if invoice.subscription_id else 14
+    return invoice.issued_on + timedelta(days=grace)

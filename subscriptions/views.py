@@ -6,18 +6,15 @@ same service through `previews.confirm`, which keeps the result only if it is
 exactly what was shown. Then a message, and a redirect (POST-redirect-GET).
 """
 
-from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import billing_required
-from accounts.models import Membership
 from common.clock import today
 from common.errors import Refused
 from invoicing.formatting import day, money
@@ -27,7 +24,14 @@ from subscriptions import services
 from subscriptions.forms import CouponForm, PlanForm, SeatsForm, SubscribeForm
 from subscriptions.models import Cycle, Plan, SeatMode, SeatRemoval, Subscription, ToMonthly
 from subscriptions.previews import Preview, confirm, cost_impact, next_invoice_preview, preview
-from subscriptions.selectors import latest_subscription, live_subscription
+from subscriptions.selectors import (
+    active_redemption,
+    latest_subscription,
+    live_subscription,
+    refund_window_end,
+    seat_summary,
+    subscription_period,
+)
 
 Status = Subscription.Status
 
@@ -38,34 +42,6 @@ def _locale(request) -> str:
 
 def _detail_url() -> str:
     return reverse("subscriptions:detail")
-
-
-def seat_counts(account) -> dict:
-    """Seats in use and pending invitations, in one query."""
-    taking = ~Q(memberships__status=Membership.Status.ARCHIVED) & ~Q(memberships__role=Membership.Role.NONE)
-    return (
-        type(account)
-        .objects.filter(pk=account.pk)
-        .aggregate(
-            in_use=Count("memberships", filter=taking),
-            invited=Count("memberships", filter=taking & Q(memberships__status=Membership.Status.INVITED)),
-        )
-    )
-
-
-def seat_summary(account, sub: Subscription | None) -> dict:
-    """Seats in use (with pending invitations), paid and free, and the last day the free ones are paid for.
-
-    One source for the Subscription page's seat boxes and the Members page's summary line (SPEC §3);
-    a constant number of queries, however many members there are.
-    """
-    counts = seat_counts(account)
-    if sub is None or sub.is_expired:
-        return {**counts, "paid": None, "free": 0, "free_until": None}
-    free = max(sub.paid_seats - counts["in_use"], 0)
-    # The period is [start, end): its last paid day is the day before `period_end`.
-    until = sub.period_end - timedelta(days=1) if free and not sub.is_trialing else None
-    return {**counts, "paid": sub.paid_seats, "free": free, "free_until": until}
 
 
 def outcome_summary(result: Preview, locale: str) -> str:
@@ -88,7 +64,7 @@ def outcome_summary(result: Preview, locale: str) -> str:
 
 def _seat_meaning(sub: Subscription, free: int, on, locale: str) -> str:
     """What the free seats mean under this plan's policy (SPEC §2.3)."""
-    until = day(sub.period_end - timedelta(days=1), locale)  # the period's last day: [start, end)
+    until = day(subscription_period(sub).last_day, locale)
     if sub.is_trialing:
         return "Seats cost nothing during the trial; you pay for the seats in use when it ends."
     if sub.plan.seat_mode == SeatMode.FIXED:
@@ -121,8 +97,8 @@ def _detail_context(request, *, coupon_form=None) -> dict:
     seats = seat_summary(account, sub)
     free = seats["free"]
     next_result = next_invoice_preview(sub)
-    redemption = sub.redemptions.select_related("coupon").filter(ended_on__isnull=True).first()
-    refund_until = services.refund_window_end(sub) if sub.plan.refund_window_days else None
+    redemption = active_redemption(sub)
+    refund_until = refund_window_end(sub) if sub.plan.refund_window_days else None
     ctx.update(
         in_use=seats["in_use"],
         invited=seats["invited"],

@@ -31,6 +31,12 @@ def test_period_days_is_end_minus_start():
     assert date(2026, 12, 1) not in p
 
 
+def test_last_day_is_the_day_before_the_end():
+    # [Nov 1, Dec 1): a person reads "Nov 1 – Nov 30"; [Feb 29, Mar 1) is the one day Feb 29
+    assert Period(date(2026, 11, 1), date(2026, 12, 1)).last_day == date(2026, 11, 30)
+    assert Period(date(2024, 2, 29), date(2024, 3, 1)).last_day == date(2024, 2, 29)
+
+
 def test_empty_period_is_an_error():
     with pytest.raises(ValueError):
         Period(date(2026, 11, 1), date(2026, 11, 1))

@@ -1,4 +1,5 @@
-"""The daily run (issue 3): bulk renewals write what one-by-one renewals write; idempotent; concurrent on PostgreSQL."""
+"""The daily run (issue 3): renewals write the rows worked out by hand, in a chunk or one at a time; idempotent;
+concurrent on PostgreSQL."""
 
 import io
 import threading
@@ -18,6 +19,7 @@ from invoicing.services import invoice_issue, invoice_pay
 from licensing.models import Licence
 from subscriptions import services
 from subscriptions.models import CouponRedemption, SeatChange, Subscription
+from subscriptions.services import daily_run
 from tests.builders import archive, invite, make_account, make_coupon, make_plan, usd
 
 NOV1, NOV15, DEC1 = date(2026, 11, 1), date(2026, 11, 15), date(2026, 12, 1)
@@ -153,38 +155,105 @@ def rolled_back(run) -> dict:
         return result
 
 
+def one_subscription_at_a_time() -> None:
+    """Each due subscription in its own transaction, as the run does for all but plain renewals: batches of one."""
+    summary = services.RunSummary(on=DEC1)
+    for pk in Subscription.objects.filter(period_end__lte=DEC1).order_by("pk").values_list("pk", flat=True):
+        daily_run._run_one(pk, on=DEC1, summary=summary)
+
+
+def the_daily_run() -> None:
+    services.billing_run(on=DEC1)
+
+
+# Each renewal on Dec 1, by hand: (total, discount, credit applied, amount due, [(kind, seats, amount), …]).
+RENEWALS = {
+    "Plain": ("21.00", "0.00", "0.00", "21.00", [("subscription", 3, "21.00")]),  # 3 seats × 7.00
+    # waiting: 2 × 7.00 × 15/30 = 7.00 (Nov 16 – Nov 30), first; then 3 seats × 7.00 = 21.00
+    "Waiting": ("28.00", "0.00", "0.00", "28.00", [("proration", 2, "7.00"), ("subscription", 3, "21.00")]),
+    # 7.00 − 25% (1.75) = 5.25, + 20% tax 1.05 = 6.30
+    "Quarter": ("6.30", "1.75", "0.00", "6.30", [("subscription", 1, "7.00")]),
+    "Once": ("7.00", "0.00", "0.00", "7.00", [("subscription", 1, "7.00")]),  # the $5 coupon is used up
+    # 2 bought seats × 12.00 = 24.00, of which the Nov 15 credit note's 18.00 pays
+    "Credit": ("24.00", "0.00", "18.00", "6.00", [("subscription", 2, "24.00")]),
+    "Dropped": ("14.00", "0.00", "0.00", "14.00", [("subscription", 2, "14.00")]),  # 4 paid → 2 in use
+    "Minimum": ("21.00", "0.00", "0.00", "21.00", [("subscription", 3, "21.00")]),  # minimum 3 × 7.00
+    "Yen": ("900", "0", "0", "900", [("subscription", 1, "900")]),
+}
+
+
 @pytest.mark.django_db
-def test_bulk_renewals_write_exactly_what_one_by_one_renewals_write():
+@pytest.mark.parametrize("run", [the_daily_run, one_subscription_at_a_time], ids=["chunk", "one at a time"])
+def test_a_renewal_writes_the_rows_worked_out_by_hand(run):
     world()
     due = list(Subscription.objects.filter(period_end__lte=DEC1).order_by("pk").values_list("pk", flat=True))
-    plain = [s for s in Subscription.objects.filter(pk__in=due) if services._plain_renewal(s, on=DEC1)]
-    assert len(plain) == len(due) - 1  # all but the canceled one go through _renew_many
-
-    def one_by_one():
-        summary = services.RunSummary(on=DEC1)
-        for pk in due:
-            services._run_one(pk, on=DEC1, summary=summary)
-
-    bulk = rolled_back(lambda: services.billing_run(on=DEC1))
-    single = rolled_back(one_by_one)
-    assert bulk == single
-    by_name = {inv["buyer"]["name"]: inv for inv in bulk["invoices"]}
-    # 3 seats × 7.00 = 21.00
-    assert by_name["Plain"]["total"] == Decimal("21.00")
-    # 3 seats × 7.00 = 21.00 + waiting 2 × 7.00 × 15/30 = 7.00 → 28.00, waiting lines first
-    assert by_name["Waiting"]["total"] == Decimal("28.00")
-    assert [line[1] for line in by_name["Waiting"]["lines"]] == ["proration", "subscription"]
-    # 7.00 − 25% (1.75) = 5.25, + 20% tax 1.05 = 6.30
-    assert (by_name["Quarter"]["discount"], by_name["Quarter"]["total"]) == (Decimal("1.75"), Decimal("6.30"))
-    # the $5 coupon was used up on the first invoice: 7.00
-    assert by_name["Once"]["total"] == Decimal("7.00")
-    # 2 seats × 12.00 = 24.00, of which 18.00 comes from the credit note
-    assert (by_name["Credit"]["credit_applied"], by_name["Credit"]["amount_due"]) == (Decimal("18.00"), Decimal("6.00"))
-    assert by_name["Dropped"]["total"] == Decimal("14.00")  # 2 seats × 7.00
-    assert by_name["Minimum"]["total"] == Decimal("21.00")  # minimum 3 × 7.00
-    assert by_name["Yen"]["total"] == Decimal("900")
-    numbers = [inv["number"] for inv in bulk["invoices"]]
+    plain = [s for s in Subscription.objects.filter(pk__in=due) if daily_run._plain_renewal(s, on=DEC1)]
+    assert len(plain) == len(due) - 1  # all but the canceled one renew together in the daily run's chunk
+    run()
+    result = outcome()
+    by_name = {inv["buyer"]["name"]: inv for inv in result["invoices"]}
+    assert {
+        name: (
+            inv["total"],
+            inv["discount"],
+            inv["credit_applied"],
+            inv["amount_due"],
+            [(kind, quantity, amount) for _, kind, _, _, _, quantity, _, _, _, amount in inv["lines"]],
+        )
+        for name, inv in by_name.items()
+    } == {
+        name: (*map(Decimal, amounts), [(kind, seats, Decimal(amount)) for kind, seats, amount in lines])
+        for name, (*amounts, lines) in RENEWALS.items()
+    }
+    assert {inv["reason"] for inv in result["invoices"]} == {"renewal"}
+    assert {inv["billing_key"] for inv in result["invoices"]} == {f"period:{pk}:{DEC1}" for pk in due[:-1]}
+    assert by_name["Quarter"]["discount_label"] == "Coupon QUARTER"
+    # every charge is for the new period [Dec 1, Jan 1): 31 of 31 days
+    charges = [line for inv in result["invoices"] for line in inv["lines"] if line[1] == "subscription"]
+    assert {(line[3], line[4], line[7], line[8]) for line in charges} == {(DEC1, date(2027, 1, 1), 31, 31)}
+    assert by_name["Waiting"]["lines"][0][3:5] == (date(2026, 11, 16), DEC1)  # the waiting line keeps its days
+    # The seat ledger: (account, reason, seats in use, paid seats, bought seats)
+    assert result["ledger"] == [
+        ("Plain", "renewed", 3, 3, 0),
+        ("Waiting", "renewed", 3, 3, 0),
+        ("Quarter", "renewed", 1, 1, 0),
+        ("Once", "renewed", 1, 1, 0),
+        ("Credit", "renewed", 1, 2, 2),
+        ("Dropped", "renewed", 2, 2, 0),
+        ("Minimum", "renewed", 1, 3, 0),
+        ("Yen", "renewed", 1, 1, 0),
+        ("Ending", "canceled; period ended", 1, 1, 0),
+    ]
+    # (status, period start, period end, paid seats, bought seats, anchor); the ledger's seats, in the same order
+    renewed = [("active", DEC1, date(2027, 1, 1), paid, bought, NOV1) for _, _, _, paid, bought in result["ledger"][:8]]
+    assert result["subscriptions"] == [*renewed, ("expired", NOV1, DEC1, 1, 0, NOV1)]
+    # QUARTER (3 periods) counts its 2nd period from Dec 1; ONCE (1 period) ends, used up
+    assert result["redemptions"] == [(2, DEC1, None, ""), (1, NOV1, DEC1, "used up")]
+    [(account, amount, memo)] = result["credit"]
+    assert (account, amount, memo) == ("Credit", Decimal("-18.00"), f"Applied to {by_name['Credit']['number']}")
+    numbers = [inv["number"] for inv in result["invoices"]]
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+
+
+@pytest.mark.django_db
+def test_a_trial_end_is_a_renewal_of_one_that_saves_its_new_terms():
+    account = make_account("Trial")
+    invite(account, 1, on=NOV1)
+    sub = subscribe(account, make_plan(trial_days=14, trial_offer=usd("5.00")), trial=True)
+    services.subscription_accept_trial_offer(subscription=sub, on=NOV1)
+    rows_before = sub.history.count()
+    services.billing_run(on=NOV15)
+    [inv] = Invoice.objects.filter(account=account)
+    # 2 seats × 7.00 = 14.00 for [Nov 15, Dec 15), less the 5.00 trial offer = 9.00
+    assert (inv.reason, inv.issued_on, inv.total, inv.discount_label) == ("purchase", NOV15, usd("9.00"), "Trial offer")
+    assert inv.billing_key == f"period:{sub.pk}:{NOV15}"
+    assert list(inv.lines.values_list("kind", "quantity", "period_start", "period_end", "amount")) == [
+        ("subscription", 2, NOV15, date(2026, 12, 15), Decimal("14.00"))
+    ]
+    sub.refresh_from_db()
+    assert (sub.status, sub.anchor, sub.period_start, sub.period_end) == ("active", NOV15, NOV15, date(2026, 12, 15))
+    assert SeatChange.objects.filter(subscription=sub).latest("id").reason == "trial ended"
+    assert sub.history.count() == rows_before + 1  # its status and anchor changed: the row is saved
 
 
 @pytest.mark.django_db
@@ -277,7 +346,7 @@ def in_threads(n: int, work) -> list:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_bill_every_subscription_exactly_once(postgres, monkeypatch):
-    monkeypatch.setattr(services, "RUN_CHUNK", 3)  # several chunks, so the runs interleave
+    monkeypatch.setattr(daily_run, "RUN_CHUNK", 3)  # several chunks, so the runs interleave
     plan = make_plan()
     accounts = [make_account(f"Acme {i}") for i in range(10)]
     for account in accounts:

@@ -1,0 +1,102 @@
+"""Helpers the subscription services share: prices, labels, the row lock, the seat ledger, issuing."""
+
+from collections.abc import Iterable
+from datetime import date
+
+from accounts.models import Account
+from billing import plan as core
+from common.errors import Refused
+from invoicing.models import Invoice, InvoiceLine
+from invoicing.services import invoice_issue
+from subscriptions.models import Plan, SeatChange, Subscription
+from subscriptions.selectors import coupon_discount, seats_in_use
+
+Status = Subscription.Status
+
+
+def _price(plan: Plan, cycle: str):
+    price = plan.price(cycle)
+    if price is None:
+        raise Refused(f"The {plan.name} plan has no {cycle} price.", field="cycle")
+    return price
+
+
+def _label(plan: Plan, cycle: str) -> str:
+    return f"{plan.name} ({cycle})"
+
+
+def _seats(n: int) -> str:
+    return f"{n} seat{'s' if n != 1 else ''}"
+
+
+def _lock(sub: Subscription) -> Subscription:
+    return Subscription.objects.select_for_update().select_related("plan", "account").get(pk=sub.pk)
+
+
+def _ledger(sub: Subscription, *, on: date, reason: str, by=None, in_use: int | None = None) -> None:
+    SeatChange.objects.create(
+        subscription=sub,
+        on=on,
+        reason=reason[:200],
+        seats_in_use=seats_in_use(sub.account) if in_use is None else in_use,
+        paid_seats=sub.paid_seats,
+        bought_seats=sub.bought_seats,
+        by=by,
+    )
+
+
+def _check_max_seats(plan: Plan, seats: int) -> None:
+    if plan.max_seats is not None and seats > plan.max_seats:
+        raise Refused(
+            f"The {plan.name} plan allows at most {plan.max_seats} user{'s' if plan.max_seats != 1 else ''}.",
+            code="max_seats",
+            field="seats",
+        )
+
+
+def _check_currency(account: Account, plan: Plan) -> None:
+    if account.currency and account.currency != plan.currency:
+        raise Refused(
+            f"{account.name} is billed in {account.currency}; the {plan.name} plan is in {plan.currency}.",
+            code="currency_mismatch",
+            field="plan",
+        )
+
+
+def _charged_seats(sub: Subscription, in_use: int) -> int:
+    return core.seats_to_charge(
+        seat_mode=sub.plan.seat_mode,
+        seats_in_use=in_use,
+        bought_seats=sub.bought_seats,
+        minimum_seats=sub.minimum_seats,
+    )
+
+
+def _issue(
+    sub: Subscription,
+    *,
+    reason: str,
+    on: date,
+    lines: Iterable[core.Line],
+    waiting: Iterable[InvoiceLine] = (),
+    billing_key: str | None = None,
+) -> Invoice | None:
+    """An invoice for `sub`, less the coupon active in its current period (SPEC §2.5)."""
+    return invoice_issue(
+        account=sub.account,
+        subscription=sub,
+        reason=reason,
+        on=on,
+        lines=list(lines),
+        waiting=list(waiting),
+        discounts=[d for d in [coupon_discount(sub)] if d is not None],
+        billing_key=billing_key,
+    )
+
+
+def _expire(sub: Subscription, *, on: date, reason: str, by=None) -> None:
+    """The subscription ends on `on` (SPEC §2.4): nothing renews, the product is blocked."""
+    sub.status = Status.EXPIRED
+    sub.expired_on = on
+    sub.save(update_fields=["status", "expired_on"])
+    _ledger(sub, on=on, reason=reason, by=by)

@@ -1,0 +1,205 @@
+"""The daily run (SPEC §2.4–2.6): renewals, trial ends, expiries and waiting lines due, then dunning.
+
+Named `daily_run`, not `billing_run`, so that `subscriptions.services.billing_run` stays the service.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+
+from accounts.models import Account
+from billing import plan as core
+from billing.calendar import period_for
+from invoicing.models import Invoice, InvoiceLine
+from invoicing.services import invoice_deliver_pending
+from subscriptions.models import Cycle, Plan, Subscription
+from subscriptions.selectors import waiting_lines
+from subscriptions.services._common import Status, _expire, _issue
+from subscriptions.services.dunning import dunning_run
+from subscriptions.services.renewal import Renewal, renewals_write
+
+RUN_CHUNK = 500
+
+
+def _has_payment_method(account: Account) -> bool:
+    if account.payment_gateway == Account.Gateway.BANK_TRANSFER:
+        return True
+    from invoicing.gateways import has_payment_method
+
+    return has_payment_method(account)
+
+
+def _advance(sub: Subscription, *, on: date) -> list[Invoice]:
+    """Move one subscription through every period boundary up to `on` (renewals, trial ends, expiry)."""
+    issued = []
+    while sub.status != Status.EXPIRED and sub.period_end <= on:
+        boundary = sub.period_end
+        if sub.status == Status.TRIALING:
+            if sub.cancel_at_period_end:
+                _expire(sub, on=boundary, reason="trial canceled; it ended unpaid")
+                break
+            if not _has_payment_method(sub.account):
+                _expire(sub, on=boundary, reason="trial ended without a way to pay")
+                break
+            sub.status = Status.ACTIVE
+            sub.anchor = boundary
+            offer = sub.plan.trial_offer if sub.trial_offer_accepted and sub.cycle == Cycle.MONTHLY else None
+            extra = [core.Discount(label="Trial offer", amount=offer)] if offer is not None else []
+            renewal = Renewal(sub, reason=Invoice.Reason.PURCHASE, discounts=extra, terms_changed=True)
+        elif sub.cancel_at_period_end:
+            final = _issue(
+                sub,
+                reason=Invoice.Reason.FINAL,
+                on=boundary,
+                lines=[],
+                waiting=waiting_lines(sub),
+                billing_key=f"final:{sub.pk}:{boundary}",
+            )
+            issued.append(final)
+            _expire(sub, on=boundary, reason="canceled; period ended")
+            break
+        elif sub.pending_cycle:
+            sub.cycle, sub.pending_cycle, sub.anchor = sub.pending_cycle, "", boundary
+            renewal = Renewal(sub, terms_changed=True)
+        else:
+            renewal = Renewal(sub)
+        issued += renewals_write(renewals=[renewal])
+    return [i for i in issued if i is not None]
+
+
+def _true_up(sub: Subscription, *, on: date) -> list[Invoice]:
+    """Waiting lines whose day has come, one invoice per day (SPEC §2.3 `monthly_true_up`)."""
+    issued = []
+    lines = waiting_lines(sub, until=on)
+    for bill_on in sorted({line.bill_on for line in lines}):
+        group = [line for line in lines if line.bill_on == bill_on]
+        inv = _issue(
+            sub,
+            reason=Invoice.Reason.TRUE_UP,
+            on=bill_on,
+            lines=[],
+            waiting=group,
+            billing_key=f"trueup:{sub.pk}:{bill_on}",
+        )
+        issued.append(inv)
+    return [i for i in issued if i is not None]
+
+
+def _plain_renewal(sub: Subscription, *, on: date) -> bool:
+    """A renewal the daily run may write with its chunk: one period boundary by `on`, nothing but a renewal on it."""
+    return (
+        sub.status not in (Status.TRIALING, Status.EXPIRED)
+        and not sub.cancel_at_period_end
+        and not sub.pending_cycle
+        and sub.period_end <= on
+        and sub.plan.price(sub.cycle) is not None
+        and period_for(sub.anchor, sub.cycle, sub.period_end).end > on
+    )
+
+
+@dataclass
+class RunSummary:
+    on: date
+    subscriptions: int = 0
+    renewed: int = 0
+    expired: int = 0
+    issued: int = 0
+    amounts: dict = field(default_factory=dict)
+    locked: int = 0
+
+    def count(self, invoices: list[Invoice]) -> None:
+        for inv in invoices:
+            self.issued += 1
+            self.renewed += inv.reason == Invoice.Reason.RENEWAL
+            self.amounts[inv.currency] = self.amounts.get(inv.currency, 0) + inv.total.amount
+
+    def totals(self) -> dict[str, str]:
+        return {k: str(v) for k, v in sorted(self.amounts.items())}
+
+    def add(self, other: "RunSummary") -> None:
+        """Count in what another process's share of the same run did (`run_billing --workers`)."""
+        for name in ("subscriptions", "renewed", "expired", "issued", "locked"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for currency, amount in other.amounts.items():
+            self.amounts[currency] = self.amounts.get(currency, 0) + amount
+
+
+def _run_one(pk: int, *, on: date, summary: RunSummary) -> None:
+    """Everything but a plain renewal, one subscription per transaction: trial ends, expiries, switches, true-ups."""
+    with transaction.atomic():
+        sub = (
+            Subscription.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("plan", "account")
+            .filter(pk=pk)
+            .exclude(status=Status.EXPIRED)
+            .first()
+        )
+        if sub is None:
+            return
+        summary.subscriptions += 1
+        issued = _advance(sub, on=on)
+        summary.expired += sub.status == Status.EXPIRED
+        if sub.status != Status.EXPIRED:
+            issued += _true_up(sub, on=on)
+        summary.count(issued)
+
+
+def renewals_run(*, on: date, accounts=None, progress=None, part: int = 0, parts: int = 1) -> RunSummary:
+    """The daily run's billing: renewals, trial ends, expiries and waiting lines due by `on` (SPEC §2.4).
+
+    Subscriptions are claimed in chunks with `select_for_update(skip_locked=True)`
+    and re-read under the lock, so two runs at once (or the same day twice) bill
+    everything exactly once; unique billing keys back that up. Plain renewals of a
+    chunk are renewed together in one transaction (`renewals_write`); everything else
+    goes one subscription per transaction. `progress(done, total)` is told after each chunk.
+    With `parts` > 1, only the subscriptions whose id leaves `part` divided by `parts`:
+    processes given parts 0 … parts − 1 share the run without ever waiting on one another's chunks.
+    """
+    summary = RunSummary(on=on)
+    waiting_due = InvoiceLine.objects.filter(subscription=OuterRef("pk"), invoice__isnull=True, bill_on__lte=on)
+    due = Subscription.objects.exclude(status=Status.EXPIRED).filter(Q(period_end__lte=on) | Exists(waiting_due))
+    if accounts is not None:
+        due = due.filter(account__in=accounts)
+    if parts > 1:
+        due = due.alias(part=F("pk") % parts).filter(part=part)
+    total = due.count() if progress is not None else 0
+    done, last = 0, 0
+    while ids := list(due.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:RUN_CHUNK]):
+        last = ids[-1]
+        with transaction.atomic():
+            claimed = list(
+                Subscription.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("account")
+                .filter(pk__in=ids)
+                .exclude(status=Status.EXPIRED)
+                .order_by("pk")
+            )
+            plans = Plan.objects.in_bulk({sub.plan_id for sub in claimed})
+            for sub in claimed:
+                sub.plan = plans[sub.plan_id]
+            plain = [sub for sub in claimed if _plain_renewal(sub, on=on)]
+            if plain:
+                summary.subscriptions += len(plain)
+                renewed = renewals_write(renewals=[Renewal(sub) for sub in plain])
+                summary.count([inv for inv in renewed if inv is not None])
+        bulk = {sub.pk for sub in plain}
+        for pk in ids:
+            if pk not in bulk:
+                _run_one(pk, on=on, summary=summary)
+        done += len(ids)
+        if progress is not None:
+            progress(done, max(total, done))
+    return summary
+
+
+def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
+    """The daily run: renewals, trial ends, expiries, waiting lines (`renewals_run`), then dunning (SPEC §2.5)."""
+    summary = renewals_run(on=on, accounts=accounts, progress=progress)
+    from invoicing.stripe_services import card_charges_retry
+
+    card_charges_retry(on=on, accounts=accounts)  # failed cards again on days 1, 3, 5, before the lock (issue 8)
+    summary.locked = dunning_run(on=on, accounts=accounts)["locked"]
+    invoice_deliver_pending(on=on, accounts=accounts)  # PDFs and emails that failed before (SPEC §2.6)
+    return summary

@@ -1,0 +1,108 @@
+"""Purchase (SPEC §2.1): a plan bought, or its trial started, on day d."""
+
+from datetime import date, timedelta
+
+from django.db import transaction
+
+from accounts.models import Account
+from billing import plan as core
+from billing.calendar import Period, first_period
+from common.errors import Refused
+from invoicing.models import Invoice
+from subscriptions.models import Cycle, Plan, SeatMode, Subscription
+from subscriptions.selectors import live_subscription, seats_in_use
+from subscriptions.services._common import (
+    Status,
+    _charged_seats,
+    _check_currency,
+    _check_max_seats,
+    _issue,
+    _label,
+    _ledger,
+    _price,
+    _seats,
+)
+from subscriptions.services.coupons import _coupon_for, _redeem, _start_period
+
+
+@transaction.atomic
+def subscription_create(
+    *,
+    account: Account,
+    plan: Plan,
+    cycle: str,
+    on: date,
+    seats: int | None = None,
+    coupon: str | None = None,
+    trial: bool = False,
+    minimum_seats: int = 0,
+    by=None,
+) -> Subscription:
+    """Buy a plan (or start its trial) on day `on`: the first period is [on, on + 1 cycle) (SPEC §2.1)."""
+    Account.objects.select_for_update().filter(pk=account.pk).first()
+    account.refresh_from_db()
+    if live_subscription(account) is not None:
+        raise Refused(f"{account.name} already has a subscription.", code="already_subscribed")
+    if cycle not in Cycle.values:
+        raise Refused(f"“{cycle}” is not a billing cycle.", field="cycle")
+    _check_currency(account, plan)
+    price = _price(plan, cycle)
+    in_use = seats_in_use(account)
+    fixed = plan.seat_mode == SeatMode.FIXED
+    if fixed:
+        if seats is None:
+            raise Refused(f"Choose how many seats to buy on the {plan.name} plan.", field="seats")
+        if seats < in_use:
+            raise Refused(
+                f"{in_use} people already take seats; buy at least {in_use}.",
+                field="seats",
+            )
+    _check_max_seats(plan, seats if fixed else in_use)
+    coupon_obj = None
+    if coupon:
+        coupon_obj = _coupon_for(code=coupon, account=account, cycle=cycle, on=on, plan=plan)
+    if not account.currency:
+        account.currency = plan.currency
+        account.save(update_fields=["currency"])
+    trialing = bool(trial and plan.trial_days)
+    period = Period(on, on + timedelta(days=plan.trial_days)) if trialing else first_period(on, cycle)
+    sub = Subscription(
+        account=account,
+        plan=plan,
+        cycle=cycle,
+        anchor=period.start,
+        period_start=period.start,
+        period_end=period.end,
+        started_on=on,
+        minimum_seats=minimum_seats,
+        bought_seats=seats if fixed else 0,
+        status=Status.TRIALING if trialing else Status.ACTIVE,
+        trial_end=period.end if trialing else None,
+    )
+    sub.paid_seats = in_use if trialing else _charged_seats(sub, in_use)
+    sub.save()
+    if coupon_obj is not None:
+        _redeem(coupon_obj, sub, on=on, by=by)
+    _ledger(
+        sub,
+        on=on,
+        reason="trial started" if trialing else "subscribed",
+        by=by,
+        in_use=in_use,
+    )
+    if not trialing:
+        _start_period(sub, on=on)
+        line = core.charge_line(
+            description=f"{_label(plan, cycle)} · {_seats(sub.paid_seats)}",
+            unit_price=price,
+            quantity=sub.paid_seats,
+            period=period,
+        )
+        _issue(
+            sub,
+            reason=Invoice.Reason.PURCHASE,
+            on=on,
+            lines=[line],
+            billing_key=f"period:{sub.pk}:{period.start}",
+        )
+    return sub

@@ -1,0 +1,111 @@
+"""Renewal (SPEC §2.4): on a period's first day paid seats are reset and invoiced in advance, with the
+proration lines still waiting, less the coupon active in the new period.
+
+One path, whether the daily run renews thousands of subscriptions or one: `renewals_write` renews a
+batch in a few statements, and a trial's end, support's switch at period end or a day the run missed
+is a batch of one.
+"""
+
+from dataclasses import dataclass, field
+
+from billing import plan as core
+from billing.calendar import Period, period_for
+from invoicing.models import Invoice, InvoiceLine
+from invoicing.services import InvoiceDraft, invoice_issue_many, rows_insert
+from subscriptions.models import CouponRedemption, SeatChange, SeatMode, Subscription
+from subscriptions.selectors import redemption_discount, seats_in_use_by_account
+from subscriptions.services._common import _charged_seats, _label, _price, _seats
+from subscriptions.services.coupons import _count_period, _redemptions_save
+
+
+@dataclass
+class Renewal:
+    """One subscription entering the period that starts on its `period_end`.
+
+    `reason` is `purchase` when a trial ends, with the trial offer in `discounts`. `terms_changed`
+    says its status, anchor or cycle changed with it (set, unsaved, by the caller).
+    """
+
+    subscription: Subscription
+    reason: str = Invoice.Reason.RENEWAL
+    discounts: list[core.Discount] = field(default_factory=list)
+    terms_changed: bool = False
+
+
+def _begin_period(sub: Subscription, *, in_use: int) -> tuple[Period, core.Line]:
+    """Move `sub` (unsaved) into the period that starts on its `period_end`, reset its paid seats, price them."""
+    period = period_for(sub.anchor, sub.cycle, sub.period_end)
+    sub.period_start, sub.period_end = period.start, period.end
+    sub.paid_seats = _charged_seats(sub, in_use)
+    if sub.plan.seat_mode == SeatMode.FIXED:
+        sub.bought_seats = max(sub.bought_seats, sub.minimum_seats)
+    line = core.charge_line(
+        description=f"{_label(sub.plan, sub.cycle)} · {_seats(sub.paid_seats)}",
+        unit_price=_price(sub.plan, sub.cycle),
+        quantity=sub.paid_seats,
+        period=period,
+    )
+    return period, line
+
+
+def renewals_write(*, renewals: list[Renewal]) -> list[Invoice | None]:
+    """Renew every subscription of `renewals` (SPEC §2.4); the invoice of each, or None if it charged nothing.
+
+    The caller holds the subscriptions' row locks, in its transaction (the daily run's chunk or `_run_one`).
+
+    Seats in use, coupons, waiting lines and credit balances are read once for the batch.
+    Subscriptions whose period alone moved get it in one UPDATE per period, recorded by their
+    seat ledger row ("renewed") rather than a history row; those whose seats or terms changed
+    are saved one by one, so that everything that follows them (licences, history) hears of it.
+    The invoices are issued together by `invoice_issue_many` (COPY on PostgreSQL).
+    """
+    subs = [r.subscription for r in renewals]
+    in_use = seats_in_use_by_account(s.account_id for s in subs)
+    redemptions = {
+        r.subscription_id: r
+        for r in CouponRedemption.objects.select_related("coupon").filter(subscription__in=subs, ended_on__isnull=True)
+    }
+    waiting: dict[int, list[InvoiceLine]] = {}
+    for line in InvoiceLine.objects.filter(subscription__in=subs, invoice__isnull=True).order_by("bill_on", "id"):
+        waiting.setdefault(line.subscription_id, []).append(line)
+    drafts, ledger, moved, counted = [], [], {}, []
+    for renewal in renewals:
+        sub = renewal.subscription
+        boundary, seats_before = sub.period_end, (sub.paid_seats, sub.bought_seats)
+        period, line = _begin_period(sub, in_use=in_use[sub.account_id])
+        if renewal.terms_changed or (sub.paid_seats, sub.bought_seats) != seats_before:
+            sub.save()
+        else:
+            moved.setdefault((period.start, period.end), []).append(sub)
+        redemption = redemptions.get(sub.pk)
+        if redemption is not None:
+            _count_period(redemption, sub, on=boundary)
+            counted.append(redemption)
+        ledger.append(
+            SeatChange(
+                subscription=sub,
+                on=boundary,
+                reason="renewed" if renewal.reason == Invoice.Reason.RENEWAL else "trial ended",
+                seats_in_use=in_use[sub.account_id],
+                paid_seats=sub.paid_seats,
+                bought_seats=sub.bought_seats,
+            )
+        )
+        coupon = redemption_discount(redemption, sub)
+        drafts.append(
+            InvoiceDraft(
+                account=sub.account,
+                subscription=sub,
+                reason=renewal.reason,
+                on=boundary,
+                lines=[line],
+                waiting=waiting.get(sub.pk, []),
+                discounts=[d for d in [coupon, *renewal.discounts] if d is not None],
+                billing_key=f"period:{sub.pk}:{period.start}",
+            )
+        )
+    for (start, end), group in moved.items():
+        Subscription.objects.filter(pk__in=[s.pk for s in group]).update(period_start=start, period_end=end)
+    _redemptions_save(counted)
+    rows_insert(ledger)
+    return invoice_issue_many(drafts=drafts)
