@@ -10,8 +10,8 @@ class SubscriptionsConfig(AppConfig):
         from invoicing.services import rows_register
         from subscriptions import receivers  # noqa: F401
         from subscriptions.models import SeatChange
-        from subscriptions.selectors import live_subscription
-        from subscriptions.views import membership_change_confirmation, seat_summary
+        from subscriptions.selectors import live_subscription, seat_summary
+        from subscriptions.views import membership_change_confirmation
 
         # Members pages (accounts) show what a member change costs: a hook, since accounts is the lower layer.
         hooks.register(

@@ -13,7 +13,6 @@ answer through `invoicing.services`. Reads live in `subscriptions.selectors`.
 - `daily_run`: the daily run that drives renewals, expiries, true-ups and dunning
 """
 
-from subscriptions.selectors import refund_window_end
 from subscriptions.services.coupons import subscription_apply_coupon
 from subscriptions.services.daily_run import RunSummary, billing_run, renewals_run
 from subscriptions.services.dunning import (
@@ -53,7 +52,6 @@ __all__ = [
     "billing_run",
     "dunning_run",
     "plan_keep_price_for_subscribers",
-    "refund_window_end",  # a read (subscriptions.selectors), still importable from here for invoicing's admin
     "renewals_run",
     "subscription_accept_trial_offer",
     "subscription_apply_coupon",

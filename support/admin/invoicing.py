@@ -30,7 +30,7 @@ from invoicing.models import (
     Refund,
 )
 from invoicing.stripe_models import CardCharge, StripeCustomer
-from subscriptions.services import refund_window_end
+from subscriptions.selectors import refund_window_end
 from support.admin.base import (
     ActionForm,
     CurrencyFilter,
