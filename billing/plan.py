@@ -21,6 +21,10 @@ CHARGE_KINDS = (SUBSCRIPTION, PRORATION)
 AUTO = "auto"
 FIXED = "fixed"
 
+# Plan setting `downgrade` (SPEC §2.4).
+DOWNGRADE_NOW = "now"
+DOWNGRADE_AT_PERIOD_END = "at_period_end"
+
 
 @dataclass(frozen=True)
 class Line:
@@ -119,6 +123,32 @@ def seats_to_charge(*, seat_mode: str, seats_in_use: int, bought_seats: int, min
     if seat_mode == FIXED:
         return max(bought_seats, minimum_seats)
     return max(seats_in_use, minimum_seats)
+
+
+def is_downgrade(*, current_price: Money, new_price: Money) -> bool:
+    """A plan change is a downgrade when the new price per seat for the current cycle is lower (SPEC §2.4).
+
+    Only the price per seat counts: seat counts, discounts and minimums change nothing, and an equal
+    price is not a downgrade. Prices in two currencies raise (a plan change never crosses currencies).
+    """
+    return new_price < current_price
+
+
+def plan_change_waits(*, downgrade: str, current_price: Money, new_price: Money) -> bool:
+    """Whether a plan change waits for the period's end rather than being prorated today (SPEC §2.4).
+
+    `downgrade` is the setting of the plan being left: under `at_period_end` a downgrade is
+    scheduled for the renewal, with no credit; an upgrade (or a same-price change) is made now.
+    """
+    return downgrade == DOWNGRADE_AT_PERIOD_END and is_downgrade(current_price=current_price, new_price=new_price)
+
+
+def below_minimum_invoice(total: Money, minimum: Money | None) -> bool:
+    """A seat invoice totalling less than the plan's `minimum_invoice` is not issued on its own (SPEC §2.4).
+
+    No minimum (None) means every invoice is issued.
+    """
+    return minimum is not None and total < minimum
 
 
 def annual_two_months_free(monthly_price: Money) -> Money:
