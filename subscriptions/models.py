@@ -35,6 +35,14 @@ class ToMonthly(models.TextChoices):
     PRORATED = "prorated", "Self-serve, prorated"
 
 
+class Downgrade(models.TextChoices):
+    NOW = "now", "Now: the unused days are credited and the cheaper plan is charged from tomorrow"
+    AT_PERIOD_END = (
+        "at_period_end",
+        "At period end: the cheaper plan starts at the next renewal, with no credit; upgrades stay immediate",
+    )
+
+
 class Plan(models.Model):
     """A price per seat and the policy settings that make one vendor's rules (SPEC §4)."""
 
@@ -67,6 +75,23 @@ class Plan(models.Model):
         default=SeatRemoval.KEEP_UNTIL_RENEWAL,
     )
     to_monthly = models.CharField(max_length=20, choices=ToMonthly.choices, default=ToMonthly.SUPPORT_ONLY)
+    downgrade = models.CharField(
+        max_length=20,
+        choices=Downgrade.choices,
+        default=Downgrade.NOW,
+        help_text="A change from this plan to one with a lower price per seat for the current cycle.",
+    )
+    minimum_invoice = MoneyField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default_currency="USD",
+        help_text=(
+            "Seats added under “Invoice now” whose invoice would total less than this are not invoiced on their "
+            "own: they wait for the next invoice, as under “Add to the next invoice”. Empty: every one is invoiced."
+        ),
+    )
     max_seats = models.PositiveIntegerField(null=True, blank=True)
     trial_days = models.PositiveIntegerField(default=0)
     trial_offer = MoneyField(
@@ -97,6 +122,10 @@ class Plan(models.Model):
                 & (Q(annual_price__isnull=True) | Q(annual_price_currency=F("currency")))
                 & (Q(trial_offer__isnull=True) | Q(trial_offer_currency=F("currency"))),
                 name="plan_prices_in_plan_currency",
+            ),
+            models.CheckConstraint(
+                condition=Q(minimum_invoice__isnull=True) | Q(minimum_invoice_currency=F("currency")),
+                name="plan_minimum_invoice_in_plan_currency",
             ),
         ]
 
@@ -148,6 +177,14 @@ class Subscription(models.Model):
         choices=Cycle.choices,
         blank=True,
         help_text="A cycle switch waiting for the period end.",
+    )
+    pending_plan = models.ForeignKey(
+        Plan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="A downgrade waiting for the period end (plan setting `downgrade` at_period_end).",
     )
     started_on = models.DateField()
     expired_on = models.DateField(null=True, blank=True)

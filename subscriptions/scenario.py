@@ -41,6 +41,7 @@ EVENTS = {
     "set_minimum_seats",
     "switch_cycle",
     "change_plan",
+    "undo_change_plan",
     "apply_coupon",
     "accept_trial_offer",
     "cancel",
@@ -87,6 +88,8 @@ def _plan(data: dict, n: int) -> Plan:
         seat_add_billing_annual=add.get("annual", "invoice_now"),
         seat_removal=data.get("seat_removal", "keep_until_renewal"),
         to_monthly=data.get("to_monthly", "support_only"),
+        downgrade=data.get("downgrade", "now"),
+        minimum_invoice=_money(data.get("minimum_invoice"), currency, where),
         max_seats=data.get("max_seats"),
         trial_days=data.get("trial_days", 0),
         trial_offer=_money(data.get("trial_offer"), currency, where),
@@ -224,6 +227,8 @@ def _do(run: Run, event: dict, n: int, on: date) -> None:
         if plan is None:
             raise Refused(f"There is no plan “{code}”.")
         services.subscription_change_plan(subscription=run.sub(), plan=plan, on=on, by=owner)
+    elif do == "undo_change_plan":
+        services.subscription_undo_plan_change(subscription=run.sub(), on=on, by=owner)
     elif do == "apply_coupon":
         services.subscription_apply_coupon(subscription=run.sub(), code=_need(event, "coupon", n, str), on=on, by=owner)
     elif do == "accept_trial_offer":
@@ -311,6 +316,11 @@ def _output(run: Run, errors: list) -> dict:
                 sub.period_start.isoformat(),
                 sub.period_end.isoformat(),
             ],
+            "scheduled_change": (
+                {"plan": sub.pending_plan.code, "on": sub.period_end.isoformat()}
+                if sub.pending_plan_id and not sub.is_expired
+                else None
+            ),
         }
     else:
         out["subscription"] = None

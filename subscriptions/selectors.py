@@ -10,7 +10,7 @@ from accounts.models import Account, Membership
 from billing import plan as core
 from billing.calendar import Period
 from invoicing.models import Invoice, InvoiceLine
-from subscriptions.models import CouponRedemption, Subscription
+from subscriptions.models import CouponRedemption, Plan, Subscription
 
 
 def _seat_takers():
@@ -147,3 +147,18 @@ def lock_day(invoice: Invoice) -> date:
     """The day an invoice still unpaid locks its account: `issued_on + grace_days` (SPEC §2.5)."""
     grace = invoice.subscription.plan.grace_days if invoice.subscription_id else 14
     return invoice.issued_on + timedelta(days=grace)
+
+
+def plan_change_waits_until(subscription: Subscription, plan: Plan) -> date | None:
+    """The day a change to `plan` would take effect if it waits for the period's end, else None (made today).
+
+    SPEC §2.4 `downgrade`: under `at_period_end` on the plan being left, a plan with a lower price per
+    seat for the current cycle starts at the renewal; the decision is the pure core's.
+    """
+    if subscription.is_trialing:
+        return None  # a trial's plan changes cost nothing, so they are made at once
+    current, new = subscription.plan.price(subscription.cycle), plan.price(subscription.cycle)
+    if current is None or new is None or current.currency != new.currency:
+        return None  # the change itself is refused, with the reason
+    waits = core.plan_change_waits(downgrade=subscription.plan.downgrade, current_price=current, new_price=new)
+    return subscription.period_end if waits else None

@@ -41,6 +41,7 @@ from subscriptions.services.terms import (
     plan_keep_price_for_subscribers,
     subscription_change_plan,
     subscription_switch_cycle,
+    subscription_undo_plan_change,
 )
 
 __all__ = [
@@ -67,4 +68,5 @@ __all__ = [
     "subscription_sync_seats",
     "subscription_sync_status",
     "subscription_undo_cancel",
+    "subscription_undo_plan_change",
 ]

@@ -6,10 +6,11 @@ from datetime import date
 from accounts.models import Account
 from billing import plan as core
 from common.errors import Refused
+from invoicing.formatting import day as fmt_day
 from invoicing.models import Invoice, InvoiceLine
-from invoicing.services import invoice_issue
+from invoicing.services import invoice_issue, line_to_core
 from subscriptions.models import Plan, SeatChange, Subscription
-from subscriptions.selectors import coupon_discount, seats_in_use
+from subscriptions.selectors import coupon_discount, seats_in_use, waiting_lines
 
 Status = Subscription.Status
 
@@ -54,6 +55,18 @@ def _check_max_seats(plan: Plan, seats: int) -> None:
         )
 
 
+def _check_pending_max_seats(sub: Subscription, seats: int) -> None:
+    """Seats beyond the `max_seats` of a plan the subscription is scheduled to move to are refused now."""
+    pending = sub.pending_plan
+    if pending is not None and pending.max_seats is not None and seats > pending.max_seats:
+        raise Refused(
+            f"Your change to the {pending.name} plan on {fmt_day(sub.period_end)} allows at most "
+            f"{pending.max_seats} user{'s' if pending.max_seats != 1 else ''}; undo that change to add more.",
+            code="max_seats",
+            field="seats",
+        )
+
+
 def _check_currency(account: Account, plan: Plan) -> None:
     if account.currency and account.currency != plan.currency:
         raise Refused(
@@ -70,6 +83,27 @@ def _charged_seats(sub: Subscription, in_use: int) -> int:
         bought_seats=sub.bought_seats,
         minimum_seats=sub.minimum_seats,
     )
+
+
+def _held(sub: Subscription) -> list[InvoiceLine]:
+    """Lines held back by `minimum_invoice` join the next invoice issued for any reason (SPEC §2.4).
+
+    Under a plan without a minimum nothing is held, and waiting lines keep their billing day.
+    """
+    return waiting_lines(sub) if sub.plan.minimum_invoice is not None else []
+
+
+def _below_minimum(sub: Subscription, lines: list[core.Line], waiting: list[InvoiceLine]) -> bool:
+    """Would an invoice of `lines` and `waiting` total less than the plan's `minimum_invoice`? (SPEC §2.4)"""
+    if sub.plan.minimum_invoice is None:
+        return False
+    totals = core.invoice_totals(
+        lines=[*lines, *(line_to_core(w) for w in waiting)],
+        currency=sub.account.currency,
+        discounts=[d for d in [coupon_discount(sub)] if d is not None],
+        tax_rate=sub.account.tax_rate,
+    )
+    return core.below_minimum_invoice(totals.total, sub.plan.minimum_invoice)
 
 
 def _issue(

@@ -19,6 +19,7 @@ from subscriptions.selectors import waiting_lines
 from subscriptions.services._common import Status, _expire, _issue
 from subscriptions.services.dunning import dunning_run
 from subscriptions.services.renewal import Renewal, renewals_write
+from subscriptions.services.terms import plan_change_apply_scheduled
 
 RUN_CHUNK = 500
 
@@ -60,8 +61,11 @@ def _advance(sub: Subscription, *, on: date) -> list[Invoice]:
             issued.append(final)
             _expire(sub, on=boundary, reason="canceled; period ended")
             break
-        elif sub.pending_cycle:
-            sub.cycle, sub.pending_cycle, sub.anchor = sub.pending_cycle, "", boundary
+        elif sub.pending_cycle or sub.pending_plan_id is not None:
+            if sub.pending_plan_id is not None:
+                plan_change_apply_scheduled(sub, boundary=boundary)
+            if sub.pending_cycle:
+                sub.cycle, sub.pending_cycle, sub.anchor = sub.pending_cycle, "", boundary
             renewal = Renewal(sub, terms_changed=True)
         else:
             renewal = Renewal(sub)
@@ -93,6 +97,7 @@ def _plain_renewal(sub: Subscription, *, on: date) -> bool:
         sub.status not in (Status.TRIALING, Status.EXPIRED)
         and not sub.cancel_at_period_end
         and not sub.pending_cycle
+        and sub.pending_plan_id is None
         and sub.period_end <= on
         and sub.plan.price(sub.cycle) is not None
         and period_for(sub.anchor, sub.cycle, sub.period_end).end > on

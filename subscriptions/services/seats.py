@@ -14,7 +14,19 @@ from invoicing.models import CreditNote, Invoice, InvoiceLine
 from invoicing.services import credit_note_issue, line_from_core
 from subscriptions.models import SeatAddBilling, SeatMode, SeatRemoval, Subscription
 from subscriptions.selectors import charged_fraction, live_subscription, seats_in_use, subscription_period
-from subscriptions.services._common import Status, _check_max_seats, _issue, _label, _ledger, _lock, _price, _seats
+from subscriptions.services._common import (
+    Status,
+    _below_minimum,
+    _check_max_seats,
+    _check_pending_max_seats,
+    _held,
+    _issue,
+    _label,
+    _ledger,
+    _lock,
+    _price,
+    _seats,
+)
 
 
 @dataclass
@@ -25,7 +37,12 @@ class SeatOutcome:
 
 
 def _bill_added(sub: Subscription, added: int, *, on: date) -> SeatOutcome:
-    """Charge `added` seats from on+1 to the period's end, as `seat_add_billing` says (SPEC §2.3)."""
+    """Charge `added` seats from on+1 to the period's end, as `seat_add_billing` says (SPEC §2.3).
+
+    Under `invoice_now`, an invoice that would total less than the plan's `minimum_invoice` is not
+    issued: its line waits as under `next_invoice` (SPEC §2.4). Lines held back earlier join the
+    invoice that is issued, and count towards the minimum.
+    """
     plan = sub.plan
     line = core.proration_line(
         description=f"{_label(plan, sub.cycle)} · {_seats(added)} added",
@@ -38,7 +55,9 @@ def _bill_added(sub: Subscription, added: int, *, on: date) -> SeatOutcome:
         return SeatOutcome()
     policy = plan.seat_add_billing(sub.cycle)
     if policy == SeatAddBilling.INVOICE_NOW:
-        return SeatOutcome(invoice=_issue(sub, reason=Invoice.Reason.SEATS, on=on, lines=[line]))
+        held = _held(sub)
+        if not _below_minimum(sub, [line], held):
+            return SeatOutcome(invoice=_issue(sub, reason=Invoice.Reason.SEATS, on=on, lines=[line], waiting=held))
     bill_on = sub.period_end
     if policy == SeatAddBilling.MONTHLY_TRUE_UP:
         bill_on = min(next_monthly_anniversary(sub.anchor, on), sub.period_end)
@@ -84,6 +103,7 @@ def subscription_sync_seats(*, account: Account, on: date, by=None, reason: str 
     outcome = SeatOutcome()
     if in_use > sub.paid_seats or plan.seat_mode == SeatMode.FIXED:
         _check_max_seats(plan, in_use)
+    _check_pending_max_seats(sub, in_use)
     if plan.seat_mode == SeatMode.FIXED:
         if in_use > sub.bought_seats:
             raise Refused(
@@ -127,6 +147,7 @@ def subscription_set_seats(*, subscription: Subscription, seats: int, on: date, 
             field="seats",
         )
     _check_max_seats(plan, seats)
+    _check_pending_max_seats(sub, seats)
     outcome = SeatOutcome()
     if sub.status == Status.TRIALING:
         sub.bought_seats = sub.paid_seats = seats

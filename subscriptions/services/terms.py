@@ -1,4 +1,5 @@
-"""Terms (SPEC §2.4): the billing cycle (monthly ↔ annual), the plan, and the plan's price for those on it."""
+"""Terms (SPEC §2.4): the billing cycle (monthly ↔ annual), the plan (now, or a downgrade at the period's
+end), and the plan's price for those on it."""
 
 from datetime import date, timedelta
 
@@ -7,14 +8,22 @@ from django.db import transaction
 from billing import plan as core
 from billing.calendar import first_period
 from common.errors import Refused
+from invoicing.formatting import day as fmt_day
 from invoicing.models import Invoice
 from subscriptions.models import Cycle, Plan, SeatMode, Subscription, ToMonthly
-from subscriptions.selectors import charged_fraction, seats_in_use, subscription_period, waiting_lines
+from subscriptions.selectors import (
+    charged_fraction,
+    plan_change_waits_until,
+    seats_in_use,
+    subscription_period,
+    waiting_lines,
+)
 from subscriptions.services._common import (
     Status,
     _charged_seats,
     _check_currency,
     _check_max_seats,
+    _held,
     _issue,
     _label,
     _ledger,
@@ -78,6 +87,8 @@ def subscription_switch_cycle(
     if cycle == sub.cycle:
         raise Refused(f"You are already billed {cycle}.", field="cycle")
     _price(sub.plan, cycle)
+    if sub.pending_plan is not None:
+        _price(sub.pending_plan, cycle)
     if sub.status == Status.TRIALING:
         sub.cycle = cycle
         if cycle == Cycle.ANNUAL:
@@ -102,22 +113,46 @@ def subscription_switch_cycle(
             by=by,
         )
         return None
+    if sub.pending_plan is not None:
+        raise Refused(
+            f"A change to the {sub.pending_plan.name} plan is scheduled for {fmt_day(sub.period_end)}; "
+            "undo it before switching the billing cycle.",
+            code="plan_change_scheduled",
+            field="cycle",
+        )
     return _restart(sub, plan=sub.plan, cycle=cycle, on=on, reason=f"switched to {cycle}", by=by)
 
 
 @transaction.atomic
 def subscription_change_plan(*, subscription: Subscription, plan: Plan, on: date, by=None) -> Invoice | None:
-    """Prorated plan change: credit unused days on the old plan, charge the new one to the same end (SPEC §2.4)."""
+    """Plan change (SPEC §2.4): prorated today, or scheduled for the period's end.
+
+    Prorated: credit unused days on the old plan, charge the new one to the same end. A downgrade
+    under the left plan's `downgrade` at_period_end is scheduled instead (nothing invoiced now);
+    an upgrade replaces a scheduled downgrade, and choosing the current plan again undoes it.
+    """
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
         raise Refused("This subscription has expired.")
     if plan.pk == sub.plan_id:
+        if sub.pending_plan_id is not None:
+            _unschedule_plan(sub, on=on, by=by)
+            return None
         raise Refused(f"You are already on the {plan.name} plan.", field="plan")
+    if plan.pk == sub.pending_plan_id:
+        raise Refused(
+            f"The change to the {plan.name} plan is already scheduled for {fmt_day(sub.period_end)}.", field="plan"
+        )
     _check_currency(sub.account, plan)
     new_price = _price(plan, sub.cycle)
     in_use = seats_in_use(sub.account)
     _check_max_seats(plan, in_use)
+    if plan_change_waits_until(sub, plan) is not None:
+        _schedule_plan(sub, plan, on=on, by=by)
+        return None
     old_plan = sub.plan
+    held = _held(sub)
+    sub.pending_plan = None
     if plan.seat_mode == SeatMode.FIXED and old_plan.seat_mode != SeatMode.FIXED:
         sub.bought_seats = sub.paid_seats
     if sub.status == Status.TRIALING:
@@ -136,7 +171,7 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan, on: date
     )
     sub.plan = plan
     sub.paid_seats = _charged_seats(sub, in_use)
-    sub.save(update_fields=["plan", "paid_seats", "bought_seats"])
+    sub.save(update_fields=["plan", "paid_seats", "bought_seats", "pending_plan"])
     charge = core.proration_line(
         description=f"{_label(plan, sub.cycle)} · {_seats(sub.paid_seats)}",
         unit_price=new_price,
@@ -151,7 +186,44 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan, on: date
         by=by,
         in_use=in_use,
     )
-    return _issue(sub, reason=Invoice.Reason.PLAN_CHANGE, on=on, lines=[credit, charge])
+    return _issue(sub, reason=Invoice.Reason.PLAN_CHANGE, on=on, lines=[credit, charge], waiting=held)
+
+
+def _schedule_plan(sub: Subscription, plan: Plan, *, on: date, by=None) -> None:
+    """A downgrade waits for the period's end: the renewal on that day is on `plan`, with no credit."""
+    if sub.pending_cycle:
+        _price(plan, sub.pending_cycle)  # the renewal it waits for is on the other cycle
+    sub.pending_plan = plan
+    sub.save(update_fields=["pending_plan"])
+    _ledger(sub, on=on, reason=f"plan change to {plan.name} scheduled for {sub.period_end}", by=by)
+
+
+def _unschedule_plan(sub: Subscription, *, on: date, by=None) -> Subscription:
+    name = sub.pending_plan.name
+    sub.pending_plan = None
+    sub.save(update_fields=["pending_plan"])
+    _ledger(sub, on=on, reason=f"scheduled change to {name} undone", by=by)
+    return sub
+
+
+@transaction.atomic
+def subscription_undo_plan_change(*, subscription: Subscription, on: date, by=None) -> Subscription:
+    """Undo a scheduled downgrade, any day before the period's end (SPEC §2.4 `downgrade`)."""
+    sub = _lock(subscription)
+    if sub.status == Status.EXPIRED:
+        raise Refused("This subscription has already expired.")
+    if sub.pending_plan_id is None:
+        raise Refused("No plan change is scheduled.")
+    return _unschedule_plan(sub, on=on, by=by)
+
+
+def plan_change_apply_scheduled(sub: Subscription, *, boundary: date) -> None:
+    """On the period's first day a scheduled downgrade takes effect (unsaved: the renewal saves it, SPEC §2.4)."""
+    old, new = sub.plan, sub.pending_plan
+    if new.seat_mode == SeatMode.FIXED and old.seat_mode != SeatMode.FIXED:
+        sub.bought_seats = seats_in_use(sub.account)
+    sub.plan, sub.pending_plan = new, None
+    _ledger(sub, on=boundary, reason=f"plan changed from {old.name} to {new.name}, as scheduled")
 
 
 @transaction.atomic
