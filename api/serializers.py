@@ -37,14 +37,31 @@ class PlanSerializer(serializers.Serializer):
     monthly_price = MoneyField(allow_null=True)
     annual_price = MoneyField(allow_null=True)
     seat_mode = serializers.CharField()
+    downgrade = serializers.CharField(
+        help_text="`now`: every plan change is prorated today; `at_period_end`: a change to a plan with a lower "
+        "price per seat waits for the period's end (see `scheduled_change`), with no credit."
+    )
+    minimum_invoice = MoneyField(
+        allow_null=True,
+        help_text="Seats added under invoice_now whose invoice would total less than this wait for the next invoice.",
+    )
     max_seats = serializers.IntegerField(allow_null=True)
     max_instances = serializers.IntegerField(allow_null=True, help_text="On-premise servers; null is unlimited.")
+
+
+class ScheduledChangeSerializer(serializers.Serializer):
+    plan = PlanSerializer(help_text="The plan the subscription moves to.")
+    on = serializers.DateField(help_text="The day it takes effect: the current period's end, when it renews.")
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):
     subscription_id = serializers.CharField(source="public_id", help_text="The ID an on-premise server activates with.")
     plan = PlanSerializer()
     seats_in_use = serializers.SerializerMethodField()
+    scheduled_change = serializers.SerializerMethodField(
+        help_text="A downgrade waiting for the period's end (plan setting `downgrade` at_period_end), or null. "
+        "The customer can undo it on Settings › Subscription until then."
+    )
 
     class Meta:
         model = Subscription
@@ -62,6 +79,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "seats_in_use",
             "cancel_at_period_end",
             "pending_cycle",
+            "scheduled_change",
             "started_on",
             "expired_on",
         ]
@@ -69,6 +87,12 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.INT)
     def get_seats_in_use(self, sub) -> int:
         return seats_in_use(sub.account)
+
+    @extend_schema_field(ScheduledChangeSerializer(allow_null=True))
+    def get_scheduled_change(self, sub) -> dict | None:
+        if sub.pending_plan is None or sub.is_expired:
+            return None
+        return ScheduledChangeSerializer({"plan": sub.pending_plan, "on": sub.period_end}).data
 
 
 class SeatsInputSerializer(serializers.Serializer):

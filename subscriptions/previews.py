@@ -24,7 +24,7 @@ from billing.calendar import Period
 from common.errors import Refused
 from invoicing.formatting import day, line_explain, money
 from invoicing.models import CreditNote, Invoice, InvoiceLine, Refund
-from subscriptions.models import SeatRemoval, Subscription
+from subscriptions.models import SeatAddBilling, SeatRemoval, Subscription
 from subscriptions.selectors import live_subscription, seats_in_use, subscription_period
 
 
@@ -80,6 +80,8 @@ class Seats:
     status: str | None
     seat_removal: str | None = None
     period: Period | None = None
+    seat_add_billing: str | None = None
+    minimum_invoice: Money | None = None
 
     @property
     def period_end(self) -> date | None:
@@ -179,6 +181,8 @@ def _seats(account) -> Seats | None:
         status=sub.status if sub else None,
         seat_removal=sub.plan.seat_removal if sub else None,
         period=subscription_period(sub) if sub else None,
+        seat_add_billing=sub.plan.seat_add_billing(sub.cycle) if sub else None,
+        minimum_invoice=sub.plan.minimum_invoice if sub else None,
     )
 
 
@@ -280,6 +284,23 @@ def next_invoice_preview(subscription: Subscription) -> Preview:
     return preview(billing_run, on=next_billing_day(subscription), accounts=[subscription.account])
 
 
+def preview_through(service: Callable, /, *, until: date, **kwargs) -> Preview:
+    """`service(**kwargs)` and then the daily run of `until`, both rolled back.
+
+    What a change that waits for a later day (a downgrade scheduled for the period end, SPEC §2.4)
+    brings on that day: the renewal on the new plan, as the real run would issue it.
+    """
+    from subscriptions.services import billing_run
+
+    account = _account_of(kwargs)
+
+    def change_then_run(**detached):
+        service(**detached)
+        billing_run(on=until, accounts=[account])
+
+    return preview(change_then_run, **kwargs)
+
+
 # ---------------------------------------------------------------- in words
 
 
@@ -300,8 +321,15 @@ def cost_impact(result: Preview, locale: str = "en_US") -> list[str]:
     for inv in result.invoices:
         due = f"{money(inv.amount_due, locale)} due now" if inv.amount_due.amount else "nothing due (paid from credit)"
         words.append(f"{_signed(added)}: {money(inv.total, locale)} invoiced now ({due}).")
+    held = after.seat_add_billing == SeatAddBilling.INVOICE_NOW and after.minimum_invoice is not None
     for line in result.waiting:
         when = f" on {day(line.bill_on, locale)}" if line.bill_on else ""
+        if held:  # under `minimum_invoice` (SPEC §2.4)
+            words.append(
+                f"{_signed(line.quantity)}: {money(line.amount, locale)} — added to your next invoice{when}, "
+                f"as invoices under {money(after.minimum_invoice, locale)} are not issued on their own."
+            )
+            continue
         words.append(f"{_signed(line.quantity)}: added to your next invoice{when}: {money(line.amount, locale)}.")
     for note in result.credit_notes:
         words.append(f"{_signed(added)}: {money(note.total, locale)} credit, by a credit note issued today.")

@@ -8,6 +8,7 @@ urlpatterns = [
     path("subscribe/", views.subscribe, name="subscribe"),
     path("cycle/", views.switch_cycle, name="switch_cycle"),
     path("plan/", views.change_plan, name="change_plan"),
+    path("undo-plan-change/", views.undo_plan_change, name="undo_plan_change"),
     path("seats/", views.set_seats, name="set_seats"),
     path("cancel/", views.cancel, name="cancel"),
     path("undo-cancel/", views.undo_cancel, name="undo_cancel"),

@@ -23,11 +23,12 @@ from invoicing.selectors import credit_balance
 from subscriptions import services
 from subscriptions.forms import CouponForm, PlanForm, SeatsForm, SubscribeForm
 from subscriptions.models import Cycle, Plan, SeatMode, SeatRemoval, Subscription, ToMonthly
-from subscriptions.previews import Preview, confirm, cost_impact, next_invoice_preview, preview
+from subscriptions.previews import Preview, confirm, cost_impact, next_invoice_preview, preview, preview_through
 from subscriptions.selectors import (
     active_redemption,
     latest_subscription,
     live_subscription,
+    plan_change_waits_until,
     refund_window_end,
     seat_summary,
     subscription_period,
@@ -138,8 +139,23 @@ def subscription_detail(request):
 # ---------------------------------------------------------------- changes that cost or credit money
 
 
-def _confirmation(request, *, service, kwargs: dict, title: str, intro: str, done: str, params: dict, on_refused=None):
-    """GET shows the preview of `service(**kwargs, on=today, by=user)`; POST runs it if it still writes exactly that."""
+def _confirmation(
+    request,
+    *,
+    service,
+    kwargs: dict,
+    title: str,
+    intro: str,
+    done: str,
+    params: dict,
+    on_refused=None,
+    until=None,
+):
+    """GET shows the preview of `service(**kwargs, on=today, by=user)`; POST runs it if it still writes exactly that.
+
+    With `until` (a change that waits for that day), the page also shows what the daily run will
+    issue then, after the change: a dry run of both, rolled back.
+    """
     locale = _locale(request)
     kwargs = {**kwargs, "on": today(request.account), "by": request.user}
     changed = False
@@ -159,6 +175,7 @@ def _confirmation(request, *, service, kwargs: dict, title: str, intro: str, don
         result = preview(service, **kwargs)
         if result.refused and on_refused is not None:
             return on_refused(Refused(result.refused, field=result.refused_field))
+    later = preview_through(service, until=until, **kwargs) if until is not None and not result.refused else None
     return render(
         request,
         "subscriptions/confirm.html",
@@ -166,6 +183,8 @@ def _confirmation(request, *, service, kwargs: dict, title: str, intro: str, don
             "title": title,
             "intro": intro,
             "result": result,
+            "later": later,
+            "until": until,
             "fingerprint": result.fingerprint(),
             "params": params,
             "changed": changed,
@@ -265,14 +284,49 @@ def switch_cycle(request, sub: Subscription):
 @billing_required
 @_live_required
 def change_plan(request, sub: Subscription):
+    """Upgrades are prorated today; under the plan's `downgrade` at_period_end a cheaper plan waits (SPEC §2.4).
+
+    The confirmation says which of the two happens, and when.
+    """
+    locale = _locale(request)
     form = PlanForm(_params(request) if "plan" in _params(request) else None, subscription=sub)
     if not form.is_bound or not form.is_valid():
+        plans = form.fields["plan"].queryset
         return render(
             request,
             "subscriptions/plan_choose.html",
-            {"form": form, "sub": sub, "plans": form.fields["plan"].queryset, "locale": _locale(request)},
+            {
+                "form": form,
+                "sub": sub,
+                "plans": plans,
+                "rows": [(plan, plan_change_waits_until(sub, plan)) for plan in plans],
+                "locale": locale,
+            },
         )
     plan: Plan = form.cleaned_data["plan"]
+    waits_until = plan_change_waits_until(sub, plan)
+    if waits_until is not None:
+        last_day = day(subscription_period(sub).last_day, locale)
+        when = day(waits_until, locale)
+        unit = "month" if sub.cycle == Cycle.MONTHLY else "year"
+        return _confirmation(
+            request,
+            service=services.subscription_change_plan,
+            kwargs={"subscription": sub, "plan": plan},
+            title=f"Change to {plan.name} on {when}",
+            intro=(
+                f"{plan.name} costs less per seat ({money(plan.price(sub.cycle), locale)} instead of "
+                f"{money(sub.plan.price(sub.cycle), locale)} a {unit}), so the change waits for the end of the "
+                f"period you have paid for: you stay on {sub.plan.name} until {last_day}, and from {when} you are "
+                f"on {plan.name}. Nothing is credited for the rest of this period. You can undo the change until then."
+            ),
+            done=f"Scheduled: you move to the {plan.name} plan on {when}. You can undo this until then.",
+            params={"plan": plan.code},
+            until=waits_until,
+        )
+    replaces = (
+        f" This replaces your scheduled change to {sub.pending_plan.name}." if sub.pending_plan is not None else ""
+    )
     return _confirmation(
         request,
         service=services.subscription_change_plan,
@@ -280,7 +334,7 @@ def change_plan(request, sub: Subscription):
         title=f"Change to {plan.name}",
         intro=(
             f"From tomorrow you are on {plan.name}: the unused days of {sub.plan.name} are credited and the "
-            "rest of this period is charged at the new price."
+            f"rest of this period is charged at the new price.{replaces}"
         ),
         done=f"You are now on the {plan.name} plan.",
         params={"plan": plan.code},
@@ -361,6 +415,19 @@ def _act(request, service, sub: Subscription, done: str):
 def undo_cancel(request, sub: Subscription):
     return _act(
         request, services.subscription_undo_cancel, sub, "Cancellation undone: the subscription renews as before."
+    )
+
+
+@billing_required
+@require_POST
+@_live_required
+def undo_plan_change(request, sub: Subscription):
+    pending = sub.pending_plan.name if sub.pending_plan is not None else ""
+    return _act(
+        request,
+        services.subscription_undo_plan_change,
+        sub,
+        f"The change to {pending} is undone: you stay on {sub.plan.name}.",
     )
 
 
