@@ -21,6 +21,7 @@ from subscriptions.models import (
     Coupon,
     CouponRedemption,
     Cycle,
+    Downgrade,
     Plan,
     SeatChange,
     SeatMode,
@@ -131,7 +132,11 @@ class ChangePlanForm(ReasonForm):
 class ChangePlan(SubscriptionAction):
     label = "Change plan"
     form_class = ChangePlanForm
-    note = "Prorated: unused days on the old plan are credited, the new plan is charged to the same period end."
+    note = (
+        "Prorated: unused days on the old plan are credited, the new plan is charged to the same period end. "
+        "If the current plan's downgrades wait for the period end, a plan with a lower price per seat is "
+        "scheduled for the renewal instead, with no credit; the customer can undo it until then."
+    )
 
     def call(self, obj, data, user):
         return services.subscription_change_plan, {
@@ -140,6 +145,25 @@ class ChangePlan(SubscriptionAction):
             "on": today(obj.account),
             "by": user,
         }
+
+    def later_day(self, obj):
+        # A downgrade that waits bills nothing now: show the renewal it brings.
+        return obj.period_end if obj.plan.downgrade == Downgrade.AT_PERIOD_END else None
+
+
+class UndoPlanChange(SubscriptionAction):
+    label = "Undo scheduled plan change"
+    form_class = ReasonForm
+    note = "The subscription stays on its plan at the renewal; nothing is invoiced or credited."
+
+    def applies(self, obj):
+        return obj.status != Status.EXPIRED and obj.pending_plan_id is not None
+
+    def call(self, obj, data, user):
+        return services.subscription_undo_plan_change, {"subscription": obj, "on": today(obj.account), "by": user}
+
+    def later_day(self, obj):
+        return obj.period_end
 
 
 class ExtendTrialForm(ReasonForm):
@@ -209,6 +233,7 @@ class PlanForm(forms.ModelForm):
 
     class Meta:
         model = Plan
+        widgets = {"downgrade": forms.RadioSelect}
         fields = [
             "code",
             "name",
@@ -220,14 +245,24 @@ class PlanForm(forms.ModelForm):
             "seat_add_billing_monthly",
             "seat_add_billing_annual",
             "seat_removal",
+            "minimum_invoice",
             "max_seats",
             "to_monthly",
+            "downgrade",
             "trial_days",
             "trial_offer",
             "refund_window_days",
             "grace_days",
             "max_instances",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A form posted without the setting (an older page, a script) keeps the plan's current one.
+        self.fields["downgrade"].required = False
+
+    def clean_downgrade(self):
+        return self.cleaned_data.get("downgrade") or self.instance.downgrade or Downgrade.NOW
 
     def clean(self):
         data = super().clean()
@@ -236,7 +271,7 @@ class PlanForm(forms.ModelForm):
             data["annual_price"] = core.annual_two_months_free(monthly)
             self.instance.annual_price = data["annual_price"]
         currency = data.get("currency")
-        for name in ("monthly_price", "annual_price", "trial_offer"):
+        for name in ("monthly_price", "annual_price", "trial_offer", "minimum_invoice"):
             value = data.get(name)
             if value is not None and currency and value.currency.code != currency:
                 self.add_error(name, f"Give this price in the plan's currency, {currency}.")
@@ -251,7 +286,7 @@ class PlanAdmin(HistoryAdmin):
     save_as = True
     change_form_template = "admin/prorata/plan_change_form.html"
     list_display = ["code", "name", "monthly", "annual", "seat_mode", "seat_removal", "to_monthly", "is_public"]
-    list_filter = ["is_public", "currency", "seat_mode", "seat_removal", "to_monthly"]
+    list_filter = ["is_public", "currency", "seat_mode", "seat_removal", "to_monthly", "downgrade"]
     search_fields = ["code", "name"]
     fieldsets = [
         (None, {"fields": ["code", "name", "is_public", "currency"]}),
@@ -264,11 +299,12 @@ class PlanAdmin(HistoryAdmin):
                     "seat_add_billing_monthly",
                     "seat_add_billing_annual",
                     "seat_removal",
+                    "minimum_invoice",
                     "max_seats",
                 ]
             },
         ),
-        ("Cycles", {"fields": ["to_monthly"]}),
+        ("Cycles and plan changes", {"fields": ["to_monthly", "downgrade"]}),
         ("Trial, refunds, dunning", {"fields": ["trial_days", "trial_offer", "refund_window_days", "grace_days"]}),
         ("Licences", {"fields": ["max_instances"]}),
     ]
@@ -367,7 +403,17 @@ class SubscriptionAdmin(StaffActionsMixin, ReadOnlyAdminMixin, HistoryAdmin):
         (None, {"fields": ["public_id", "account_link", "plan", "cycle", "status"]}),
         (
             "Period",
-            {"fields": ["period", "anchor", "started_on", "trial_end", "cancel_at_period_end", "pending_cycle"]},
+            {
+                "fields": [
+                    "period",
+                    "anchor",
+                    "started_on",
+                    "trial_end",
+                    "cancel_at_period_end",
+                    "pending_cycle",
+                    "scheduled_change",
+                ]
+            },
         ),
         ("Seats", {"fields": ["seats"]}),
         ("Next invoice", {"fields": ["next_invoice"]}),
@@ -384,6 +430,7 @@ class SubscriptionAdmin(StaffActionsMixin, ReadOnlyAdminMixin, HistoryAdmin):
         "trial_end",
         "cancel_at_period_end",
         "pending_cycle",
+        "scheduled_change",
         "seats",
         "next_invoice",
     ]
@@ -391,6 +438,7 @@ class SubscriptionAdmin(StaffActionsMixin, ReadOnlyAdminMixin, HistoryAdmin):
         "minimum_seats": SetMinimumSeats,
         "to_monthly": SwitchToMonthly,
         "change_plan": ChangePlan,
+        "undo_plan_change": UndoPlanChange,
         "extend_trial": ExtendTrial,
         "cancel": Cancel,
         "grant_credit": GrantCredit,
@@ -433,6 +481,16 @@ class SubscriptionAdmin(StaffActionsMixin, ReadOnlyAdminMixin, HistoryAdmin):
     @admin.display(description="Period")
     def period(self, obj):
         return f"{obj.period_start} – {obj.period_end - timedelta(days=1)}"
+
+    @admin.display(description="Scheduled plan change")
+    def scheduled_change(self, obj):
+        if obj.pending_plan is None or obj.is_expired:
+            return "–"
+        return format_html(
+            "{} on {}: a downgrade waiting for the period end; the renewal is on it, with no credit.",
+            admin_link(obj.pending_plan),
+            obj.period_end,
+        )
 
     @admin.display(description="Seats")
     def seats(self, obj):
