@@ -44,6 +44,8 @@ PLANS = {
         "to_monthly": "support_only",
         "refund_window_days": 30,
     },
+    # Time Doctor charges cards for seats added mid-period: moving to its cheaper tier waits for the
+    # renewal, and no card is charged less than $1.00 for a seat (plan settings of issue 22).
     "standard": {  # Time Doctor
         "name": "Standard",
         "monthly_price": usd("10.00"),
@@ -53,6 +55,18 @@ PLANS = {
         "grace_days": 14,
         "trial_days": 14,
         "trial_offer": usd("100.00"),
+        "downgrade": "at_period_end",
+        "minimum_invoice": usd("1.00"),
+    },
+    "basic": {  # Time Doctor's cheaper tier
+        "name": "Basic",
+        "monthly_price": usd("7.00"),
+        "annual_price": usd("70.00"),
+        "seat_add_billing_monthly": "invoice_now",
+        "seat_add_billing_annual": "invoice_now",
+        "grace_days": 14,
+        "downgrade": "at_period_end",
+        "minimum_invoice": usd("1.00"),
     },
     "team": {  # Timebook
         "name": "Team",
@@ -110,7 +124,13 @@ DEMOS = [
         "monthly",
         {"owner": ["alice"], "admin": ["adam"], "billing_admin": ["beth"], "member": ["carl", "dora"]},
         trial=True,
-        events=[(5, "trial_offer", None), (30, "invite", "erin"), (50, "role", ("dora", "none"))],
+        # With three months of history, the move to Basic on day 85 is still waiting for the renewal.
+        events=[
+            (5, "trial_offer", None),
+            (30, "invite", "erin"),
+            (50, "role", ("dora", "none")),
+            (85, "change_plan", "basic"),
+        ],
     ),
     Demo(
         "Blue Harbor",
@@ -222,6 +242,9 @@ class Command(BaseCommand):
             services.membership_change_role(membership=self.member(demo, local), role=role, by=by, on=on)
         elif action == "set_seats":
             billing.subscription_set_seats(subscription=live_subscription(demo.account), seats=arg, on=on, by=by)
+        elif action == "change_plan":
+            plan = Plan.objects.get(code=arg)
+            billing.subscription_change_plan(subscription=live_subscription(demo.account), plan=plan, on=on, by=by)
         elif action == "trial_offer":
             billing.subscription_accept_trial_offer(subscription=live_subscription(demo.account), on=on, by=by)
 
