@@ -7,7 +7,7 @@ import pytest
 from invoicing.models import Invoice
 from subscriptions.models import Downgrade, Subscription
 from tests.browser.conftest import CHROMIUM
-from tests.pages_world import plan, world
+from tests.builders import make_plan, make_team_plan, world
 
 pytestmark = [
     pytest.mark.browser,
@@ -17,8 +17,8 @@ pytestmark = [
 
 
 def test_a_downgrade_is_scheduled_for_the_renewal_shown_on_the_page_and_undone(clock, open_as, shot):
-    team = plan("team", downgrade=Downgrade.AT_PERIOD_END)  # $7.00 a seat a month
-    plan("start", monthly="4.00", annual="40.00")
+    team = make_team_plan(downgrade=Downgrade.AT_PERIOD_END)  # $7.00 a seat a month
+    make_plan("start", monthly="4.00", annual="40.00")
     w = world(on=date(2026, 11, 1), people=2, plan_obj=team)  # 3 seats on Team, Nov 1 – Dec 1; today is Nov 15
     page = open_as(w.owner)
     page.goto("/settings/subscription/")

@@ -9,7 +9,7 @@ from moneyed import Money
 
 from invoicing.models import Invoice, InvoiceLine
 from subscriptions.models import Downgrade, Subscription
-from tests.pages_world import plan, world
+from tests.builders import make_plan, make_team_plan, world
 
 pytestmark = pytest.mark.django_db
 
@@ -30,9 +30,9 @@ def signed_in(client, user):
 @pytest.fixture
 def team_and_start():
     """Team ($7.00 a seat a month, downgrades at period end), Start ($4.00) and Business ($12.00)."""
-    team = plan("team", downgrade=Downgrade.AT_PERIOD_END)
-    plan("start", monthly="4.00", annual="40.00")
-    plan("business", monthly="12.00", annual="120.00")
+    team = make_team_plan(downgrade=Downgrade.AT_PERIOD_END)
+    make_plan("start", monthly="4.00", annual="40.00")
+    make_plan("business", monthly="12.00", annual="120.00")
     return team
 
 
@@ -90,7 +90,7 @@ def test_an_upgrade_under_at_period_end_is_prorated_and_replaces_a_scheduled_dow
 
 
 def test_the_member_cost_preview_says_a_small_proration_waits(client):
-    pro = plan("pro", minimum_invoice=Money("1.00", "USD"))
+    pro = make_plan("pro", minimum_invoice=Money("1.00", "USD"))
     w = world(on=DEC_1, people=0, plan_obj=pro)  # the owner alone, Dec 1 – Jan 1 (31 days)
     with time_machine.travel("2026-12-29 12:00Z", tick=False):
         c = signed_in(client, w.owner)
