@@ -14,6 +14,7 @@ from moneyed import Money
 
 from accounts import services as accounts_services
 from accounts.models import Account, Membership, User
+from billing.proration import amount_text
 from common.errors import Refused
 from invoicing.models import CreditNote, Invoice, Refund
 from invoicing.selectors import credit_balance
@@ -87,6 +88,7 @@ def _plan(data: dict, n: int) -> Plan:
         seat_add_billing_annual=add.get("annual", "invoice_now"),
         seat_removal=data.get("seat_removal", "keep_until_renewal"),
         to_monthly=data.get("to_monthly", "support_only"),
+        switch_documents=data.get("switch_documents", "one_invoice"),
         max_seats=data.get("max_seats"),
         trial_days=data.get("trial_days", 0),
         trial_offer=_money(data.get("trial_offer"), currency, where),
@@ -240,7 +242,7 @@ def _do(run: Run, event: dict, n: int, on: date) -> None:
 
 
 def _amount(m: Money) -> str:
-    return str(m.amount)
+    return amount_text(m)
 
 
 def _output(run: Run, errors: list) -> dict:

@@ -222,6 +222,7 @@ class PlanForm(forms.ModelForm):
             "seat_removal",
             "max_seats",
             "to_monthly",
+            "switch_documents",
             "trial_days",
             "trial_offer",
             "refund_window_days",
@@ -268,7 +269,7 @@ class PlanAdmin(HistoryAdmin):
                 ]
             },
         ),
-        ("Cycles", {"fields": ["to_monthly"]}),
+        ("Cycles", {"fields": ["to_monthly", "switch_documents"]}),
         ("Trial, refunds, dunning", {"fields": ["trial_days", "trial_offer", "refund_window_days", "grace_days"]}),
         ("Licences", {"fields": ["max_instances"]}),
     ]
