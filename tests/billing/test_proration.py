@@ -125,7 +125,7 @@ def test_amount_text_never_prints_minus_zero():
     assert not round_money(Decimal("-0.001"), "USD").amount.is_signed()
 
 
-@given(st.decimals(min_value=-10**9, max_value=10**9, allow_nan=False, places=6), currencies)
+@given(st.decimals(min_value=-(10**9), max_value=10**9, allow_nan=False, places=6), currencies)
 def test_amount_text_is_the_rounded_amount_with_exact_decimals(amount, currency):
     text = amount_text(Money(amount, currency))
     places = DECIMALS[currency]
