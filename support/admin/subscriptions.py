@@ -230,6 +230,11 @@ class PlanForm(forms.ModelForm):
             "max_instances",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A post that leaves it out (a form from before the setting existed) keeps the plan's value.
+        self.fields["switch_documents"].required = False
+
     def clean(self):
         data = super().clean()
         monthly, annual = data.get("monthly_price"), data.get("annual_price")
