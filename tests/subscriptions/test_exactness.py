@@ -121,7 +121,7 @@ def test_plan_change_from_auto_to_fixed_checks_the_seats_it_would_buy():
 def timebook(switch_documents, tax_rate="0"):
     """Timebook's April 10 switch: Apr 1 monthly, 3 seats × 10.00; Apr 10 to annual (3 × 100.00)."""
     account = make_account(on=date(2026, 3, 25), tax_rate=Decimal(tax_rate))
-    plan = make_plan("team", monthly="10.00", annual="100.00", switch_documents=switch_documents)
+    plan = make_plan(f"team-{switch_documents}", monthly="10.00", annual="100.00", switch_documents=switch_documents)
     invite(account, 2, on=date(2026, 3, 25))
     sub = subscribe(account, plan, on=date(2026, 4, 1))
     invoice = services.subscription_switch_cycle(subscription=sub, cycle="annual", on=date(2026, 4, 10))
