@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from moneyed import Money
 
-from billing.proration import round_money
+from billing.proration import round_money, zero
 from invoicing.models import CreditEntry, Invoice
 
 

@@ -11,7 +11,7 @@ from billing.proration import amount_text
 from invoicing.formatting import money
 from invoicing.models import CreditEntry, CreditNote
 from invoicing.selectors import credit_balance, credit_balances
-from tests.pages_world import world
+from tests.builders import world
 
 NOV_1 = date(2026, 11, 1)
 
