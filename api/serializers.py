@@ -1,10 +1,12 @@
-"""What the API sends and accepts. Money is {"amount": "3.50", "currency": "USD"}; dates are ISO 8601."""
+"""What the API sends and accepts. Money is {"amount": "3.50", "currency": "USD"} with the currency's decimals
+({"amount": "1000", "currency": "JPY"}); dates are ISO 8601."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Membership
+from billing.proration import amount_text
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from licensing.models import Activation, Licence
 from subscriptions.models import Cycle, Subscription
@@ -18,7 +20,7 @@ class MoneySerializer(serializers.Serializer):
 
 @extend_schema_field(MoneySerializer)
 class MoneyField(serializers.Field):
-    """A djmoney / moneyed Money as {"amount": "3.50", "currency": "USD"} (read only)."""
+    """A djmoney / moneyed Money as {"amount": "3.50", "currency": "USD"} (read only), by `amount_text`."""
 
     def __init__(self, **kwargs):
         kwargs["read_only"] = True
@@ -27,7 +29,7 @@ class MoneyField(serializers.Field):
     def to_representation(self, value):
         if value is None:
             return None
-        return {"amount": f"{value.amount:.2f}", "currency": str(value.currency)}
+        return {"amount": amount_text(value), "currency": str(value.currency)}
 
 
 class PlanSerializer(serializers.Serializer):

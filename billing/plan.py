@@ -225,3 +225,29 @@ def invoice_totals(
         return Totals(subtotal, discount, tax, total, nothing, nothing, -total)
     credit_applied = max(nothing, min(balance, total))
     return Totals(subtotal, discount, tax, total, credit_applied, total - credit_applied, nothing)
+
+
+def switch_credit_note_lines(
+    *,
+    credit: Line,
+    invoice_lines: list[Line],
+    currency: str,
+    discounts: list[Discount] = (),
+    tax_rate: Decimal = Decimal(0),
+) -> list[Line]:
+    """The credit note of a switch issued as two documents (SPEC §2.4 `credit_note_and_invoice`).
+
+    The unused days (`credit`) are credited by a note issued first, whose total joins the credit
+    balance; the invoice of `invoice_lines` follows and that balance pays it in part. The note also
+    gives back the tax the credit line would have taken off one invoice, so that the amount due and
+    the balance left are those of one invoice: its total is total(invoice) − total(one invoice).
+    """
+    one = invoice_totals(lines=[credit, *invoice_lines], currency=currency, discounts=discounts, tax_rate=tax_rate)
+    alone = invoice_totals(lines=list(invoice_lines), currency=currency, discounts=discounts, tax_rate=tax_rate)
+    tax_back = alone.tax - one.tax
+    if not tax_back.amount:
+        return [credit]
+    tax_line = Line(
+        CREDIT, "Tax on the unused time", credit.period, 1, -tax_back, -tax_back, credit.days, credit.period_days
+    )
+    return [credit, tax_line]

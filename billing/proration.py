@@ -12,11 +12,21 @@ def minor_unit(currency: str) -> Decimal:
 
 
 def round_money(amount: Decimal, currency: str) -> Money:
-    """Half-up to the currency's minor unit. The only place Prorata rounds."""
-    return Money(
-        Decimal(amount).quantize(minor_unit(currency), rounding=ROUND_HALF_UP),
-        str(currency),
-    )
+    """Half-up to the currency's minor unit. The only place Prorata rounds.
+
+    A zero is always +0: `-0.00` (a tiny negative rounded, or a zero negated) is never an amount.
+    """
+    rounded = Decimal(amount).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+    return Money(abs(rounded) if rounded == 0 else rounded, str(currency))
+
+
+def amount_text(value: Money) -> str:
+    """An amount as the string Prorata prints everywhere (SPEC §4): the currency's decimals, never `-0`.
+
+    `1000` for ¥1,000, `10.00` for $10, `0.00` for nothing. Stored amounts keep two decimal places
+    whatever the currency (¥1,000 is stored as 1000.00); this is where they become the currency's.
+    """
+    return f"{round_money(value.amount, value.currency.code).amount:f}"
 
 
 def zero(currency: str) -> Money:

@@ -6,10 +6,12 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 from moneyed import Money
 
+from billing.proration import round_money
+
 
 def money(value: Money, locale: str = "en_US") -> str:
-    """`$3.50`, `3,50 €`, `¥1,294`."""
-    return format_currency(value.amount, value.currency.code, locale=locale)
+    """`$3.50`, `3,50 €`, `¥1,294`: the currency's decimals, never `-$0.00` (as `billing.proration.amount_text`)."""
+    return format_currency(round_money(value.amount, value.currency.code).amount, value.currency.code, locale=locale)
 
 
 def day(value: date, locale: str = "en_US") -> str:

@@ -233,6 +233,7 @@ class CreditNote(CreatedBy):
 
     class Reason(models.TextChoices):
         SEATS_REMOVED = "seats_removed", "Seats removed"
+        CYCLE_SWITCH = "cycle_switch", "Unused time (billing cycle switch)"
         CORRECTION = "correction", "Invoice correction"
         GRANT = "grant", "Credit granted by support"
         REFUND = "refund", "Refund"

@@ -1,34 +1,38 @@
 """Reads about invoices and credit."""
 
-from django.db.models import Sum
+from decimal import Decimal
+
 from moneyed import Money
 
 from billing.proration import round_money, zero
 from invoicing.models import CreditEntry, Invoice
 
 
+def money_sum(amounts) -> Decimal:
+    """Σ of stored amounts as Decimals, in Python.
+
+    Never `Sum()` in SQL: SQLite keeps decimals as floats and sums them as floats, so a ledger that
+    nets to zero can come back as −1.4e-14 and print as “-0.00” (issue 16). Each stored value reads
+    back exact; only their sum would not.
+    """
+    return sum(amounts, Decimal(0))
+
+
 def credit_balance(account) -> Money:
     """The account's credit balance: the sum of its ledger (SPEC §2.2)."""
-    currency = account.currency or "USD"
-    total = CreditEntry.objects.filter(account=account).aggregate(s=Sum("amount"))["s"]
-    return round_money(total, currency) if total is not None else zero(currency)
+    amounts = CreditEntry.objects.filter(account=account).values_list("amount", flat=True)
+    return round_money(money_sum(amounts), account.currency or "USD")
 
 
 def credit_balances(accounts) -> dict[int, Money]:
     """`credit_balance` of many accounts in one query, keyed by account id."""
     accounts = list(accounts)
-    sums = dict(
-        CreditEntry.objects.filter(account__in=[a.pk for a in accounts])
-        .order_by()
-        .values_list("account_id")
-        .annotate(s=Sum("amount"))
-    )
-    out = {}
-    for a in accounts:
-        currency = a.currency or "USD"
-        total = sums.get(a.pk)
-        out[a.pk] = round_money(total, currency) if total is not None else zero(currency)
-    return out
+    by_account: dict[int, list[Decimal]] = {}
+    for pk, amount in (
+        CreditEntry.objects.filter(account__in=[a.pk for a in accounts]).order_by().values_list("account_id", "amount")
+    ):
+        by_account.setdefault(pk, []).append(amount)
+    return {a.pk: round_money(money_sum(by_account.get(a.pk, ())), a.currency or "USD") for a in accounts}
 
 
 def open_invoices(account):

@@ -2,11 +2,14 @@
 
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from djmoney.models.fields import MoneyField
 from simple_history.models import HistoricalRecords
+
+from billing.proration import minor_unit, round_money
 
 
 class Cycle(models.TextChoices):
@@ -41,6 +44,11 @@ class Downgrade(models.TextChoices):
         "at_period_end",
         "At period end: the cheaper plan starts at the next renewal, with no credit; upgrades stay immediate",
     )
+
+
+class SwitchDocuments(models.TextChoices):
+    ONE_INVOICE = "one_invoice", "One invoice with a credit line"
+    CREDIT_NOTE_AND_INVOICE = "credit_note_and_invoice", "A credit note for the unused days, then the invoice"
 
 
 class Plan(models.Model):
@@ -92,6 +100,12 @@ class Plan(models.Model):
             "own: they wait for the next invoice, as under “Add to the next invoice”. Empty: every one is invoiced."
         ),
     )
+    switch_documents = models.CharField(
+        max_length=30,
+        choices=SwitchDocuments.choices,
+        default=SwitchDocuments.ONE_INVOICE,
+        help_text="Monthly → annual: what the customer receives. The amount due is the same either way.",
+    )
     max_seats = models.PositiveIntegerField(null=True, blank=True)
     trial_days = models.PositiveIntegerField(default=0)
     trial_offer = MoneyField(
@@ -131,6 +145,14 @@ class Plan(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        """Prices have at most their currency's decimals (¥1,000, not ¥1,000.50): amounts print that way (SPEC §4)."""
+        for name in ("monthly_price", "annual_price", "trial_offer"):
+            value = getattr(self, name)
+            if value is not None and value.amount != round_money(value.amount, value.currency.code).amount:
+                unit = minor_unit(value.currency.code)
+                raise ValidationError({name: f"Amounts in {value.currency.code} are in steps of {unit}."})
 
     def price(self, cycle: str):
         return self.monthly_price if cycle == Cycle.MONTHLY else self.annual_price

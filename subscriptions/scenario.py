@@ -14,6 +14,7 @@ from moneyed import Money
 
 from accounts import services as accounts_services
 from accounts.models import Account, Membership, User
+from billing.proration import amount_text
 from common.errors import Refused
 from invoicing.models import CreditNote, Invoice, Refund
 from invoicing.selectors import credit_balance
@@ -90,6 +91,7 @@ def _plan(data: dict, n: int) -> Plan:
         to_monthly=data.get("to_monthly", "support_only"),
         downgrade=data.get("downgrade", "now"),
         minimum_invoice=_money(data.get("minimum_invoice"), currency, where),
+        switch_documents=data.get("switch_documents", "one_invoice"),
         max_seats=data.get("max_seats"),
         trial_days=data.get("trial_days", 0),
         trial_offer=_money(data.get("trial_offer"), currency, where),
@@ -245,7 +247,7 @@ def _do(run: Run, event: dict, n: int, on: date) -> None:
 
 
 def _amount(m: Money) -> str:
-    return str(m.amount)
+    return amount_text(m)
 
 
 def _output(run: Run, errors: list) -> dict:

@@ -3,13 +3,14 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from moneyed import Money
 
 from accounts.models import Account, Membership
 from billing import plan as core
 from billing.calendar import Period
 from invoicing.models import Invoice, InvoiceLine
+from invoicing.selectors import money_sum
 from subscriptions.models import CouponRedemption, Plan, Subscription
 
 
@@ -109,28 +110,43 @@ def coupon_discount(sub: Subscription) -> core.Discount | None:
     return redemption_discount(active_redemption(sub), sub)
 
 
+PRICING_REASONS = (
+    Invoice.Reason.PURCHASE,
+    Invoice.Reason.RENEWAL,
+    Invoice.Reason.CYCLE_SWITCH,
+    Invoice.Reason.PLAN_CHANGE,
+)
+
+
 def charged_fraction(sub: Subscription) -> Decimal:
-    """What share of the list price was actually charged this period (SPEC §2.5).
+    """What share of the list price was actually charged for the current terms (SPEC §2.5).
 
     A percent coupon active now says it; otherwise an amount off (a coupon, the trial offer) on the
-    invoice that opened the period is spread over that invoice's charges.
+    invoice that last priced the current terms is spread over that invoice's charges. That invoice
+    opened the period (a purchase, renewal or trial end on its first day, a cycle switch the day
+    before) or moved it to the current plan (a plan change).
     """
     d = coupon_discount(sub)
     if d is not None and d.percent is not None:
         return core.charged_fraction(percent=d.percent)
-    opening = (
-        Invoice.objects.filter(billing_key=f"period:{sub.pk}:{sub.period_start}", discount__gt=0)
+    pricing = (
+        Invoice.objects.filter(
+            subscription=sub,
+            reason__in=PRICING_REASONS,
+            issued_on__gte=sub.period_start - timedelta(days=1),
+            issued_on__lt=sub.period_end,
+        )
         .only("pk", "discount", "discount_currency")
+        .order_by("-issued_on", "-id")
         .first()
     )
-    if opening is None:
+    if pricing is None or not pricing.discount.amount:
         return Decimal(1)
-    charged = InvoiceLine.objects.filter(invoice=opening, kind__in=core.CHARGE_KINDS, amount__gt=0).aggregate(
-        total=Sum("amount")
-    )["total"]
+    amounts = InvoiceLine.objects.filter(invoice=pricing, kind__in=core.CHARGE_KINDS, amount__gt=0)
+    charged = money_sum(amounts.values_list("amount", flat=True))
     if not charged:
         return Decimal(1)
-    return core.charged_fraction(discount=opening.discount, charges=Money(charged, opening.discount.currency))
+    return core.charged_fraction(discount=pricing.discount, charges=Money(charged, pricing.discount.currency))
 
 
 def refund_window_end(sub: Subscription) -> date | None:

@@ -8,10 +8,12 @@ from datetime import date
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
+from moneyed import Money
 
 from accounts.models import Account
 from billing import plan as core
 from billing.calendar import period_for
+from billing.proration import amount_text
 from invoicing.models import Invoice, InvoiceLine
 from invoicing.services import invoice_deliver_pending
 from subscriptions.models import Cycle, Plan, Subscription
@@ -65,7 +67,8 @@ def _advance(sub: Subscription, *, on: date) -> list[Invoice]:
             if sub.pending_plan_id is not None:
                 plan_change_apply_scheduled(sub, boundary=boundary)
             if sub.pending_cycle:
-                sub.cycle, sub.pending_cycle, sub.anchor = sub.pending_cycle, "", boundary
+                # The anchor day stays: monthly periods after an annual one run Feb 28 → Mar 29 (SPEC §2.4).
+                sub.cycle, sub.pending_cycle = sub.pending_cycle, ""
             renewal = Renewal(sub, terms_changed=True)
         else:
             renewal = Renewal(sub)
@@ -121,7 +124,7 @@ class RunSummary:
             self.amounts[inv.currency] = self.amounts.get(inv.currency, 0) + inv.total.amount
 
     def totals(self) -> dict[str, str]:
-        return {k: str(v) for k, v in sorted(self.amounts.items())}
+        return {k: amount_text(Money(v, k)) for k, v in sorted(self.amounts.items())}
 
     def add(self, other: "RunSummary") -> None:
         """Count in what another process's share of the same run did (`run_billing --workers`)."""

@@ -12,7 +12,7 @@ from billing import plan as core
 from billing.calendar import Period, period_for
 from invoicing.models import Invoice, InvoiceLine
 from invoicing.services import InvoiceDraft, invoice_issue_many, rows_insert
-from subscriptions.models import CouponRedemption, SeatChange, SeatMode, Subscription
+from subscriptions.models import CouponRedemption, SeatChange, Subscription
 from subscriptions.selectors import redemption_discount, seats_in_use_by_account
 from subscriptions.services._common import _charged_seats, _label, _price, _seats
 from subscriptions.services.coupons import _count_period, _redemptions_save
@@ -36,9 +36,8 @@ def _begin_period(sub: Subscription, *, in_use: int) -> tuple[Period, core.Line]
     """Move `sub` (unsaved) into the period that starts on its `period_end`, reset its paid seats, price them."""
     period = period_for(sub.anchor, sub.cycle, sub.period_end)
     sub.period_start, sub.period_end = period.start, period.end
+    # fixed: the bought seats, at least the minimum; the bought count itself stays (SPEC §2.3)
     sub.paid_seats = _charged_seats(sub, in_use)
-    if sub.plan.seat_mode == SeatMode.FIXED:
-        sub.bought_seats = max(sub.bought_seats, sub.minimum_seats)
     line = core.charge_line(
         description=f"{_label(sub.plan, sub.cycle)} · {_seats(sub.paid_seats)}",
         unit_price=_price(sub.plan, sub.cycle),

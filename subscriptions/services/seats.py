@@ -101,8 +101,9 @@ def subscription_sync_seats(*, account: Account, on: date, by=None, reason: str 
     plan = sub.plan
     in_use = seats_in_use(account)
     outcome = SeatOutcome()
-    if in_use > sub.paid_seats or plan.seat_mode == SeatMode.FIXED:
-        _check_max_seats(plan, in_use)
+    before = sub.seat_changes.order_by("-id").values_list("seats_in_use", flat=True).first()
+    if before is None or in_use > before:
+        _check_max_seats(plan, in_use)  # going over is refused whatever is paid (SPEC §2.3); leaving is not
     _check_pending_max_seats(sub, in_use)
     if plan.seat_mode == SeatMode.FIXED:
         if in_use > sub.bought_seats:

@@ -9,10 +9,12 @@ from billing import plan as core
 from billing.calendar import first_period
 from common.errors import Refused
 from invoicing.formatting import day as fmt_day
-from invoicing.models import Invoice
-from subscriptions.models import Cycle, Plan, SeatMode, Subscription, ToMonthly
+from invoicing.models import CreditNote, Invoice
+from invoicing.services import credit_note_issue, line_to_core
+from subscriptions.models import Cycle, Plan, SeatMode, Subscription, SwitchDocuments, ToMonthly
 from subscriptions.selectors import (
     charged_fraction,
+    coupon_discount,
     plan_change_waits_until,
     seats_in_use,
     subscription_period,
@@ -35,7 +37,11 @@ from subscriptions.services.coupons import _start_period
 
 
 def _restart(sub: Subscription, *, plan: Plan, cycle: str, on: date, reason: str, by=None) -> Invoice | None:
-    """Credit the unused days of the current terms and start a new period from on+1 (SPEC §2.4)."""
+    """Credit the unused days of the current terms and start a new period from on+1 (SPEC §2.4).
+
+    Monthly → annual on a plan whose `switch_documents` is `credit_note_and_invoice` credits the unused
+    days by a credit note issued first; the annual invoice follows and the credit balance pays it in part.
+    """
     old_plan, old_cycle = sub.plan, sub.cycle
     credit = core.credit_line(
         description=f"Unused time on {_label(old_plan, old_cycle)} · {_seats(sub.paid_seats)}",
@@ -60,12 +66,34 @@ def _restart(sub: Subscription, *, plan: Plan, cycle: str, on: date, reason: str
         period=period,
     )
     _ledger(sub, on=on, reason=reason, by=by, in_use=in_use)
-    return _issue(
-        sub,
-        reason=Invoice.Reason.CYCLE_SWITCH,
+    waiting = waiting_lines(sub)
+    lines = [credit, charge]
+    if (
+        credit is not None
+        and cycle == Cycle.ANNUAL
+        and plan.switch_documents == SwitchDocuments.CREDIT_NOTE_AND_INVOICE
+    ):
+        _switch_credit_note(sub, credit=credit, invoice_lines=[charge, *map(line_to_core, waiting)], on=on, by=by)
+        lines = [charge]
+    return _issue(sub, reason=Invoice.Reason.CYCLE_SWITCH, on=on, lines=lines, waiting=waiting)
+
+
+def _switch_credit_note(sub: Subscription, *, credit: core.Line, invoice_lines: list, on: date, by=None) -> None:
+    """Timebook's first document: the unused days (and the tax they take off) to the credit balance (SPEC §2.4)."""
+    credit_note_issue(
+        account=sub.account,
+        subscription=sub,
+        reason=CreditNote.Reason.CYCLE_SWITCH,
         on=on,
-        lines=[credit, charge],
-        waiting=waiting_lines(sub),
+        lines=core.switch_credit_note_lines(
+            credit=credit,
+            invoice_lines=[line for line in invoice_lines if line is not None],
+            currency=sub.account.currency,
+            discounts=[d for d in [coupon_discount(sub)] if d is not None],
+            tax_rate=sub.account.tax_rate,
+        ),
+        memo=f"Unused time: {credit.description}",
+        by=by,
     )
 
 
@@ -146,8 +174,8 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan, on: date
     _check_currency(sub.account, plan)
     new_price = _price(plan, sub.cycle)
     in_use = seats_in_use(sub.account)
-    _check_max_seats(plan, in_use)
     if plan_change_waits_until(sub, plan) is not None:
+        _check_max_seats(plan, in_use)
         _schedule_plan(sub, plan, on=on, by=by)
         return None
     old_plan = sub.plan
@@ -155,6 +183,8 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan, on: date
     sub.pending_plan = None
     if plan.seat_mode == SeatMode.FIXED and old_plan.seat_mode != SeatMode.FIXED:
         sub.bought_seats = sub.paid_seats
+    # As at purchase and set_seats: a fixed plan counts the bought seats, an automatic one the people (SPEC §2.3).
+    _check_max_seats(plan, sub.bought_seats if plan.seat_mode == SeatMode.FIXED else in_use)
     if sub.status == Status.TRIALING:
         sub.plan = plan
         sub.save(update_fields=["plan", "bought_seats"])

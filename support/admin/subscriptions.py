@@ -249,6 +249,7 @@ class PlanForm(forms.ModelForm):
             "max_seats",
             "to_monthly",
             "downgrade",
+            "switch_documents",
             "trial_days",
             "trial_offer",
             "refund_window_days",
@@ -258,6 +259,8 @@ class PlanForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # A post that leaves it out (a form from before the setting existed) keeps the plan's value.
+        self.fields["switch_documents"].required = False
         # A form posted without the setting (an older page, a script) keeps the plan's current one.
         self.fields["downgrade"].required = False
 
@@ -304,7 +307,7 @@ class PlanAdmin(HistoryAdmin):
                 ]
             },
         ),
-        ("Cycles and plan changes", {"fields": ["to_monthly", "downgrade"]}),
+        ("Cycles and plan changes", {"fields": ["to_monthly", "switch_documents", "downgrade"]}),
         ("Trial, refunds, dunning", {"fields": ["trial_days", "trial_offer", "refund_window_days", "grace_days"]}),
         ("Licences", {"fields": ["max_instances"]}),
     ]

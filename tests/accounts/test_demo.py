@@ -33,3 +33,9 @@ def test_demo_is_idempotent_and_prints_logins(db):
         assert account.invoices.exists()
     assert User.objects.get(email="nora@northwind.example").check_password("prorata-demo")
     assert User.objects.get(email="sam@northwind.example").memberships.count() == 2
+
+
+def test_demo_timebook_plan_issues_two_switch_documents(db):
+    # Timebook's help page: a switch to annual sends a prorated credit first, then the annual invoice
+    call_command("demo", months=1, stdout=io.StringIO())
+    assert Plan.objects.get(code="team").switch_documents == "credit_note_and_invoice"

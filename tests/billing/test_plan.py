@@ -24,6 +24,7 @@ from billing.plan import (
     invoice_totals,
     proration_line,
     seats_to_charge,
+    switch_credit_note_lines,
 )
 
 NOV = Period(date(2026, 11, 1), date(2026, 12, 1))
@@ -216,3 +217,41 @@ def test_charged_fraction_from_a_percent_or_an_amount_off():
     assert charged_fraction(discount=Money("5.00", USD), charges=Money("7.00", USD)) == 1 - Decimal(5) / 7
     assert charged_fraction(discount=Money("9.00", USD), charges=Money("7.00", USD)) == 0  # never below zero
     assert charged_fraction() == 1
+
+
+# ---------------------------------------------------------------- two switch documents (issue 16, SPEC §2.4)
+
+
+def test_switch_credit_note_gives_back_the_tax_of_the_credit():
+    # Apr 10 of Apr 1–30, 3 seats × 10.00: unused 20/30 → credit −20.00; annual 3 × 100.00 = 300.00; tax 20%.
+    # One invoice: subtotal 280.00, tax 56.00, total 336.00.
+    # Two documents: the invoice alone totals 300.00 + 60.00 = 360.00, so the note is 360.00 − 336.00 = 24.00:
+    # the 20.00 credited and the 4.00 of tax it takes off.
+    credit = _line(CREDIT, "-20.00")
+    charge = _line(SUBSCRIPTION, "300.00")
+    note = switch_credit_note_lines(credit=credit, invoice_lines=[charge], currency=USD, tax_rate=Decimal("0.2"))
+    assert [line.amount for line in note] == [usd("-20.00"), usd("-4.00")]
+    assert switch_credit_note_lines(credit=credit, invoice_lines=[charge], currency=USD) == [credit]
+
+
+@given(
+    credit=st.integers(1, 100_000).map(lambda c: usd(Decimal(-c) / 100)),
+    lines=st.lists(st.tuples(st.sampled_from([SUBSCRIPTION, PRORATION]), amounts), min_size=1, max_size=4),
+    offs=st.lists(discounts, max_size=1),
+    tax=st.sampled_from(["0", "0.07", "0.19", "0.2", "0.255"]),
+    balance=st.integers(0, 100_000).map(lambda c: usd(Decimal(c) / 100)),
+)
+def test_two_switch_documents_leave_what_one_invoice_does(credit, lines, offs, tax, balance):
+    """The amount due and the credit balance after are those of one invoice with a credit line."""
+    invoice_lines = [_line(kind, abs(amount.amount)) for kind, amount in lines]
+    credit_line_ = _line(CREDIT, credit.amount)
+    kw = {"currency": USD, "discounts": offs, "tax_rate": Decimal(tax)}
+    one = invoice_totals(lines=[credit_line_, *invoice_lines], credit_balance=balance, **kw)
+    note = switch_credit_note_lines(credit=credit_line_, invoice_lines=invoice_lines, **kw)
+    note_total = -sum((line.amount for line in note), usd(0))
+    assert note_total > usd(0)
+    two = invoice_totals(lines=invoice_lines, credit_balance=balance + note_total, **kw)
+    assert two.amount_due == one.amount_due
+    after_one = balance - one.credit_applied + one.credit_added
+    after_two = balance + note_total - two.credit_applied + two.credit_added
+    assert after_two == after_one

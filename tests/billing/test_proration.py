@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from moneyed import Money
 
 from billing.calendar import Period, remaining_days
-from billing.proration import minor_unit, prorate, round_money, scale, zero
+from billing.proration import amount_text, minor_unit, prorate, round_money, scale, zero
 
 currencies = st.sampled_from(["USD", "EUR", "JPY"])
 
@@ -103,3 +103,33 @@ def test_proration_is_monotonic_in_days(cents, quantity, days):
     price = Money(Decimal(cents) / 100, "USD")
     assert prorate(price, quantity, days, 31) <= prorate(price, quantity, 31, 31)
     assert prorate(price, quantity, days, 31).amount >= 0
+
+
+# ---------------------------------------------------------------- amounts as text (issue 16, SPEC §4)
+
+DECIMALS = {"USD": 2, "EUR": 2, "JPY": 0}
+
+
+def test_amount_text_has_the_currency_decimals():
+    # ¥1,000 is stored as 1000.00 (MoneyField, two places) and printed as the yen has none
+    assert amount_text(Money("1000.00", "JPY")) == "1000"
+    assert amount_text(Money("10", "USD")) == "10.00"
+    assert amount_text(Money("-3.5", "EUR")) == "-3.50"
+
+
+def test_amount_text_never_prints_minus_zero():
+    # SQLite's float sum of a ledger netting to zero: −1.4e-14 rounds to −0.00; a zero negated is −0.00 too
+    assert amount_text(Money(Decimal("-1.4e-14"), "USD")) == "0.00"
+    assert amount_text(-Money("0.00", "USD")) == "0.00"
+    assert amount_text(Money(Decimal("-0.4"), "JPY")) == "0"
+    assert not round_money(Decimal("-0.001"), "USD").amount.is_signed()
+
+
+@given(st.decimals(min_value=-(10**9), max_value=10**9, allow_nan=False, places=6), currencies)
+def test_amount_text_is_the_rounded_amount_with_exact_decimals(amount, currency):
+    text = amount_text(Money(amount, currency))
+    places = DECIMALS[currency]
+    whole, _, fraction = text.lstrip("-").partition(".")
+    assert whole.isdigit() and len(fraction) == places and (places == 0) == ("." not in text)
+    assert Decimal(text) == round_money(amount, currency).amount
+    assert not (text.startswith("-") and Decimal(text) == 0)

@@ -303,3 +303,20 @@ def test_search_subscriptions_by_public_id_account_name_and_owner_email(admin_cl
     for term in (sub.public_id, "acme", owner_email):
         assert list(admin_client.get(url, {"q": term}).context["cl"].result_list) == [sub], term
     assert list(admin_client.get(url, {"q": "sub_nothing"}).context["cl"].result_list) == []
+
+
+def test_plan_form_offers_the_switch_documents_setting(admin_client, on_nov_15):
+    # SPEC §2.4: one invoice with a credit line (default), or Timebook's credit note then invoice
+    sub = subscribed()
+    plan = sub.plan
+    url = reverse("admin:subscriptions_plan_change", args=[plan.pk])
+    page = admin_client.get(url).content.decode()
+    assert 'name="switch_documents"' in page and "A credit note for the unused days, then the invoice" in page
+    data = plan_form_data(plan, monthly="7.00", annual="70.00", switch_documents="credit_note_and_invoice")
+    assert admin_client.post(url, data).status_code == 302
+    plan.refresh_from_db()
+    assert plan.switch_documents == "credit_note_and_invoice"
+    # a post without the field keeps what the plan has
+    assert admin_client.post(url, plan_form_data(plan, monthly="7.00", annual="70.00")).status_code == 302
+    plan.refresh_from_db()
+    assert plan.switch_documents == "credit_note_and_invoice"

@@ -76,6 +76,7 @@ PLANS = {
         "seat_add_billing_annual": "monthly_true_up",
         "seat_removal": "keep_until_renewal",
         "to_monthly": "support_only",
+        "switch_documents": "credit_note_and_invoice",  # "you'll receive two invoices"
     },
     "fixed": {  # 7pace
         "name": "Fixed seats",
