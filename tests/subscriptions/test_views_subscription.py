@@ -1,6 +1,7 @@
 """Settings › Subscription: what it shows, and each change as preview → confirm → message → redirect."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -86,6 +87,29 @@ def test_switch_to_annual_preview_then_confirm_gives_the_same_invoice(client, on
     assert "You are now billed annual." in page and issued.number in page
     assert "Team, billed annual" in page
     assert "Current period: Nov 16, 2026 – Nov 15, 2027" in page
+
+
+def test_switch_to_annual_as_two_documents_shows_the_credit_note_then_the_invoice(client, on_nov_15):
+    # switch_documents=credit_note_and_invoice: 3 × 7.00 × 15/30 = 10.50 credited first, then 210.00 less it
+    w = world(on=NOV_1, people=2, plan_obj=make_team_plan(switch_documents="credit_note_and_invoice"))
+    c = signed_in(client, w.owner)
+    shown = c.get(reverse("subscriptions:switch_cycle"), {"cycle": "annual"})
+    page = text(shown)
+    assert "Credited to your balance" in page and "$10.50" in page
+    assert "Paid from your credit balance" in page and "$199.50" in page
+    result = shown.context["result"]
+    assert [n.total.amount for n in result.credit_notes] == [Decimal("10.50")]
+    response = c.post(
+        reverse("subscriptions:switch_cycle"), {"cycle": "annual", "fingerprint": shown.context["fingerprint"]}
+    )
+    assert response.status_code == 302
+    issued = Invoice.objects.filter(account=w.account, reason="cycle_switch").get()
+    assert (issued.total.amount, issued.credit_applied.amount, issued.amount_due.amount) == (
+        Decimal("210.00"),
+        Decimal("10.50"),
+        Decimal("199.50"),
+    )
+    assert w.account.credit_notes.get().reason == "cycle_switch"
 
 
 def test_a_stale_confirmation_changes_nothing_and_shows_the_new_cost(client, on_nov_15):
