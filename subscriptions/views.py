@@ -107,6 +107,7 @@ def _detail_context(request, *, coupon_form=None) -> dict:
         seat_meaning=_seat_meaning(sub, free, on, locale),
         next_result=next_result,
         next_invoice=next_result.invoices[0] if next_result.invoices else None,
+        next_on=sub.trial_end if sub.is_trialing and sub.trial_end else sub.period_end,
         balance=credit_balance(account),
         redemption=redemption,
         coupon_form=coupon_form or CouponForm(),

@@ -1,5 +1,7 @@
 """Money and dates in templates, in the account's locale (invoicing.formatting)."""
 
+from datetime import date
+
 from django import template
 
 from invoicing import formatting
@@ -18,7 +20,7 @@ def money(value, locale="en_US"):
 @register.filter
 def day(value, locale="en_US"):
     """`{{ invoice.issued_on|day:locale }}` → “Nov 15, 2026”."""
-    if value is None:
+    if not isinstance(value, date):
         return ""
     return formatting.day(value, locale or "en_US")
 

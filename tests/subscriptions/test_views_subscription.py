@@ -263,3 +263,15 @@ def test_subscribe_with_the_trial_charges_nothing(client, on_nov_15):
     data = {**params, "trial": "True", "fingerprint": shown.context["fingerprint"]}
     page = text(c.post(reverse("subscriptions:subscribe"), data, follow=True))
     assert "14 days left" in page and Invoice.objects.filter(account=w.account).count() == 0
+
+
+def test_free_plan_page_shows_nothing_to_invoice_on_the_renewal_day(client, on_nov_15):
+    """Issue 17 item 1: the page crashed (500) on a Free-plan subscription with no next invoice."""
+    from subscriptions import services
+
+    w = world(on=NOV_15, people=1, subscribe=False)
+    free = make_plan("free", monthly="0", annual=None, name="Free", max_seats=3)
+    services.subscription_create(account=w.account, plan=free, cycle="monthly", on=NOV_15)
+    response = signed_in(client, w.owner).get(DETAIL)
+    assert response.status_code == 200
+    assert "Nothing to invoice on Dec 15, 2026." in text(response)
