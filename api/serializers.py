@@ -8,6 +8,7 @@ from rest_framework import serializers
 from accounts.models import Membership
 from billing.proration import amount_text
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
+from invoicing.selectors import invoice_outstanding
 from licensing.models import Activation, Licence
 from subscriptions.models import Cycle, Subscription
 from subscriptions.selectors import seats_in_use
@@ -195,6 +196,8 @@ class InvoiceSerializer(serializers.ModelSerializer):
     credit_applied = MoneyField()
     amount_due = MoneyField()
     amount_paid = MoneyField()
+    amount_credited = MoneyField(help_text="Taken off by credit notes issued while the invoice was open.")
+    amount_remaining = serializers.SerializerMethodField(help_text="What is left to pay: due − paid − credited.")
     pdf_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -215,8 +218,14 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "credit_applied",
             "amount_due",
             "amount_paid",
+            "amount_credited",
+            "amount_remaining",
             "pdf_url",
         ]
+
+    @extend_schema_field(MoneySerializer)
+    def get_amount_remaining(self, invoice) -> dict:
+        return MoneyField().to_representation(invoice_outstanding(invoice))
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_pdf_url(self, invoice) -> str:

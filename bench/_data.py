@@ -77,6 +77,7 @@ def members_and_invoices_add(account: Account, *, members: int, invoices: int, o
             credit_applied=zero,
             amount_due=price,
             amount_paid=price,
+            amount_credited=zero,
             emailed_at=timezone.now(),
         )
         for i in range(1, invoices + 1)

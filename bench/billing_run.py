@@ -209,6 +209,7 @@ def build(n: int, past: int, rng: random.Random) -> dict:
                         discount=Money(0, plan.currency),
                         tax=Money(0, plan.currency),
                         credit_applied=Money(0, plan.currency),
+                        amount_credited=Money(0, plan.currency),
                     )
                 )
             if rng.random() < 0.15:

@@ -48,7 +48,16 @@ def invoice_data(invoice: Invoice) -> dict:
         "discount_label": invoice.discount_label,
         **{
             name: getattr(invoice, name)
-            for name in ("subtotal", "discount", "tax", "total", "credit_applied", "amount_due", "amount_paid")
+            for name in (
+                "subtotal",
+                "discount",
+                "tax",
+                "total",
+                "credit_applied",
+                "amount_due",
+                "amount_paid",
+                "amount_credited",
+            )
         },
         "lines": [_line(line) for line in invoice.lines.order_by("position", "id")],
     }
@@ -66,6 +75,7 @@ def credit_note_data(note: CreditNote) -> dict:
         "buyer": dict(note.buyer or {}),
         "invoice_number": note.invoice.number if note.invoice_id else "",
         "total": note.total,
+        "to_balance": sum((entry.amount for entry in note.credit_entries.all()), zero(note.currency)),
         "lines": [
             {**_line(line, LINE_FIELDS[1:]), "kind": "credit", "corrects": line.invoice_line_id is not None}
             for line in note.lines.order_by("id")
@@ -111,8 +121,14 @@ def document_context(data: dict) -> dict:
         "paper_size": pdf.paper_size(),
     }
     if data["type"] == "credit_note":
+        taken_off = data["total"] - data["to_balance"]
+        ctx.update(
+            taken_off=money(taken_off, loc) if taken_off.amount else "",
+            to_balance=money(data["to_balance"], loc) if data["to_balance"].amount else "",
+        )
         return ctx
-    due = data["amount_due"] - data["amount_paid"]
+    credited = data.get("amount_credited") or zero(data["total"].currency.code)
+    due = data["amount_due"] - data["amount_paid"] - credited
     ctx.update(
         due_on=day(data["due_on"], loc),
         paid_on=day(data["paid_on"], loc) if data.get("paid_on") else "",
@@ -122,6 +138,7 @@ def document_context(data: dict) -> dict:
         tax_rate=format_percent(data["tax_rate"], "#,##0.##%", locale=loc),
         credit_applied=money(-data["credit_applied"], loc) if data["credit_applied"].amount else "",
         amount_paid=money(-data["amount_paid"], loc) if data["amount_paid"].amount else "",
+        amount_credited=money(-credited, loc) if credited.amount else "",
         left_to_pay=money(max(due, zero(due.currency.code)), loc),
         amount_due=money(data["amount_due"], loc),
         pay_now=money(due, loc) if status in (Invoice.Status.OPEN, Invoice.Status.DRAFT) and due.amount > 0 else "",
@@ -140,8 +157,14 @@ def data_of(document) -> dict:
 
 
 def file_stem(document) -> str:
-    """Stored once per status: a paid invoice gets its PAID stamp in a new file, the open one stays."""
-    return f"{document.number}-{document.status}" if isinstance(document, Invoice) else document.number
+    """Stored once per status: a paid invoice gets its PAID stamp in a new file, the open one stays.
+
+    An open invoice that a credit note lowered gets a new file too, that shows the credit and what is left.
+    """
+    if not isinstance(document, Invoice):
+        return document.number
+    credited = f"-credited-{document.amount_credited.amount}" if document.amount_credited.amount else ""
+    return f"{document.number}-{document.status}{credited}"
 
 
 def stored_pdf(document) -> bytes | None:

@@ -17,7 +17,17 @@ Status = Invoice.Status
 
 # What may still change on an issued invoice or credit note.
 INVOICE_MUTABLE = frozenset(
-    {"status", "amount_paid", "amount_paid_currency", "paid_on", "pdf", "emailed_at", "reminders_sent"}
+    {
+        "status",
+        "amount_paid",
+        "amount_paid_currency",
+        "amount_credited",
+        "amount_credited_currency",
+        "paid_on",
+        "pdf",
+        "emailed_at",
+        "reminders_sent",
+    }
 )
 CREDIT_NOTE_MUTABLE = frozenset({"pdf", "emailed_at"})
 

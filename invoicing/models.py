@@ -143,6 +143,9 @@ class Invoice(Created):
     credit_applied = _money()
     amount_due = _money()
     amount_paid = _money()
+    amount_credited = _money(
+        help_text="Credit notes issued while the invoice was open: they lower what is left to pay."
+    )
     paid_on = models.DateField(null=True, blank=True)
     buyer = models.JSONField(
         default=dict,
@@ -176,6 +179,7 @@ class Invoice(Created):
                     credit_applied_currency=F("currency"),
                     amount_due_currency=F("currency"),
                     amount_paid_currency=F("currency"),
+                    amount_credited_currency=F("currency"),
                 ),
                 name="invoice_amounts_in_invoice_currency",
             ),

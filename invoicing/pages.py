@@ -19,6 +19,7 @@ from common.clock import today
 from common.errors import Refused
 from invoicing.formatting import money
 from invoicing.models import CreditNote, Invoice, Payment
+from invoicing.selectors import invoice_outstanding
 from invoicing.services import invoice_pay
 
 
@@ -47,7 +48,18 @@ def _years(account: Account) -> list[int]:
 
 def _rows(account: Account, year: int | None) -> list[Row]:
     invoices = Invoice.objects.filter(account=account, number__isnull=False).only(
-        "number", "issued_on", "total", "total_currency", "status", "due_on", "amount_due", "amount_due_currency"
+        "number",
+        "issued_on",
+        "total",
+        "total_currency",
+        "status",
+        "due_on",
+        "amount_due",
+        "amount_due_currency",
+        "amount_paid",
+        "amount_paid_currency",
+        "amount_credited",
+        "amount_credited_currency",
     )
     notes = CreditNote.objects.filter(account=account, number__isnull=False).only(
         "number", "issued_on", "total", "total_currency"
@@ -64,7 +76,7 @@ def _rows(account: Account, year: int | None) -> list[Row]:
             status_label=inv.get_status_display(),
             is_due=inv.status == Invoice.Status.OPEN,
             due_on=inv.due_on,
-            amount_due=inv.amount_due,
+            amount_due=invoice_outstanding(inv),
         )
         for inv in invoices
     ]

@@ -40,8 +40,8 @@ def open_invoices(account):
 
 
 def invoice_outstanding(invoice: Invoice) -> Money:
-    """What is still to pay on an invoice: its amount due less what was paid."""
-    return invoice.amount_due - invoice.amount_paid
+    """What is still to pay on an invoice: its amount due less what was paid and what credit notes took off."""
+    return invoice.amount_due - invoice.amount_paid - invoice.amount_credited
 
 
 def invoice_net_paid(invoice: Invoice) -> Money:

@@ -6,7 +6,8 @@ roll back with it, and a receiver's error undoes the change.
 
 from django.dispatch import Signal
 
-# A payment was recorded on an invoice, in part or in full (`invoice_pay`).
+# A payment was recorded on an invoice, in part or in full (`invoice_pay`), or a credit note
+# settled what was left of it (`credit_note_issue`, then `payment` is None).
 # Arguments: invoice, payment, on (the day it was paid). Sender: Invoice.
 invoice_paid = Signal()
 

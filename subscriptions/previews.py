@@ -21,6 +21,7 @@ from django.db.models import Max, Min
 from moneyed import Money
 
 from billing.calendar import Period
+from billing.proration import zero
 from common.errors import Refused
 from invoicing.formatting import day, line_explain, money
 from invoicing.models import CreditNote, Invoice, InvoiceLine, Refund
@@ -62,6 +63,9 @@ class CreditNotePreview:
     lines: tuple[LinePreview, ...]
     total: Money
     number: str = field(default="", compare=False)
+    to_balance: Money | None = None  # what joins the credit balance
+    taken_off: Money | None = None  # what comes off what is left to pay on the open invoice it corrects
+    invoice_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,12 +152,16 @@ def invoice_preview(invoice: Invoice, locale: str = "en_US") -> InvoicePreview:
 
 
 def credit_note_preview(note: CreditNote, locale: str = "en_US") -> CreditNotePreview:
+    to_balance = sum((entry.amount for entry in note.credit_entries.all()), zero(note.currency))
     return CreditNotePreview(
         reason=note.get_reason_display(),
         issued_on=note.issued_on,
         lines=tuple(_line(x, locale) for x in note.lines.all()),
         total=note.total,
         number=note.number or "",
+        to_balance=to_balance,
+        taken_off=note.total - to_balance,
+        invoice_number=note.invoice.number if note.invoice_id else "",
     )
 
 

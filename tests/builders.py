@@ -239,6 +239,7 @@ def bulk(w: World, *, members: int, invoices: int, on: date) -> None:
                 credit_applied=price * 0,
                 amount_due=price,
                 amount_paid=price,
+                amount_credited=price * 0,
                 emailed_at=timezone.now(),
             )
             for i in range(1, invoices + 1)

@@ -11,11 +11,12 @@ from billing.calendar import Period
 from billing.proration import zero
 from common.errors import Refused
 from invoicing.models import CreditEntry, CreditNote, CreditNoteLine, Invoice, InvoiceLine
-from invoicing.selectors import invoice_creditable
+from invoicing.selectors import invoice_creditable, invoice_outstanding
 from invoicing.services.delivery import document_queue
 from invoicing.services.issuing import buyer_snapshot
 from invoicing.services.numbering import CREDIT_NOTE_SERIES, number_allocate
 from invoicing.services.rows import line_from_core
+from invoicing.signals import invoice_paid
 
 
 @transaction.atomic
@@ -33,7 +34,10 @@ def credit_note_issue(
 ) -> CreditNote | None:
     """A numbered credit note; its total (positive) goes to the credit balance (SPEC §2.3).
 
-    `corrects` names, line by line, the invoice line each credit line corrects (SPEC §2.6).
+    Against an `invoice` that is still open, the note first lowers what is left to pay on that
+    invoice (as Stripe does); only what exceeds it joins the credit balance. An invoice credited
+    down to nothing is settled. `corrects` names, line by line, the invoice line each credit line
+    corrects (SPEC §2.6).
     """
     pairs = [
         (line, ref)
@@ -66,15 +70,36 @@ def credit_note_issue(
             for line, ref in pairs
         ]
     )
-    CreditEntry.objects.create(
-        account=account,
-        amount=total,
-        on=on,
-        memo=f"Credit note {note.number}",
-        credit_note=note,
-    )
+    to_balance = total - _apply_to_open_invoice(invoice, total, on=on) if invoice is not None else total
+    if to_balance.amount > 0:
+        CreditEntry.objects.create(
+            account=account,
+            amount=to_balance,
+            on=on,
+            memo=f"Credit note {note.number}",
+            credit_note=note,
+        )
     document_queue(note)
     return note
+
+
+def _apply_to_open_invoice(invoice: Invoice, credit: Money, *, on: date) -> Money:
+    """Take up to `credit` off what is left to pay on an open invoice; return what was taken off."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != Invoice.Status.OPEN:
+        return zero(credit.currency)
+    applied = min(credit, invoice_outstanding(invoice))
+    if applied.amount <= 0:
+        return zero(credit.currency)
+    invoice.amount_credited += applied
+    fields = ["amount_credited"]
+    if invoice_outstanding(invoice).amount <= 0:
+        invoice.status, invoice.paid_on = Invoice.Status.PAID, on
+        fields += ["status", "paid_on"]
+    invoice.save(update_fields=fields)
+    if invoice.status == Invoice.Status.PAID:
+        invoice_paid.send(sender=Invoice, invoice=invoice, payment=None, on=on)
+    return applied
 
 
 def _credit_core_line(*, description: str, amount: Money, on: date, period: Period | None = None) -> core.Line:

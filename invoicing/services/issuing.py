@@ -172,6 +172,7 @@ def _invoice_of(d: InvoiceDraft, totals: core.Totals) -> Invoice:
         credit_applied=totals.credit_applied,
         amount_due=totals.amount_due,
         amount_paid=zero(currency),
+        amount_credited=zero(currency),
         buyer=buyer_snapshot(account),
         paid_on=d.on if totals.amount_due.amount == 0 else None,
     )

@@ -50,10 +50,10 @@ def invoice_pay(
         recorded_by=by,
     )
     invoice.amount_paid += amount
-    if invoice.amount_paid >= invoice.amount_due:
+    if invoice_outstanding(invoice).amount <= 0:
         invoice.status = Invoice.Status.PAID
         invoice.paid_on = on
-        extra = invoice.amount_paid - invoice.amount_due
+        extra = -invoice_outstanding(invoice)
         if extra.amount > 0:
             CreditEntry.objects.create(
                 account=invoice.account,

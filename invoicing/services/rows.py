@@ -80,7 +80,16 @@ COLUMNS: dict[type[models.Model], Columns] = {
             "paid_on",
             "emailed_at",
         ),
-        money=("subtotal", "discount", "tax", "total", "credit_applied", "amount_due", "amount_paid"),
+        money=(
+            "subtotal",
+            "discount",
+            "tax",
+            "total",
+            "credit_applied",
+            "amount_due",
+            "amount_paid",
+            "amount_credited",
+        ),
         prepared=("buyer", "pdf", "reminders_sent"),
     ),
     InvoiceLine: Columns(

@@ -5,6 +5,7 @@ from datetime import date
 from django import template
 
 from invoicing import formatting
+from invoicing.selectors import invoice_outstanding
 
 register = template.Library()
 
@@ -15,6 +16,12 @@ def money(value, locale="en_US"):
     if value is None:
         return ""
     return formatting.money(value, locale or "en_US")
+
+
+@register.filter
+def left_to_pay(invoice):
+    """`{{ inv|left_to_pay|money:locale }}`: what is still to pay on an open invoice (invoicing.selectors)."""
+    return invoice_outstanding(invoice)
 
 
 @register.filter

@@ -190,7 +190,10 @@ class IssueCreditNote(StaffAction):
     label = "Issue credit note"
     permission = "invoicing.credit_invoice"
     form_class = CreditNoteForm
-    note = "A numbered credit note that points at this invoice; its total joins the credit balance."
+    note = (
+        "A numbered credit note that points at this invoice. On an open invoice it lowers what is left to pay;"
+        " on a paid one (or beyond what is left) it joins the credit balance."
+    )
 
     def applies(self, obj):
         return obj.status in (Invoice.Status.OPEN, Invoice.Status.PAID, Invoice.Status.UNCOLLECTIBLE)

@@ -291,7 +291,9 @@ def test_schema_and_docs_are_served_without_a_cdn(db):
 
 def test_draft_invoices_and_unnumbered_credit_notes_are_hidden(subscription, api, account):
     zero = Money(0, "USD")
-    money = dict.fromkeys(["subtotal", "discount", "tax", "total", "credit_applied", "amount_due", "amount_paid"], zero)
+    money = dict.fromkeys(
+        ["subtotal", "discount", "tax", "total", "credit_applied", "amount_due", "amount_paid", "amount_credited"], zero
+    )
     Invoice.objects.create(
         account=account, reason="seats", currency="USD", issued_on=DAY, due_on=DAY, status="draft", **money
     )

@@ -105,13 +105,18 @@ def test_mark_uncollectible(finance_client, invoice, on_nov_15):  # noqa: F811
 
 def test_credit_note_for_chosen_lines_equals_the_preview(finance_client, invoice, on_nov_15):  # noqa: F811
     line = invoice.lines.get()
-    _shown, pv = preview_then_confirm(
+    shown, pv = preview_then_confirm(
         finance_client, action_url(invoice, "credit_note"), {"lines": [line.pk], "amount": "", "reason": "wrong seats"}
     )
+    assert f"Taken off what is left to pay on {invoice.number}" in shown.content.decode()
+    assert "Joins the credit balance" not in shown.content.decode()
     note = CreditNote.objects.get(invoice=invoice)
     assert note.total == usd("14.00") == pv.credit_notes[0].total and note.number == pv.credit_notes[0].number
     assert note.reason == CreditNote.Reason.CORRECTION and note.memo == "wrong seats"
-    assert CreditEntry.objects.get(credit_note=note).amount == usd("14.00")
+    # The invoice was open: the 14.00 credit settles it instead of joining the credit balance (issue 17, item 4).
+    assert not CreditEntry.objects.filter(credit_note=note).exists()
+    invoice.refresh_from_db()
+    assert invoice.amount_credited == usd("14.00") and invoice.status == Invoice.Status.PAID
 
 
 def test_credit_note_for_an_amount_and_never_more_than_the_invoice(finance_client, invoice, on_nov_15):  # noqa: F811

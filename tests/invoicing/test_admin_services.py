@@ -8,7 +8,7 @@ from moneyed import Money
 from accounts.models import Account
 from common.errors import Refused
 from invoicing.models import CreditEntry, CreditNote, Invoice
-from invoicing.selectors import credit_balance
+from invoicing.selectors import credit_balance, invoice_outstanding
 from invoicing.services import (
     credit_grant,
     invoice_credit,
@@ -82,7 +82,48 @@ def test_invoice_credit_needs_lines_or_an_amount_and_caps_at_what_is_left(sub):
         invoice_credit(invoice=inv, on=NOV_15, reason="more", amount=usd("7.01"))
     invoice_credit(invoice=inv, on=NOV_15, reason="rest", amount=usd("7.00"))
     assert sum((n.total for n in inv.credit_notes.all()), usd("0")) == usd("14.00")
-    assert credit_balance(sub.account) == usd("14.00")
+    # The invoice was open: 7.00 + 7.00 credited settles its 14.00; nothing joins the balance.
+    inv.refresh_from_db()
+    assert inv.status == Invoice.Status.PAID and inv.amount_credited == usd("14.00")
+    assert credit_balance(sub.account) == usd("0.00")
+
+
+def test_a_credit_note_on_an_open_invoice_lowers_what_is_left_to_pay(sub):
+    """Issue 17, item 4: the $5 correction came off the credit balance and the customer paid the full amount."""
+    inv = purchase(sub)  # 14.00 open
+    note = invoice_credit(invoice=inv, on=NOV_15, reason="one seat too many for a week", amount=usd("5.00"))
+    inv.refresh_from_db()
+    assert inv.amount_due == usd("14.00")  # the issued amounts never change
+    assert inv.amount_credited == usd("5.00") and invoice_outstanding(inv) == usd("9.00")  # 14.00 − 5.00
+    assert not CreditEntry.objects.filter(credit_note=note).exists() and credit_balance(sub.account) == usd("0.00")
+    invoice_pay(invoice=inv, on=NOV_15)  # pays what is left: 9.00, not 14.00
+    inv.refresh_from_db()
+    assert inv.status == Invoice.Status.PAID and inv.amount_paid == usd("9.00")
+    assert credit_balance(sub.account) == usd("0.00")
+
+
+def test_a_credit_note_beyond_what_is_left_sends_the_rest_to_the_balance(sub):
+    inv = purchase(sub)
+    invoice_pay(invoice=inv, on=NOV_1, amount=usd("10.00"))  # 4.00 left to pay
+    note = invoice_credit(invoice=inv, on=NOV_15, reason="both seats unused", amount=usd("6.00"))
+    inv.refresh_from_db()
+    # 4.00 settles the invoice, the other 2.00 (6.00 − 4.00) joins the credit balance
+    assert inv.status == Invoice.Status.PAID and inv.amount_credited == usd("4.00")
+    assert CreditEntry.objects.get(credit_note=note).amount == usd("2.00") == credit_balance(sub.account)
+
+
+def test_a_credit_note_that_settles_an_open_invoice_unlocks_the_account(sub):
+    inv = purchase(sub)
+    Account.objects.filter(pk=sub.account_id).update(locked_on=NOV_15)
+    invoice_credit(invoice=inv, on=NOV_15, reason="goodwill", amount=usd("14.00"))
+    assert Account.objects.get(pk=sub.account_id).locked_on is None
+
+
+def test_a_credit_note_on_a_paid_invoice_goes_to_the_balance(sub):
+    inv = purchase(sub)
+    invoice_pay(invoice=inv, on=NOV_1)
+    note = invoice_credit(invoice=inv, on=NOV_15, reason="one seat too many", amount=usd("5.00"))
+    assert CreditEntry.objects.get(credit_note=note).amount == usd("5.00") == credit_balance(sub.account)
 
 
 def test_extend_trial_refuses_a_paid_subscription(sub):

@@ -13,7 +13,7 @@ from moneyed import Money
 from common.errors import Refused
 from invoicing.frozen import invoice_is_frozen
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
-from invoicing.selectors import credit_balance
+from invoicing.selectors import credit_balance, invoice_outstanding
 from invoicing.services import (
     document_deliver,
     invoice_credit,
@@ -314,7 +314,9 @@ def test_a_credit_note_corrects_lines_of_an_invoice_and_points_at_them():
     (line,) = note.lines.all()
     assert note.invoice == invoice and note.number.startswith("CN-2026-")
     assert line.invoice_line == charge and line.amount == Money("20.00", "USD")
-    assert credit_balance(invoice.account) == Money("20.00", "USD")  # the 2.00 granted was used by the invoice
+    # The invoice is still open (47.80 due): the 20.00 comes off what is left to pay, not into the balance.
+    assert credit_balance(invoice.account) == Money("0.00", "USD")  # the 2.00 granted was used by the invoice
+    assert invoice_outstanding(Invoice.objects.get(pk=invoice.pk)) == Money("27.80", "USD")  # 47.80 − 20.00
     with pytest.raises(Refused, match=r"At most \$40\.00 is left"):
         invoice_credit(invoice=invoice, on=date(2026, 11, 12), reason="again", lines=[(charge, Money("40.01", "USD"))])
     with pytest.raises(Refused, match=r"At most \$29\.80 is left to credit on INV"):  # 49.80 total − 20.00

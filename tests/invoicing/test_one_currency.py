@@ -18,7 +18,16 @@ from tests.builders import make_account
 pytestmark = pytest.mark.django_db
 
 NOV_1, DEC_1 = date(2026, 11, 1), date(2026, 12, 1)
-INVOICE_AMOUNTS = ["subtotal", "discount", "tax", "total", "credit_applied", "amount_due", "amount_paid"]
+INVOICE_AMOUNTS = [
+    "subtotal",
+    "discount",
+    "tax",
+    "total",
+    "credit_applied",
+    "amount_due",
+    "amount_paid",
+    "amount_credited",
+]
 
 
 def invoice(account, currency="USD", **amounts) -> Invoice:

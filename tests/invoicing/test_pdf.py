@@ -4,11 +4,12 @@ import io
 from datetime import date
 
 import pytest
+from moneyed import Money
 from pypdf import PdfReader
 
 from invoicing import documents, pdf
 from invoicing.models import Invoice
-from invoicing.services import invoice_pay, invoice_void
+from invoicing.services import invoice_credit, invoice_pay, invoice_void
 from tests.builders import make_billed_account, make_credit_grant, make_pro_plan, make_rich_invoice
 
 
@@ -59,6 +60,23 @@ def test_paid_invoice_gets_a_paid_stamp_in_a_new_file_and_the_open_one_stays():
     assert "PAID" in paid and "Please pay" not in paid
     assert "PAID" not in text_of(opened)
     assert invoice.pdf.name != open_name and invoice.pdf.name.endswith(f"{invoice.number}-paid.pdf")
+
+
+@pytest.mark.django_db
+def test_a_credit_note_on_an_open_invoice_shows_on_both_documents():
+    invoice = make_rich_invoice()  # 47.80 due, open
+    before = text_of(documents.document_pdf(invoice))
+    note = invoice_credit(invoice=invoice, on=date(2026, 11, 12), reason="price agreed", amount=Money("7.80", "USD"))
+    invoice.refresh_from_db()
+
+    after = text_of(documents.document_pdf(invoice))
+    note_text = text_of(documents.document_pdf(note))
+
+    assert "Credited by credit note" not in before and "Please pay $47.80" in before
+    assert "Credited by credit note -$7.80" in after and "Left to pay $40.00" in after  # 47.80 − 7.80
+    assert "Please pay $40.00" in after
+    assert f"$7.80 is taken off what was left to pay on {invoice.number}" in note_text
+    assert "credit balance" not in note_text
 
 
 @pytest.mark.django_db
