@@ -14,6 +14,11 @@ def money(value: Money, locale: str = "en_US") -> str:
     return format_currency(round_money(value.amount, value.currency.code).amount, value.currency.code, locale=locale)
 
 
+def billed(cycle: str) -> str:
+    """How often a cycle bills, as a sentence says it: “billed monthly”, “billed annually”."""
+    return "annually" if cycle == "annual" else "monthly"
+
+
 def day(value: date, locale: str = "en_US") -> str:
     return format_date(value, "medium", locale=locale)
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import billing_required
 from common.clock import today
 from common.errors import Refused
-from invoicing.formatting import day, money
+from invoicing.formatting import billed, day, money
 from invoicing.models import Invoice, StripeCustomer
 from invoicing.selectors import credit_balance
 from subscriptions import services
@@ -86,6 +86,42 @@ def _seat_meaning(sub: Subscription, free: int, on, locale: str) -> str:
     )
 
 
+def _commitments(sub: Subscription, locale: str) -> list[tuple[str, str]]:
+    """Every change waiting for a later day and every commitment that shapes the next invoice, in words.
+
+    Support may set these in the admin; the customer sees each one here (and in the API's
+    `scheduled_change` and `minimum_seats`). A pending plan change has its own block with “undo”.
+    """
+    renewal = day(sub.period_end, locale)
+    said = []
+    if sub.minimum_seats:
+        if sub.minimum_seats > sub.paid_seats:
+            said.append(
+                (
+                    "Commitment",
+                    f"Minimum {sub.minimum_seats} seats: from the next invoice ({renewal}) you pay for at least "
+                    f"{sub.minimum_seats} seats, even with fewer in use.",
+                )
+            )
+        else:
+            said.append(
+                (
+                    "Commitment",
+                    f"Minimum {sub.minimum_seats} seats: you pay for at least {sub.minimum_seats} seats, "
+                    "even with fewer in use.",
+                )
+            )
+    if sub.pending_cycle and sub.pending_cycle != sub.cycle and not sub.cancel_at_period_end:
+        said.append(
+            (
+                "Scheduled",
+                f"From {renewal} you are billed {billed(sub.pending_cycle)}; "
+                f"until then this period stays billed {billed(sub.cycle)}.",
+            )
+        )
+    return said
+
+
 def _detail_context(request, *, coupon_form=None) -> dict:
     account = request.account
     on = today(account)
@@ -105,6 +141,8 @@ def _detail_context(request, *, coupon_form=None) -> dict:
         invited=seats["invited"],
         free=free,
         seat_meaning=_seat_meaning(sub, free, on, locale),
+        commitments=_commitments(sub, locale),
+        unpaid=bool(account.locked_on) or sub.status == Subscription.Status.PAST_DUE,
         next_result=next_result,
         next_invoice=next_result.invoices[0] if next_result.invoices else None,
         next_on=sub.trial_end if sub.is_trialing and sub.trial_end else sub.period_end,
@@ -236,11 +274,11 @@ def subscribe(request):
     trial = bool(cd["trial"] and plan.trial_days)
     if trial:
         intro = (
-            f"Start the {plan.trial_days}-day trial of {plan.name}, billed {cd['cycle']} after it: "
+            f"Start the {plan.trial_days}-day trial of {plan.name}, billed {billed(cd['cycle'])} after it: "
             "nothing is charged during the trial."
         )
     else:
-        intro = f"Subscribe to {plan.name}, billed {cd['cycle']}."
+        intro = f"Subscribe to {plan.name}, billed {billed(cd['cycle'])}."
     return _confirmation(
         request,
         service=services.subscription_create,
@@ -272,12 +310,12 @@ def switch_cycle(request, sub: Subscription):
         kwargs={"subscription": sub, "cycle": cycle},
         title=f"Switch to {cycle} billing",
         intro=(
-            f"You are billed {sub.cycle} on the {sub.plan.name} plan. Switching credits the unused days "
+            f"You are billed {billed(sub.cycle)} on the {sub.plan.name} plan. Switching credits the unused days "
             f"and starts a new {cycle} period tomorrow."
             if not sub.is_trialing
-            else f"Your trial continues; after it you will be billed {cycle}."
+            else f"Your trial continues; after it you will be billed {billed(cycle)}."
         ),
-        done=f"You are now billed {cycle}.",
+        done=f"You are now billed {billed(cycle)}.",
         params={"cycle": cycle},
     )
 

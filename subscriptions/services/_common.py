@@ -34,6 +34,19 @@ def _lock(sub: Subscription) -> Subscription:
     return Subscription.objects.select_for_update().select_related("plan", "account").get(pk=sub.pk)
 
 
+def _check_paid_up(sub: Subscription) -> None:
+    """A locked or past-due account settles what it owes before it buys more (issue 17, item 9).
+
+    Cancelling, undoing a cancellation and giving seats back stay open to it.
+    """
+    if sub.account.locked_on or sub.status == Status.PAST_DUE:
+        raise Refused(
+            f"{sub.account.name} has an invoice unpaid past its due date. Pay it first "
+            "(Settings › Invoices); then you can change the subscription.",
+            code="unpaid",
+        )
+
+
 def _ledger(sub: Subscription, *, on: date, reason: str, by=None, in_use: int | None = None) -> None:
     SeatChange.objects.create(
         subscription=sub,

@@ -18,6 +18,7 @@ from subscriptions.services._common import (
     Status,
     _below_minimum,
     _check_max_seats,
+    _check_paid_up,
     _check_pending_max_seats,
     _held,
     _issue,
@@ -149,6 +150,8 @@ def subscription_set_seats(*, subscription: Subscription, seats: int, on: date, 
         )
     _check_max_seats(plan, seats)
     _check_pending_max_seats(sub, seats)
+    if seats > sub.paid_seats:
+        _check_paid_up(sub)
     outcome = SeatOutcome()
     if sub.status == Status.TRIALING:
         sub.bought_seats = sub.paid_seats = seats

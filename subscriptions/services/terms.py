@@ -8,6 +8,7 @@ from django.db import transaction
 from billing import plan as core
 from billing.calendar import first_period
 from common.errors import Refused
+from invoicing.formatting import billed
 from invoicing.formatting import day as fmt_day
 from invoicing.models import CreditNote, Invoice
 from invoicing.services import credit_note_issue, line_to_core
@@ -25,6 +26,7 @@ from subscriptions.services._common import (
     _charged_seats,
     _check_currency,
     _check_max_seats,
+    _check_paid_up,
     _held,
     _issue,
     _label,
@@ -113,7 +115,9 @@ def subscription_switch_cycle(
     if sub.status == Status.EXPIRED:
         raise Refused("This subscription has expired.")
     if cycle == sub.cycle:
-        raise Refused(f"You are already billed {cycle}.", field="cycle")
+        raise Refused(f"You are already billed {billed(cycle)}.", field="cycle")
+    if not by_support:
+        _check_paid_up(sub)
     _price(sub.plan, cycle)
     if sub.pending_plan is not None:
         _price(sub.pending_plan, cycle)
@@ -167,6 +171,7 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan, on: date
             _unschedule_plan(sub, on=on, by=by)
             return None
         raise Refused(f"You are already on the {plan.name} plan.", field="plan")
+    _check_paid_up(sub)
     if plan.pk == sub.pending_plan_id:
         raise Refused(
             f"The change to the {plan.name} plan is already scheduled for {fmt_day(sub.period_end)}.", field="plan"

@@ -25,6 +25,12 @@ def left_to_pay(invoice):
 
 
 @register.filter
+def billed(cycle):
+    """`billed {{ sub.cycle|billed }}` → “billed annually”."""
+    return formatting.billed(cycle)
+
+
+@register.filter
 def day(value, locale="en_US"):
     """`{{ invoice.issued_on|day:locale }}` → “Nov 15, 2026”."""
     if not isinstance(value, date):

@@ -59,8 +59,8 @@ def test_2_switch_monthly_to_annual_shows_credit_and_charge_then_the_annual_peri
     shot(page, "2-switch-confirm")
     page.get_by_role("button", name="Confirm").click()
     page.wait_for_url("**/settings/subscription/")
-    assert "You are now billed annual." in page.locator(".messages").inner_text()
-    assert page.locator(".summary h2").inner_text() == "Team, billed annual"
+    assert "You are now billed annually." in page.locator(".messages").inner_text()
+    assert page.locator(".summary h2").inner_text() == "Team, billed annually"
     assert page.locator(".period").inner_text() == "Current period: Nov 16, 2026 – Nov 15, 2027"
     phone = open_as(w.owner, viewport=PHONE)
     phone.goto("/settings/subscription/")

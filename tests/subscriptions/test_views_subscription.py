@@ -84,8 +84,8 @@ def test_switch_to_annual_preview_then_confirm_gives_the_same_invoice(client, on
     issued = Invoice.objects.filter(account=w.account, reason="cycle_switch").get()
     assert invoice_preview(issued) == result.invoices[0]
     page = text(c.get(DETAIL))
-    assert "You are now billed annual." in page and issued.number in page
-    assert "Team, billed annual" in page
+    assert "You are now billed annually." in page and issued.number in page
+    assert "Team, billed annually" in page
     assert "Current period: Nov 16, 2026 – Nov 15, 2027" in page
 
 
@@ -275,3 +275,46 @@ def test_free_plan_page_shows_nothing_to_invoice_on_the_renewal_day(client, on_n
     response = signed_in(client, w.owner).get(DETAIL)
     assert response.status_code == 200
     assert "Nothing to invoice on Dec 15, 2026." in text(response)
+
+
+def test_a_minimum_set_by_support_is_explained_before_it_is_billed(client, on_nov_15):
+    """Issue 17, item 3: "7 in use · 7 paid" while the next invoice said "9 seats × $7" with no reason."""
+    from subscriptions import services
+
+    w = world(on=NOV_1, people=6)  # 7 in use, 7 paid
+    services.subscription_set_minimum_seats(subscription=w.sub, seats=9, on=NOV_15)
+    page = text(signed_in(client, w.owner).get(DETAIL))
+    assert 'data-seats="paid">7<' in page
+    assert "Minimum 9 seats: from the next invoice (Dec 1, 2026) you pay for at least 9 seats" in page
+
+
+def test_an_annual_to_monthly_switch_set_by_support_is_shown_and_not_offered_again(client, on_nov_15):
+    from subscriptions import services
+
+    w = world(on=NOV_1, people=1, cycle="annual", plan_obj=make_team_plan(to_monthly=ToMonthly.SUPPORT_ONLY))
+    page = text(signed_in(client, w.owner).get(DETAIL))
+    assert "contact support" in page  # before: the way to ask for it
+    services.subscription_switch_cycle(subscription=w.sub, cycle="monthly", on=NOV_15, by_support=True)
+    page = text(signed_in(client, w.owner).get(DETAIL))
+    assert "From Nov 1, 2027 you are billed monthly; until then this period stays billed annually." in page
+    assert "contact support" not in page and "Team, billed annually" in page
+
+
+def test_a_canceled_subscription_is_not_offered_a_cycle_switch(client, on_nov_15):
+    from subscriptions import services
+
+    w = world(on=NOV_1, people=1, cycle="annual", plan_obj=make_team_plan(to_monthly=ToMonthly.SUPPORT_ONLY))
+    services.subscription_cancel(subscription=w.sub, on=NOV_15)
+    page = text(signed_in(client, w.owner).get(DETAIL))
+    assert "contact support" not in page and "Switch to" not in page and "Undo the cancellation" in page
+
+
+def test_a_locked_account_is_offered_to_pay_not_to_buy_more_and_is_refused_if_it_tries(client, on_nov_15):
+    w = world(on=NOV_1, people=1)
+    Account.objects.filter(pk=w.account.pk).update(locked_on=NOV_15)
+    page = text(signed_in(client, w.owner).get(DETAIL))
+    assert "data-unpaid" in page and "Change plan" not in page and "Switch to annual billing" not in page
+    assert "Cancel the subscription" in page  # cancelling stays open
+    confirm = text(client.get(reverse("subscriptions:switch_cycle"), {"cycle": "annual"}))
+    assert "has an invoice unpaid past its due date. Pay it first" in confirm
+    assert Subscription.objects.get(pk=w.sub.pk).cycle == "monthly"
