@@ -1,9 +1,12 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from subscriptions.product import app_home
 
 urlpatterns = [
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("app/", app_home, name="app"),  # the product placeholder that billing locks
     path("admin/", admin.site.urls),
     path("", include("api.urls")),

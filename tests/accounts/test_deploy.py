@@ -29,3 +29,12 @@ def test_production_settings_pass_check_deploy(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_favicon_ico_leads_to_the_icon(client):
+    """Issue 17, item 12: /favicon.ico answered 404 on every page load."""
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == "/static/favicon.svg"
+    assert finders.find("favicon.svg").endswith("static/favicon.svg")
