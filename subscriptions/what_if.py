@@ -13,6 +13,7 @@ from moneyed import Money
 from subscriptions.models import Plan, SeatMode, Subscription
 from subscriptions.previews import InvoicePreview, invoice_preview, preview
 from subscriptions.scenario import run_scenario
+from subscriptions.services.seats import MINIMUM_SET
 
 
 @dataclass
@@ -31,35 +32,58 @@ def _total(invoices: list[InvoicePreview], currency: str) -> Money:
 
 
 def seat_history_events(subscription: Subscription, plan: Plan, *, until: date) -> list[dict]:
-    """The subscription's seat ledger (SeatChange) as scenario events that buy `plan` instead."""
+    """The subscription's seat ledger (SeatChange) as scenario events that buy `plan` instead.
+
+    Replayed as they happened: the trial and its offer, the seats bought (fixed plans) or in use,
+    the minimum commitment from the day support set it, and coupons from the day they were
+    redeemed. Under the subscription's own plan the replay gives back the invoices it was issued.
+    """
     changes = list(subscription.seat_changes.order_by("on", "id"))
-    first = changes[0].seats_in_use if changes else 1
+    first = changes[0] if changes else None
+    in_use = first.seats_in_use if first else 1
     start = subscription.started_on.isoformat()
-    first_cycle = subscription.history.order_by("history_date", "history_id").values_list("cycle", flat=True).first()
+    first_cycle, first_minimum = (
+        subscription.history.order_by("history_date", "history_id").values_list("cycle", "minimum_seats").first()
+    ) or (None, 0)
     fixed = plan.seat_mode == SeatMode.FIXED
     events = []
-    if first > 1:
-        events.append({"on": start, "do": "invite", "count": first - 1})
+    if in_use > 1:
+        events.append({"on": start, "do": "invite", "count": in_use - 1})
     subscribe = {"on": start, "do": "subscribe", "plan": plan.code, "cycle": first_cycle or subscription.cycle}
-    bought = first
+    if first is not None and first.reason == "trial started" and plan.trial_days:
+        subscribe["trial"] = True
+    bought = max(first.bought_seats if first else 0, in_use)
     if fixed:
         subscribe["seats"] = bought
-    if subscription.minimum_seats:
-        subscribe["minimum_seats"] = subscription.minimum_seats
+    if first_minimum:
+        subscribe["minimum_seats"] = first_minimum  # the minimum it started with; later ones on their day
+    redemptions = list(subscription.redemptions.select_related("coupon").order_by("redeemed_on", "id"))
+    if redemptions and redemptions[0].redeemed_on == subscription.started_on:
+        subscribe["coupon"] = redemptions.pop(0).coupon.code
     events.append(subscribe)
-    current = first
+    later = [
+        {"on": r.redeemed_on.isoformat(), "do": "apply_coupon", "coupon": r.coupon.code}
+        for r in redemptions
+        if r.redeemed_on <= until
+    ]
+    current = in_use
     for change in changes[1:]:
         if change.on > until:
             break
         delta, on = change.seats_in_use - current, change.on.isoformat()
+        if change.reason.startswith(MINIMUM_SET):
+            later.append({"on": on, "do": "set_minimum_seats", "seats": int(change.reason[len(MINIMUM_SET) :])})
+        if change.reason == "trial offer accepted" and plan.trial_offer:
+            later.append({"on": on, "do": "accept_trial_offer"})
+        if fixed and max(change.bought_seats, change.seats_in_use) > bought:
+            bought = max(change.bought_seats, change.seats_in_use)
+            later.append({"on": on, "do": "set_seats", "seats": bought})
         if delta > 0:
-            if fixed and change.seats_in_use > bought:
-                bought = change.seats_in_use
-                events.append({"on": on, "do": "set_seats", "seats": bought})
-            events.append({"on": on, "do": "invite", "count": delta})
+            later.append({"on": on, "do": "invite", "count": delta})
         elif delta < 0:
-            events.append({"on": on, "do": "archive", "count": -delta})
+            later.append({"on": on, "do": "archive", "count": -delta})
         current = change.seats_in_use
+    events += sorted(later, key=lambda event: event["on"])  # stable: same-day events keep their order
     events.append({"on": max(until, subscription.started_on).isoformat(), "do": "advance"})
     return events
 

@@ -170,6 +170,10 @@ def subscription_set_seats(*, subscription: Subscription, seats: int, on: date, 
     return outcome
 
 
+# The seat-ledger reason of a new minimum, followed by the count: the what-if replays it on its day.
+MINIMUM_SET = "minimum seats set to "
+
+
 @transaction.atomic
 def subscription_set_minimum_seats(*, subscription: Subscription, seats: int, on: date, by=None) -> Subscription:
     """Support sets the commitment `minimum_seats`; charged from the next renewal, switch or purchase on
@@ -179,5 +183,5 @@ def subscription_set_minimum_seats(*, subscription: Subscription, seats: int, on
     sub = _lock(subscription)
     sub.minimum_seats = seats
     sub.save(update_fields=["minimum_seats"])
-    _ledger(sub, on=on, reason=f"minimum seats set to {seats}", by=by)
+    _ledger(sub, on=on, reason=f"{MINIMUM_SET}{seats}", by=by)
     return sub
