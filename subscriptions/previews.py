@@ -293,10 +293,12 @@ def next_invoice_preview(subscription: Subscription) -> Preview:
 
 
 def preview_through(service: Callable, /, *, until: date, **kwargs) -> Preview:
-    """`service(**kwargs)` and then the daily run of `until`, both rolled back.
+    """`service(**kwargs)` and then the daily run of `until`, all rolled back; the invoices of `until`.
 
     What a change that waits for a later day (a downgrade scheduled for the period end, SPEC §2.4)
-    brings on that day: the renewal on the new plan, as the real run would issue it.
+    brings on that day: the renewal on the new plan, as the real run would issue it. Lines waiting
+    for an earlier day (a true-up, a held seat charge) are billed on their own day first, as the
+    real runs would, so they never show on the later invoice.
     """
     from subscriptions.services import billing_run
 
@@ -304,9 +306,22 @@ def preview_through(service: Callable, /, *, until: date, **kwargs) -> Preview:
 
     def change_then_run(**detached):
         service(**detached)
+        earlier = None
+        while (earlier := _first_waiting_day(account, after=earlier, before=until)) is not None:
+            billing_run(on=earlier, accounts=[account])
         billing_run(on=until, accounts=[account])
 
-    return preview(change_then_run, **kwargs)
+    result = preview(change_then_run, **kwargs)
+    result.invoices = [inv for inv in result.invoices if inv.issued_on >= until]
+    return result
+
+
+def _first_waiting_day(account, *, after: date | None, before: date) -> date | None:
+    """The first day after `after` and before `before` on which a waiting line of the account is billed."""
+    lines = InvoiceLine.objects.filter(subscription__account=account, invoice__isnull=True, bill_on__lt=before)
+    if after is not None:
+        lines = lines.filter(bill_on__gt=after)
+    return lines.aggregate(d=Min("bill_on"))["d"]
 
 
 # ---------------------------------------------------------------- in words

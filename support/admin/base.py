@@ -27,8 +27,7 @@ from accounts.models import Account, Membership
 from common.errors import Refused
 from invoicing.formatting import money
 from subscriptions.models import Plan
-from subscriptions.previews import confirm, preview
-from subscriptions.services import billing_run
+from subscriptions.previews import confirm, preview, preview_through
 
 admin.site.site_header = settings.ADMIN_SITE_HEADER
 admin.site.site_title = settings.ADMIN_SITE_HEADER
@@ -185,17 +184,6 @@ def account_of(obj) -> Account:
     return obj if isinstance(obj, Account) else obj.account
 
 
-def _then_billing_run(fn, day):
-    """`fn`, then the daily billing run on `day` for the same account: to preview a change that bills later."""
-
-    def both(**kwargs):
-        fn(**kwargs)
-        account = kwargs.get("account") or kwargs["subscription"].account
-        billing_run(on=day, accounts=[account])
-
-    return both
-
-
 def _summary(form) -> list[tuple[str, str]]:
     """What was entered, as a person reads it (objects by name, not id)."""
     out = []
@@ -278,7 +266,7 @@ class StaffActionsMixin:
                         form.add_error(pv.refused_field if pv.refused_field in form.fields else None, pv.refused)
                         pv = None
                     elif act.later_day(obj) is not None:
-                        later = preview(_then_billing_run(fn, act.later_day(obj)), **kwargs)
+                        later = preview_through(fn, until=act.later_day(obj), **kwargs)
                 except Refused as exc:
                     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:

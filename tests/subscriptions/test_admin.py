@@ -320,3 +320,15 @@ def test_plan_form_offers_the_switch_documents_setting(admin_client, on_nov_15):
     assert admin_client.post(url, plan_form_data(plan, monthly="7.00", annual="70.00")).status_code == 302
     plan.refresh_from_db()
     assert plan.switch_documents == "credit_note_and_invoice"
+
+
+def test_switch_to_monthly_preview_leaves_a_waiting_true_up_on_its_own_invoice(admin_client, on_nov_15):
+    """Issue 17, item 5: the true-up due Dec 1 showed on the renewal a year away."""
+    sub = subscribed(cycle=Cycle.ANNUAL, to_monthly="support_only", seat_add_billing_annual="monthly_true_up")
+    invite(sub.account, 1, on=dt.date(2026, 11, 10))  # waits for the Dec 1 true-up
+    shown = admin_client.post(action_url(sub, "to_monthly"), {"reason": "customer asked", "preview": "1"})
+    later = shown.context["later"]
+    assert [inv.issued_on for inv in later.invoices] == [dt.date(2027, 11, 1)]
+    (renewal,) = later.invoices
+    assert [line.description for line in renewal.lines] == ["Pro (monthly) · 3 seats"]  # no true-up line
+    assert renewal.total == usd("21.00")  # 3 seats × 7.00, the first monthly period
