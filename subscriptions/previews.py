@@ -316,6 +316,36 @@ def preview_through(service: Callable, /, *, until: date, **kwargs) -> Preview:
     return result
 
 
+def preview_next_invoice_after(service: Callable, /, **kwargs) -> tuple[Preview, date | None]:
+    """`service(**kwargs)`, then the subscription's next billing day as the daily run would bill it.
+
+    Returns the invoices of that day and the day (None when nothing is billed any more), all rolled
+    back: what a change does to the next invoice.
+    """
+    from subscriptions.selectors import latest_subscription
+    from subscriptions.services import billing_run
+
+    account = _account_of(kwargs)
+    billed_on = None
+
+    def change_then_next(**detached):
+        nonlocal billed_on
+        service(**detached)
+        sub = latest_subscription(account)
+        if sub is None or sub.is_expired:
+            return
+        billed_on = next_billing_day(sub)
+        earlier = None
+        while (earlier := _first_waiting_day(account, after=earlier, before=billed_on)) is not None:
+            billing_run(on=earlier, accounts=[account])
+        billing_run(on=billed_on, accounts=[account])
+
+    result = preview(change_then_next, **kwargs)
+    if billed_on is not None:
+        result.invoices = [inv for inv in result.invoices if inv.issued_on >= billed_on]
+    return result, billed_on
+
+
 def _first_waiting_day(account, *, after: date | None, before: date) -> date | None:
     """The first day after `after` and before `before` on which a waiting line of the account is billed."""
     lines = InvoiceLine.objects.filter(subscription__account=account, invoice__isnull=True, bill_on__lt=before)

@@ -23,7 +23,16 @@ from invoicing.selectors import credit_balance
 from subscriptions import services
 from subscriptions.forms import CouponForm, PlanForm, SeatsForm, SubscribeForm
 from subscriptions.models import Cycle, Plan, SeatMode, SeatRemoval, Subscription, ToMonthly
-from subscriptions.previews import Preview, confirm, cost_impact, next_invoice_preview, preview, preview_through
+from subscriptions.previews import (
+    Preview,
+    confirm,
+    cost_impact,
+    next_billing_day,
+    next_invoice_preview,
+    preview,
+    preview_next_invoice_after,
+    preview_through,
+)
 from subscriptions.selectors import (
     active_redemption,
     latest_subscription,
@@ -178,6 +187,29 @@ def subscription_detail(request):
 # ---------------------------------------------------------------- changes that cost or credit money
 
 
+def _next_invoice_change(service, kwargs: dict, result: Preview, locale: str) -> str:
+    """What the change does to the next invoice, in words: every preview says it (issue 17, item 8)."""
+    sub = kwargs.get("subscription")
+    if sub is None or result.refused or sub.is_expired:
+        return ""
+    before, before_on = next_invoice_preview(sub), next_billing_day(sub)
+    after, after_on = preview_next_invoice_after(service, **kwargs)
+    if after.refused:
+        return ""
+    total_before = before.invoices[0].total if before.invoices else None
+    total_after = after.invoices[0].total if after.invoices else None
+    if total_after is None:
+        return "After this change nothing more is invoiced." if after_on is None else ""
+    now = f"Your next invoice, on {day(after_on, locale)}: {money(total_after, locale)}"
+    if total_before is None:
+        return f"{now}."
+    if after_on == before_on:
+        if total_before == total_after:
+            return f"Your next invoice, on {day(after_on, locale)}, stays {money(total_after, locale)}."
+        return f"{now} instead of {money(total_before, locale)}."
+    return f"{now} (without this change: {money(total_before, locale)} on {day(before_on, locale)})."
+
+
 def _confirmation(
     request,
     *,
@@ -215,6 +247,7 @@ def _confirmation(
         if result.refused and on_refused is not None:
             return on_refused(Refused(result.refused, field=result.refused_field))
     later = preview_through(service, until=until, **kwargs) if until is not None and not result.refused else None
+    next_change = _next_invoice_change(service, kwargs, result, locale) if later is None else None
     return render(
         request,
         "subscriptions/confirm.html",
@@ -223,6 +256,7 @@ def _confirmation(
             "intro": intro,
             "result": result,
             "later": later,
+            "next_change": next_change,
             "until": until,
             "fingerprint": result.fingerprint(),
             "params": params,
