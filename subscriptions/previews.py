@@ -20,11 +20,13 @@ from django.db import models, transaction
 from django.db.models import Max, Min
 from moneyed import Money
 
+from accounts.models import Account
 from billing.calendar import Period
 from billing.proration import zero
 from common.errors import Refused
 from invoicing.formatting import day, line_explain, money
-from invoicing.models import CreditNote, Invoice, InvoiceLine, Refund
+from invoicing.models import CreditNote, Invoice, InvoiceLine, Payment, Refund
+from invoicing.selectors import invoice_outstanding
 from subscriptions.models import SeatAddBilling, SeatRemoval, Subscription
 from subscriptions.selectors import live_subscription, seats_in_use, subscription_period
 
@@ -76,6 +78,26 @@ class RefundPreview:
 
 
 @dataclass(frozen=True)
+class PaymentPreview:
+    invoice_number: str
+    amount: Money
+    on: date
+    method: str
+
+
+@dataclass(frozen=True)
+class InvoiceChange:
+    """An issued invoice of the account whose status or amount left to pay the change moves."""
+
+    number: str
+    total: Money
+    status_before: str
+    status_after: str
+    left_before: Money
+    left_after: Money
+
+
+@dataclass(frozen=True)
 class Seats:
     """Seats in use and paid seats of the account's live subscription, if any."""
 
@@ -100,6 +122,10 @@ class Preview:
     waiting: list[LinePreview] = field(default_factory=list)
     credit_notes: list[CreditNotePreview] = field(default_factory=list)
     refunds: list[RefundPreview] = field(default_factory=list)
+    payments: list[PaymentPreview] = field(default_factory=list)
+    changed_invoices: list[InvoiceChange] = field(default_factory=list)
+    locked_before: bool = False
+    locked_after: bool = False
     seats_before: Seats | None = None
     seats_after: Seats | None = None
     refused: str = ""
@@ -108,11 +134,21 @@ class Preview:
 
     @property
     def is_free(self) -> bool:
-        return not (self.invoices or self.waiting or self.credit_notes or self.refunds)
+        return not (self.invoices or self.waiting or self.credit_notes or self.refunds or self.payments)
 
     def fingerprint(self) -> str:
         """Identifies what the preview shows; the confirmation must produce the same."""
-        text = repr((self.invoices, self.waiting, self.credit_notes, self.refunds, self.refused))
+        text = repr(
+            (
+                self.invoices,
+                self.waiting,
+                self.credit_notes,
+                self.refunds,
+                self.payments,
+                self.changed_invoices,
+                self.refused,
+            )
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -196,8 +232,31 @@ def _seats(account) -> Seats | None:
 
 def _marks() -> dict:
     return {
-        model: model.objects.aggregate(m=Max("pk"))["m"] or 0 for model in (Invoice, InvoiceLine, CreditNote, Refund)
+        model: model.objects.aggregate(m=Max("pk"))["m"] or 0
+        for model in (Invoice, InvoiceLine, CreditNote, Refund, Payment)
     }
+
+
+def _owed(account) -> dict:
+    """The account's open invoices: number → (status, total, left to pay), to see what a change settles."""
+    if account is None:
+        return {}
+    invoices = Invoice.objects.filter(account=account, status=Invoice.Status.OPEN)
+    return {inv.pk: (inv.number, inv.status, inv.total, invoice_outstanding(inv)) for inv in invoices}
+
+
+def _invoice_changes(owed: dict) -> list[InvoiceChange]:
+    changes = []
+    for inv in Invoice.objects.filter(pk__in=owed).order_by("issued_on", "pk"):
+        number, status, total, left = owed[inv.pk]
+        left_after = invoice_outstanding(inv) if inv.status == Invoice.Status.OPEN else zero(inv.currency)
+        if (inv.status, left_after) != (status, left):
+            changes.append(InvoiceChange(number, total, status, inv.status, left, left_after))
+    return changes
+
+
+def _locked(account) -> bool:
+    return account is not None and Account.objects.filter(pk=account.pk, locked_on__isnull=False).exists()
 
 
 def _capture(marks: dict, account, locale: str) -> Preview:
@@ -208,14 +267,20 @@ def _capture(marks: dict, account, locale: str) -> Preview:
     waiting = InvoiceLine.objects.filter(pk__gt=marks[InvoiceLine], invoice__isnull=True)
     notes = CreditNote.objects.filter(pk__gt=marks[CreditNote], **scope).prefetch_related("lines")
     refunds = Refund.objects.filter(pk__gt=marks[Refund]).select_related("invoice")
+    payments = Payment.objects.filter(pk__gt=marks[Payment]).select_related("invoice")
     if account is not None:
         waiting = waiting.filter(subscription__account=account)
         refunds = refunds.filter(invoice__account=account)
+        payments = payments.filter(invoice__account=account)
     return Preview(
         invoices=[invoice_preview(inv, locale) for inv in invoices],
         waiting=[_line(w, locale, bill_on=w.bill_on) for w in waiting.order_by("bill_on", "pk")],
         credit_notes=[credit_note_preview(n, locale) for n in notes.order_by("issued_on", "pk")],
         refunds=[RefundPreview(r.invoice.number or "", r.amount, r.on) for r in refunds.order_by("pk")],
+        payments=[
+            PaymentPreview(p.invoice.number or "", p.amount, p.on, p.get_method_display())
+            for p in payments.order_by("pk")
+        ],
         seats_after=_seats(account),
     )
 
@@ -243,17 +308,27 @@ def preview(service: Callable, /, **kwargs) -> Preview:
     locale = _locale(account)
     try:
         with transaction.atomic():
-            before = _seats(account)
-            marks = _marks()
             try:
-                service(**_detached(kwargs))
+                result = _run(service, _detached(kwargs), account, locale)
             except Refused as refused:
-                raise _Rollback(Preview(refused=str(refused), refused_field=refused.field, seats_before=before))
-            result = _capture(marks, account, locale)
-            result.seats_before = before
+                raise _Rollback(
+                    Preview(refused=str(refused), refused_field=refused.field, seats_before=_seats(account))
+                )
             raise _Rollback(result)
     except _Rollback as rollback:
         return rollback.preview
+
+
+def _run(service: Callable, kwargs: dict, account, locale: str) -> Preview:
+    """`service(**kwargs)` in the current transaction, and what it wrote and settled."""
+    before = _seats(account)
+    marks, owed, locked = _marks(), _owed(account), _locked(account)
+    value = service(**kwargs)
+    result = _capture(marks, account, locale)
+    result.seats_before, result.value = before, value
+    result.changed_invoices = _invoice_changes(owed)
+    result.locked_before, result.locked_after = locked, _locked(account)
+    return result
 
 
 def confirm(service: Callable, /, *, expected: str, **kwargs) -> tuple[bool, Preview]:
@@ -267,11 +342,7 @@ def confirm(service: Callable, /, *, expected: str, **kwargs) -> tuple[bool, Pre
     locale = _locale(account)
     try:
         with transaction.atomic():
-            before = _seats(account)
-            marks = _marks()
-            value = service(**kwargs)
-            result = _capture(marks, account, locale)
-            result.seats_before, result.value = before, value
+            result = _run(service, kwargs, account, locale)
             if result.fingerprint() != expected:
                 raise _Rollback(result)
     except _Rollback as rollback:

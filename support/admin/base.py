@@ -73,6 +73,29 @@ def money_column(field: str, description: str):
     return column
 
 
+BUYER_FIELDS = (
+    ("name", "Name"),
+    ("address", "Address"),
+    ("country", "Country"),
+    ("tax_id", "Tax ID"),
+    ("email", "Billing email"),
+    ("locale", "Language"),
+)
+
+
+@admin.display(description="Buyer")
+def buyer_display(self, obj):
+    """The billing profile frozen on a document, as lines a person reads (not its JSON)."""
+    buyer = obj.buyer or {}
+    rows = [(label, buyer.get(key)) for key, label in BUYER_FIELDS if buyer.get(key)]
+    if not rows:
+        return "–"
+    return format_html(
+        "<dl class='prorata-buyer'>{}</dl>",
+        format_html_join("", "<dt>{}</dt><dd style='white-space:pre-line'>{}</dd>", rows),
+    )
+
+
 def admin_link(obj, text=None) -> str:
     if obj is None:
         return "–"

@@ -42,6 +42,7 @@ from support.admin.base import (
     StaffActionsMixin,
     account_ids_matching,
     admin_link,
+    buyer_display,
     money_column,
     show_money,
 )
@@ -313,7 +314,7 @@ class InvoiceAdmin(DocumentSearchMixin, StaffActionsMixin, ReadOnlyAdminMixin, H
                 ]
             },
         ),
-        ("Buyer (frozen at issue)", {"fields": ["buyer", "emailed_at"]}),
+        ("Buyer (frozen at issue)", {"fields": ["buyer_display", "emailed_at"]}),
     ]
     readonly_fields = [
         "number",
@@ -332,7 +333,7 @@ class InvoiceAdmin(DocumentSearchMixin, StaffActionsMixin, ReadOnlyAdminMixin, H
         "credit_applied_display",
         "due_display",
         "paid_display",
-        "buyer",
+        "buyer_display",
         "emailed_at",
     ]
     staff_actions = {
@@ -342,6 +343,8 @@ class InvoiceAdmin(DocumentSearchMixin, StaffActionsMixin, ReadOnlyAdminMixin, H
         "credit_note": IssueCreditNote,
         "refund": RefundInvoice,
     }
+
+    buyer_display = buyer_display
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("account", "subscription")
@@ -417,12 +420,13 @@ class CreditNoteAdmin(DocumentSearchMixin, ReadOnlyAdminMixin, HistoryAdmin):
         "invoice",
         "issued_on",
         "total_display",
-        "buyer",
+        "buyer_display",
         "created_by",
     ]
     fields = readonly_fields
 
     total_display = money_column("total", "Total")
+    buyer_display = buyer_display
 
 
 @admin.register(CreditEntry)

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import Account
 from invoicing.models import CreditEntry, CreditNote, Invoice, Payment, Refund
 from invoicing.selectors import credit_balance
 from invoicing.services import credit_grant, invoice_pay
@@ -39,11 +40,18 @@ def test_invoice_page_is_read_only_and_links_the_pdf(admin_client, invoice, on_n
     assert f"/settings/invoices/{invoice.number}.pdf" in html
     assert 'name="_save"' not in html
     assert "$14.00" in html and "Pro (monthly) · 2 seats" in html
+    assert "<dt>Name</dt>" in html and '"locale"' not in html  # the buyer in words, not JSON (issue 17, item 10)
     assert admin_client.post(url, {"status": "paid"}).status_code == 403
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.OPEN
     assert admin_client.get(reverse("admin:invoicing_invoice_add")).status_code == 403
     assert admin_client.post(reverse("admin:invoicing_invoice_delete", args=[invoice.pk])).status_code == 403
+
+
+def test_the_index_lists_prorata_not_the_stripe_mirror(admin_client, on_nov_15):  # noqa: F811
+    html = admin_client.get(reverse("admin:index")).content.decode()
+    assert "Invoices" in html and "Webhook event triggers" in html
+    assert "Payment intents" not in html and "/admin/djstripe/coupon/" not in html
 
 
 def test_changelist_and_search_by_number(admin_client, invoice, on_nov_15):  # noqa: F811
@@ -58,8 +66,15 @@ def test_changelist_and_search_by_number(admin_client, invoice, on_nov_15):  # n
 
 def test_mark_paid_records_the_payment(finance_client, invoice, on_nov_15):  # noqa: F811
     data = {"paid_on": "2026-11-14", "method": "bank_transfer", "reference": "SEPA 123", "amount": ""}
-    _shown, pv = preview_then_confirm(finance_client, action_url(invoice, "mark_paid"), data)
-    assert pv.is_free  # a payment issues no document
+    Account.objects.filter(pk=invoice.account_id).update(locked_on=dt.date(2026, 11, 15))
+    shown, pv = preview_then_confirm(finance_client, action_url(invoice, "mark_paid"), data)
+    # Issue 17, item 10: the preview said "No money moves"; it shows the payment, what it settles, the lock
+    html = shown.content.decode()
+    assert "No money moves" not in html and "Payments recorded" in html
+    assert pv.payments[0].amount == usd("14.00") and pv.payments[0].on == dt.date(2026, 11, 14)
+    (change,) = pv.changed_invoices
+    assert (change.status_before, change.status_after, change.left_after) == ("open", "paid", usd("0.00"))
+    assert "The account unlocks." in html
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID and invoice.paid_on == dt.date(2026, 11, 14)
     payment = Payment.objects.get(invoice=invoice)
@@ -90,7 +105,12 @@ def test_finance_voids_an_invoice_and_gets_the_used_credit_back(finance_client, 
     services.subscription_change_plan(subscription=sub, plan=make_plan("team", monthly="12.00"), on=NOV_1)
     inv = Invoice.objects.get(account=account, reason=Invoice.Reason.PLAN_CHANGE)
     assert inv.credit_applied == usd("2.00") and inv.amount_due == usd("2.83")
-    preview_then_confirm(finance_client, action_url(inv, "void"), {"reason": "issued by mistake"})
+    shown, pv = preview_then_confirm(finance_client, action_url(inv, "void"), {"reason": "issued by mistake"})
+    # the preview names the amount voided: 2.83 left to pay → nothing, open → void
+    assert [(c.number, c.status_after, c.left_before) for c in pv.changed_invoices] == [
+        (inv.number, "void", usd("2.83"))
+    ]
+    assert "No money moves" not in shown.content.decode()
     inv.refresh_from_db()
     assert inv.status == Invoice.Status.VOID
     assert credit_balance(account) == usd("2.00")
