@@ -25,6 +25,11 @@ def test_demo_is_idempotent_and_prints_logins(db):
     for out in (first.getvalue(), second.getvalue()):
         assert "admin@prorata.localhost" in out and "prorata-demo" in out and "nora@northwind.example" in out
     assert User.objects.get(email="admin@prorata.localhost").is_superuser
+    # Issue 17, item 14: a Support and a Finance login, to try what each group may do
+    for email, group in (("support@prorata.localhost", "Support"), ("finance@prorata.localhost", "Finance")):
+        user = User.objects.get(email=email)
+        assert user.is_staff and not user.is_superuser and list(user.groups.values_list("name", flat=True)) == [group]
+        assert user.check_password("prorata-demo") and email in first.getvalue()
     assert set(Plan.objects.values_list("code", flat=True)) >= {"pro", "standard", "team", "fixed", "free"}
     assert Account.objects.count() == 4
     for account in Account.objects.all():

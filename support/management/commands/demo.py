@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
@@ -16,6 +17,7 @@ from moneyed import Money
 
 from accounts import services
 from accounts.models import Account, Membership, User
+from accounts.staff_groups import FINANCE, SUPPORT, staff_groups_sync
 from common.clock import today
 from invoicing.models import Invoice
 from invoicing.services import invoice_pay
@@ -25,6 +27,8 @@ from subscriptions.selectors import account_status, live_subscription
 
 PASSWORD = "prorata-demo"
 STAFF_EMAIL = "admin@prorata.localhost"
+# Staff in the two groups (accounts.staff_groups), to try what each may do in the admin.
+GROUP_STAFF = {SUPPORT: "support@prorata.localhost", FINANCE: "finance@prorata.localhost"}
 
 
 def usd(amount: str) -> Money:
@@ -163,7 +167,12 @@ class Command(BaseCommand):
     def handle(self, *args, months: int, **options):
         staff = User.objects.filter(email=STAFF_EMAIL).first()
         if staff is None:
-            User.objects.create_superuser(email=STAFF_EMAIL, password=PASSWORD, name="Support")
+            User.objects.create_superuser(email=STAFF_EMAIL, password=PASSWORD, name="Admin")
+        staff_groups_sync()
+        for group, email in GROUP_STAFF.items():
+            if not User.objects.filter(email=email).exists():
+                member = User.objects.create_user(email=email, password=PASSWORD, name=group, is_staff=True)
+                member.groups.add(Group.objects.get(name=group))
         for code, settings in PLANS.items():
             Plan.objects.update_or_create(code=code, defaults={"currency": "USD", **settings})
         if User.objects.filter(email=DEMOS[0].email(DEMOS[0].people["owner"][0])).exists():
@@ -263,7 +272,9 @@ class Command(BaseCommand):
     def print_logins(self) -> None:
         out = self.stdout.write
         out(f"\nEvery demo login uses the password “{PASSWORD}”.\n")
-        out(f"  Support (Django admin, /admin/): {STAFF_EMAIL}")
+        out(f"  Superuser (Django admin, /admin/): {STAFF_EMAIL}")
+        for group, email in GROUP_STAFF.items():
+            out(f"  {group} staff (Django admin):    {email}")
         for demo in DEMOS:
             account = Account.objects.filter(memberships__email=demo.email(demo.people["owner"][0])).first()
             if account is None:
