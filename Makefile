@@ -8,10 +8,12 @@ PORT ?= 8000
 .PHONY: run test lint install install-dev migrate demo scenarios clean
 
 $(BIN)/python:
+	@echo "==> Creating the virtualenv in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: requirements.txt | $(BIN)/python
+	@echo "==> Installing requirements.txt (a minute or two the first time)"
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
@@ -23,10 +25,12 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 migrate: install
-	$(BIN)/python manage.py migrate --noinput -v0
+	@echo "==> Applying migrations to the database (one line per migration)"
+	$(BIN)/python manage.py migrate --noinput -v1
 	$(BIN)/python manage.py createcachetable
 
 demo: migrate
+	@echo "==> Loading the demo data (plans, four accounts, a few months of invoices)"
 	$(BIN)/python manage.py demo
 
 run: demo

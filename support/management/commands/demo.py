@@ -202,7 +202,10 @@ class Command(BaseCommand):
                 by=self.owner(demo),
             )
         day = start
+        self.stdout.write(f"Replaying {(end - start).days + 1} days of billing from {start} …")
         while day <= end:
+            if day.day == 1:
+                self.stdout.write(f"  {day:%B %Y}")
             billing.billing_run(on=day, accounts=[d.account for d in demos])
             for demo in demos:
                 for offset, action, arg in demo.events:
