@@ -26,11 +26,27 @@ def helpers_for(account):
     )
 
 
-def forbidden(request, what: str):
+def allowed_elsewhere(request, check) -> list[Membership]:
+    """The person's other accounts where `check` passes: a 403 offers to switch to them."""
+    others = (
+        Membership.objects.select_related("account")
+        .filter(user=request.user)
+        .exclude(status=Membership.Status.ARCHIVED)
+        .exclude(account=request.account)
+        .order_by("account__name")
+    )
+    return [m for m in others if m.role != Membership.Role.NONE and check(m)]
+
+
+def forbidden(request, what: str, check=None):
     return render(
         request,
         "accounts/forbidden.html",
-        {"what": what, "helpers": helpers_for(request.account) if request.account else []},
+        {
+            "what": what,
+            "helpers": helpers_for(request.account) if request.account else [],
+            "elsewhere": allowed_elsewhere(request, check) if check is not None else [],
+        },
         status=403,
     )
 
@@ -42,7 +58,7 @@ def refusal(request, check, what):
     if request.membership.role == Membership.Role.NONE:
         return render(request, "accounts/door_locked.html", {"helpers": helpers_for(request.account)}, status=403)
     if not check(request.membership):
-        return forbidden(request, what)
+        return forbidden(request, what, check)
     return None
 
 

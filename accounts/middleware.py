@@ -1,4 +1,6 @@
-"""Which account a request works in: the one chosen in the session, else the user's first."""
+"""Which account a request works in: the one chosen in the session, else the one last used, else the first."""
+
+from django.db.models import F
 
 from accounts.models import Membership
 
@@ -23,7 +25,9 @@ class CurrentAccountMiddleware:
         if request.user.is_authenticated:
             wanted = request.session.get(SESSION_KEY)
             mine = memberships_of(request.user)
-            membership = (mine.filter(account_id=wanted).first() if wanted else None) or mine.first()
+            membership = (mine.filter(account_id=wanted).first() if wanted else None) or mine.order_by(
+                F("last_used_at").desc(nulls_last=True), "account__name"
+            ).first()
             if membership is not None:
                 request.membership, request.account = membership, membership.account
         return self.get_response(request)

@@ -138,8 +138,11 @@ class Membership(models.Model):
     joined_on = models.DateField(null=True, blank=True)
     archived_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its person last worked in this account: where the next login lands."
+    )
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["last_used_at"])
 
     class Meta:
         ordering = ["account", "created_at", "id"]

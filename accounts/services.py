@@ -9,6 +9,7 @@ from datetime import date
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Account, Membership, User
@@ -310,3 +311,8 @@ def history_record(*, instance, reason: str, by: User | None = None) -> None:
     reason = getattr(instance, "_change_reason", None) or reason
     user = getattr(instance, "_history_user", None) or by
     model.history.bulk_history_create([row], update=True, default_user=user, default_change_reason=reason[:100])
+
+
+def membership_mark_used(*, account: Account, user) -> None:
+    """The person works in `account` now: their next login lands there (no history row: not a change of rights)."""
+    Membership.objects.filter(account=account, user=user).update(last_used_at=timezone.now())

@@ -37,7 +37,9 @@ def home(request):
 
 
 def _work_in(request, account) -> None:
+    """Work in `account` for this session, and land in it at the next login."""
     request.session[SESSION_KEY] = account.pk
+    services.membership_mark_used(account=account, user=request.user)
 
 
 def signup(request):

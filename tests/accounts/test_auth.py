@@ -104,3 +104,40 @@ def test_switching_returns_only_to_a_local_page(client, team, other_account):
     url = f"/accounts/switch/{account.slug}/"
     assert client.post(url, {"next": "/settings/"})["Location"] == "/settings/"
     assert client.post(url, {"next": "https://evil.example/"})["Location"] == "/app/"
+
+
+def admin_elsewhere(team, other_account):
+    """Acme's member is also an admin of Other (an account named later, so not the first)."""
+    account, _ = other_account
+    user = team["member"].user
+    m = services.membership_invite(account=account, email=user.email, role="admin")
+    services.invitation_accept(token=services.invitation_token(m), user=user)
+    return account, user
+
+
+def test_a_person_in_several_accounts_lands_in_the_last_used_one(client, team, other_account):
+    """Issue 17, item 6: after login a person always landed in the first account by name."""
+    account, user = admin_elsewhere(team, other_account)
+    assert client.login(email=user.email, password=PASSWORD)
+    assert client.get("/settings/members/").context["current_account"] == team["account"]  # first by name
+    client.post(f"/accounts/switch/{account.slug}/")
+    client.post("/accounts/logout/")
+    assert client.login(email=user.email, password=PASSWORD)  # a new session
+    assert client.get("/settings/members/").context["current_account"] == account
+
+
+def test_a_403_offers_the_account_where_the_page_is_allowed(client, team, other_account):
+    account, user = admin_elsewhere(team, other_account)
+    client.force_login(user)
+    page = client.get("/settings/members/")
+    html = page.content.decode()
+    assert page.status_code == 403 and "data-elsewhere" in html and "Switch to Other" in html
+    assert f'action="/accounts/switch/{account.slug}/"' in html and 'value="/settings/members/"' in html
+    followed = client.post(f"/accounts/switch/{account.slug}/", {"next": "/settings/members/"}, follow=True)
+    assert followed.status_code == 200 and followed.context["current_account"] == account
+
+
+def test_a_403_offers_no_switch_when_no_other_account_allows_the_page(client, team, other_account):
+    client.force_login(team["member"].user)
+    html = client.get("/settings/members/").content.decode()
+    assert "data-elsewhere" not in html
