@@ -1,0 +1,60 @@
+"""What a new user met (issue 17), in real Chromium: a Free plan, support's changes, a phone-width Members page."""
+
+from datetime import date
+
+import pytest
+
+from subscriptions import services
+from subscriptions.models import ToMonthly
+from tests.browser.conftest import CHROMIUM, PHONE
+from tests.builders import make_plan, make_team_plan, world
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)"),
+    pytest.mark.django_db(transaction=True),
+]
+
+NOV_1, NOV_15 = date(2026, 11, 1), date(2026, 11, 15)
+
+
+def test_a_free_plan_account_sees_its_subscription(clock, open_as, shot):
+    w = world(on=NOV_15, people=1, subscribe=False)
+    free = make_plan("free", monthly="0", annual=None, name="Free", max_seats=3)
+    services.subscription_create(account=w.account, plan=free, cycle="monthly", on=NOV_15)
+    page = open_as(w.owner)
+    response = page.goto("/settings/subscription/")
+    assert response.status == 200  # was a 500 (AssertionError in the template)
+    assert page.locator(".summary h2").inner_text() == "Free, billed monthly"
+    assert "Nothing to invoice on Dec 15, 2026." in page.locator(".next-invoice").inner_text()
+    shot(page, "7-free-plan")
+
+
+def test_support_changes_are_shown_to_the_customer(clock, open_as, shot):
+    plan = make_team_plan(to_monthly=ToMonthly.SUPPORT_ONLY)
+    w = world(on=NOV_1, people=6, cycle="annual", plan_obj=plan)  # 7 people on Team, annual
+    services.subscription_set_minimum_seats(subscription=w.sub, seats=9, on=NOV_15)
+    services.subscription_switch_cycle(subscription=w.sub, cycle="monthly", on=NOV_15, by_support=True)
+    page = open_as(w.owner)
+    page.goto("/settings/subscription/")
+    said = page.locator("[data-commitment]").all_inner_texts()
+    assert said == [
+        "Commitment Minimum 9 seats: from the next invoice (Nov 1, 2027) you pay for at least 9 seats, "
+        "even with fewer in use.",
+        "Scheduled From Nov 1, 2027 you are billed monthly; until then this period stays billed annually.",
+    ]
+    assert "contact support" not in page.inner_text("main")
+    shot(page, "8-support-changes")
+
+
+def test_members_fit_a_phone_and_the_header_names_the_account(clock, open_as, shot):
+    w = world(on=NOV_1, people=4)
+    page = open_as(w.owner, viewport=PHONE)
+    page.goto("/settings/members/")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width} px wide"  # was 921 px
+    archive = page.get_by_role("button", name="Archive").first
+    box = archive.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert page.locator(".who .account-name").is_visible() and page.locator(".who .account-name").inner_text() == "Acme"
+    shot(page, "9-members-phone")
