@@ -462,7 +462,7 @@ def cost_impact(result: Preview, locale: str = "en_US") -> list[str]:
     if before.status == Subscription.Status.TRIALING:
         return [f"{_signed(gained)} during the trial: no charge."]
     if gained > 0 and added == 0:
-        free = "fills a free seat" if gained == 1 else f"fills {gained} free seats"
+        free = "Fills a free seat" if gained == 1 else f"Fills {gained} free seats"
         return [f"{free}: no charge."]
     if gained < 0 and after.seat_removal == SeatRemoval.KEEP_UNTIL_RENEWAL:
         until = day(after.period.last_day, locale)

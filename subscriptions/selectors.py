@@ -96,6 +96,13 @@ def active_redemption(sub: Subscription) -> CouponRedemption | None:
     return sub.redemptions.select_related("coupon").filter(ended_on__isnull=True).first()
 
 
+def coupon_periods_left(redemption: CouponRedemption | None) -> int | None:
+    """How many more periods a coupon discounts after those used so far; None when it has no end."""
+    if redemption is None or redemption.coupon.duration_periods is None:
+        return None
+    return max(redemption.coupon.duration_periods - redemption.periods_used, 0)
+
+
 def redemption_discount(redemption: CouponRedemption | None, sub: Subscription) -> core.Discount | None:
     """The discount `redemption` gives invoices issued in `sub`'s current period, if it is active in it."""
     r = redemption

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import billing_required
+from accounts.models import Membership
 from common.clock import today
 from common.errors import Refused
 from invoicing.formatting import billed, day, money
@@ -35,6 +36,7 @@ from subscriptions.previews import (
 )
 from subscriptions.selectors import (
     active_redemption,
+    coupon_periods_left,
     latest_subscription,
     live_subscription,
     plan_change_waits_until,
@@ -157,6 +159,7 @@ def _detail_context(request, *, coupon_form=None) -> dict:
         next_on=sub.trial_end if sub.is_trialing and sub.trial_end else sub.period_end,
         balance=credit_balance(account),
         redemption=redemption,
+        coupon_left=coupon_periods_left(redemption),
         coupon_form=coupon_form or CouponForm(),
         seats_form=SeatsForm(initial={"seats": sub.bought_seats}) if sub.plan.seat_mode == SeatMode.FIXED else None,
         other_cycle=Cycle.MONTHLY if sub.cycle == Cycle.ANNUAL else Cycle.ANNUAL,
@@ -428,7 +431,11 @@ def set_seats(request, sub: Subscription):
         service=services.subscription_set_seats,
         kwargs={"subscription": sub, "seats": seats},
         title=f"Pay for {seats} seats",
-        intro=f"You pay for {sub.bought_seats} seats now.",
+        intro=(
+            f"You pay for {sub.bought_seats} seats now."
+            if sub.plan.seat_mode == SeatMode.FIXED
+            else f"Seats on the {sub.plan.name} plan follow your members."
+        ),
         done=f"You now pay for {seats} seats.",
         params={"seats": seats},
     )
@@ -535,6 +542,14 @@ def accept_trial_offer(request, sub: Subscription):
 # ---------------------------------------------------------------- Settings › Members: the cost of a change
 
 
+def _who(hidden: dict) -> list[tuple[str, str]]:
+    """The people an invitation confirmation names, each with the role they get: [(email, role label)]."""
+    emails = [e.strip() for e in hidden.get("emails", "").split(",") if e.strip()]
+    role = hidden.get("role")
+    label = Membership.Role(role).label if role in Membership.Role.values else ""
+    return [(email, label) for email in emails]
+
+
 def membership_change_confirmation(request, *, service, kwargs: dict, title: str, action: str, hidden: dict):
     """Show what a membership change costs before it is made (SPEC §3 Settings › Members).
 
@@ -570,6 +585,7 @@ def membership_change_confirmation(request, *, service, kwargs: dict, title: str
         {
             "title": title,
             "impact": cost_impact(result, locale),
+            "who": _who(hidden),
             "result": result,
             "fingerprint": result.fingerprint(),
             "hidden": hidden,

@@ -1,8 +1,9 @@
 """Money and dates in templates, in the account's locale (invoicing.formatting)."""
 
-from datetime import date
+from datetime import date, datetime
 
 from django import template
+from django.utils import timezone
 
 from invoicing import formatting
 from invoicing.selectors import invoice_outstanding
@@ -22,6 +23,15 @@ def money(value, locale="en_US"):
 def left_to_pay(invoice):
     """`{{ inv|left_to_pay|money:locale }}`: what is still to pay on an open invoice (invoicing.selectors)."""
     return invoice_outstanding(invoice)
+
+
+@register.filter
+def when(value, locale="en_US"):
+    """`{{ key.last_used_at|when:locale }}` → “Nov 15, 2026, 09:30”: the day as everywhere, then the time."""
+    if not isinstance(value, datetime):
+        return day(value, locale)
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return f"{formatting.day(local.date(), locale or 'en_US')}, {local:%H:%M}"
 
 
 @register.filter

@@ -132,7 +132,7 @@ def test_5_archive_under_keep_until_renewal_then_invite_fills_the_free_seat(cloc
     page.goto("/settings/members/")
     page.fill("textarea[name=emails]", "ben@example.com")
     page.get_by_role("button", name="Invite").click()
-    assert page.locator("[data-cost]").all_inner_texts() == ["fills a free seat: no charge."]
+    assert page.locator("[data-cost]").all_inner_texts() == ["Fills a free seat: no charge."]
     shot(page, "5-fills-a-free-seat")
     page.get_by_role("button", name="Confirm").click()
     page.wait_for_url("**/settings/members/")

@@ -59,7 +59,8 @@ def test_archive_keeps_the_seat_then_an_invite_fills_it_for_free(client):
     c.post(f"/settings/members/{member.pk}/archive/", {"fingerprint": shown.context["fingerprint"]})
     assert Membership.objects.get(pk=member.pk).status == "archived"
     shown = c.post(INVITE, {"emails": "ana@x.example", "role": "member"})
-    assert costs(shown) == ["fills a free seat: no charge."]
+    assert costs(shown) == ["Fills a free seat: no charge."]
+    assert "ana@x.example — Member" in shown.content.decode()  # who is invited, with the role (issue 17, item 12)
     assert "Nothing is invoiced" not in shown.content.decode() and "invoiced now" not in shown.content.decode()
 
 

@@ -84,7 +84,7 @@ def test_archive_then_invite_under_keep_until_renewal_fills_the_free_seat():
     assert member.status == "active"  # the caller's object is untouched by the rolled-back run
     accounts_services.membership_archive(membership=member, on=NOV_15)
     invited = preview(accounts_services.membership_invite, account=w.account, email="new@example.com", on=NOV_15)
-    assert cost_impact(invited) == ["fills a free seat: no charge."]
+    assert cost_impact(invited) == ["Fills a free seat: no charge."]
 
 
 def test_next_invoice_and_credit_note_in_words():

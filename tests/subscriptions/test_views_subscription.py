@@ -38,6 +38,7 @@ def test_the_page_shows_plan_status_seats_next_invoice_and_credit(client, on_nov
     w = world(on=NOV_1, people=2)  # owner + 2 on Team, $7.00 a seat a month
     page = text(signed_in(client, w.owner).get(DETAIL))
     assert "Team, billed monthly" in page
+    assert 'href="/settings/invoices/next.pdf"' in page  # the next invoice as a PDF is linked (issue 17, item 12)
     assert "Renews on Dec 1, 2026" in page
     assert 'data-seats="in-use">3<' in page and 'data-seats="paid">3<' in page and 'data-seats="free">0<' in page
     assert "Next invoice" in page and "On <strong>Dec 1, 2026</strong>" in page
@@ -131,7 +132,7 @@ def test_annual_to_monthly_on_a_support_only_plan_says_contact_support(client, o
 
 def test_coupon_refusal_is_shown_next_to_the_field_and_a_good_one_is_applied(client, on_nov_15):
     w = world(on=NOV_1, people=0)
-    Coupon.objects.create(code="SPRING", percent_off=20)
+    Coupon.objects.create(code="SPRING", percent_off=20, duration_periods=3)
     c = signed_in(client, w.owner)
     response = c.post(reverse("subscriptions:coupon"), {"coupon": "NOPE"})
     assert response.status_code == 200
@@ -139,6 +140,7 @@ def test_coupon_refusal_is_shown_next_to_the_field_and_a_good_one_is_applied(cli
     response = c.post(reverse("subscriptions:coupon"), {"coupon": "spring"}, follow=True)
     assert "Coupon SPRING applied" in text(response)
     assert "SPRING is active; it starts with your next renewal" in text(response)
+    assert "3 more periods to go." in text(response)  # how long the coupon lasts (issue 17, item 12)
 
 
 def test_cancel_then_undo(client, on_nov_15):
@@ -198,11 +200,11 @@ def test_trial_banner_for_billing_roles_only(client, on_nov_15):
 
     services.subscription_create(account=w.account, plan=w.plan, cycle="monthly", on=NOV_1, trial=True)
     page = text(signed_in(client, w.owner).get(DETAIL))
-    assert "16 days left" in page and "Choose a plan" in page  # trial Nov 1 → Dec 1
+    assert "16 days left" in page and "See your subscription" in page  # trial Nov 1 → Dec 1
     assert "change plan and billing cycle at no charge" in page
     member = w.person("member")
     page = text(signed_in(client, member).get("/settings/"))
-    assert "Choose a plan" not in page and "/settings/subscription/" not in page
+    assert "See your subscription" not in page and "/settings/subscription/" not in page
 
 
 PAGES = [
