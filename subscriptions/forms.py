@@ -3,7 +3,7 @@
 from django import forms
 
 from invoicing.formatting import money
-from subscriptions.models import Cycle, Plan
+from subscriptions.models import Cycle, Plan, Subscription
 
 
 class PlanChoiceField(forms.ModelChoiceField):
@@ -54,3 +54,15 @@ class PlanForm(forms.Form):
         self.fields["plan"].queryset = Plan.objects.filter(is_public=True, currency=subscription.plan.currency).exclude(
             pk=subscription.plan_id
         )
+
+
+class CancelForm(forms.Form):
+    reason = forms.ChoiceField(
+        label="Why are you canceling?", choices=Subscription.CancelReason.choices, widget=forms.RadioSelect
+    )
+    comment = forms.CharField(
+        label="Anything you would like us to know (optional)",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

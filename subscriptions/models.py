@@ -168,6 +168,14 @@ def new_public_id() -> str:
 class Subscription(models.Model):
     """An account's subscription to a plan. At most one per account is not expired."""
 
+    class CancelReason(models.TextChoices):
+        TOO_EXPENSIVE = "too_expensive", "It costs too much"
+        MISSING_FEATURES = "missing_features", "Features we need are missing"
+        SWITCHED = "switched", "We moved to another product"
+        NOT_USED = "not_used", "We don't use it enough"
+        TEMPORARY = "temporary", "We only needed it for a while"
+        OTHER = "other", "Another reason"
+
     class Status(models.TextChoices):
         TRIALING = "trialing", "Trial"
         ACTIVE = "active", "Active"
@@ -194,6 +202,10 @@ class Subscription(models.Model):
     bought_seats = models.PositiveIntegerField(default=0, help_text="Fixed-seat plans: the count bought.")
     minimum_seats = models.PositiveIntegerField(default=0)
     cancel_at_period_end = models.BooleanField(default=False)
+    cancel_reason = models.CharField(
+        max_length=20, choices=CancelReason.choices, blank=True, help_text="Why the customer canceled, as they said."
+    )
+    cancel_comment = models.CharField(max_length=500, blank=True, help_text="The customer's own words, if any.")
     pending_cycle = models.CharField(
         max_length=10,
         choices=Cycle.choices,

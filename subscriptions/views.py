@@ -22,7 +22,7 @@ from invoicing.formatting import billed, day, money
 from invoicing.models import Invoice, StripeCustomer
 from invoicing.selectors import credit_balance
 from subscriptions import services
-from subscriptions.forms import CouponForm, PlanForm, SeatsForm, SubscribeForm
+from subscriptions.forms import CancelForm, CouponForm, PlanForm, SeatsForm, SubscribeForm
 from subscriptions.models import Cycle, Plan, SeatMode, SeatRemoval, Subscription, ToMonthly
 from subscriptions.previews import (
     Preview,
@@ -444,18 +444,27 @@ def set_seats(request, sub: Subscription):
 @billing_required
 @_live_required
 def cancel(request, sub: Subscription):
+    """Ask why (stored for support), then the usual preview → confirm of what happens at period end."""
     locale = _locale(request)
+    form = CancelForm(_params(request) if "reason" in _params(request) else None)
+    if not form.is_bound or not form.is_valid():
+        return render(
+            request,
+            "subscriptions/cancel_reason.html",
+            {"form": form, "sub": sub, "locale": locale, "back": _detail_url()},
+        )
+    reason, comment = form.cleaned_data["reason"], form.cleaned_data["comment"]
     return _confirmation(
         request,
         service=services.subscription_cancel,
-        kwargs={"subscription": sub},
+        kwargs={"subscription": sub, "reason": reason, "comment": comment},
         title="Cancel the subscription",
         intro=(
             f"The subscription stays as it is until {day(sub.period_end, locale)} and then ends: nothing more "
             "is invoiced for it and the product closes for everyone. You can undo this until then."
         ),
         done=f"Canceled. The subscription ends on {day(sub.period_end, locale)}; you can undo this until then.",
-        params={},
+        params={"reason": reason, "comment": comment},
     )
 
 

@@ -18,15 +18,23 @@ REFUND_VOID_REASON = "Canceled under the money-back guarantee"
 
 
 @transaction.atomic
-def subscription_cancel(*, subscription: Subscription, on: date, by=None) -> Subscription:
-    """Cancel at period end; the customer can undo until then (SPEC §2.4)."""
+def subscription_cancel(
+    *, subscription: Subscription, on: date, by=None, reason: str = "", comment: str = ""
+) -> Subscription:
+    """Cancel at period end; the customer can undo until then (SPEC §2.4).
+
+    `reason` (a CancelReason) and `comment` are kept for support and shown in the admin.
+    """
+    if reason and reason not in Subscription.CancelReason.values:
+        raise Refused(f"“{reason}” is not one of the reasons offered.", field="reason")
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
         raise Refused("This subscription has already expired.")
     if sub.cancel_at_period_end:
         raise Refused(f"Already canceled; it ends on {fmt_day(sub.period_end)}.")
     sub.cancel_at_period_end = True
-    sub.save(update_fields=["cancel_at_period_end"])
+    sub.cancel_reason, sub.cancel_comment = reason, comment.strip()[:500]
+    sub.save(update_fields=["cancel_at_period_end", "cancel_reason", "cancel_comment"])
     _ledger(sub, on=on, reason=f"canceled; ends {sub.period_end}", by=by)
     subscription_sync_status(subscription=sub, on=on)
     return sub
@@ -41,7 +49,8 @@ def subscription_undo_cancel(*, subscription: Subscription, on: date, by=None) -
     if not sub.cancel_at_period_end:
         raise Refused("This subscription is not canceled.")
     sub.cancel_at_period_end = False
-    sub.save(update_fields=["cancel_at_period_end"])
+    sub.cancel_reason, sub.cancel_comment = "", ""  # the history keeps what they said
+    sub.save(update_fields=["cancel_at_period_end", "cancel_reason", "cancel_comment"])
     _ledger(sub, on=on, reason="cancellation undone", by=by)
     subscription_sync_status(subscription=sub, on=on)
     return sub

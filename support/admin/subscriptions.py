@@ -396,7 +396,7 @@ class SubscriptionAdmin(StaffActionsMixin, ReadOnlyAdminMixin, HistoryAdmin):
         "cancel_at_period_end",
     ]
     list_select_related = ["account", "plan"]
-    list_filter = ["status", "cycle", "plan", "cancel_at_period_end"]
+    list_filter = ["status", "cycle", "plan", "cancel_at_period_end", "cancel_reason"]
     search_fields = ["=public_id", "account__name"]
     search_help_text = "A subscription ID (sub_…), or an account name or owner email."
     autocomplete_fields = ["account", "plan"]
@@ -413,6 +413,8 @@ class SubscriptionAdmin(StaffActionsMixin, ReadOnlyAdminMixin, HistoryAdmin):
                     "started_on",
                     "trial_end",
                     "cancel_at_period_end",
+                    "cancel_reason",
+                    "cancel_comment",
                     "pending_cycle",
                     "scheduled_change",
                 ]
@@ -432,6 +434,8 @@ class SubscriptionAdmin(StaffActionsMixin, ReadOnlyAdminMixin, HistoryAdmin):
         "started_on",
         "trial_end",
         "cancel_at_period_end",
+        "cancel_reason",
+        "cancel_comment",
         "pending_cycle",
         "scheduled_change",
         "seats",

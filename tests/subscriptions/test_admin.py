@@ -332,3 +332,12 @@ def test_switch_to_monthly_preview_leaves_a_waiting_true_up_on_its_own_invoice(a
     (renewal,) = later.invoices
     assert [line.description for line in renewal.lines] == ["Pro (monthly) · 3 seats"]  # no true-up line
     assert renewal.total == usd("21.00")  # 3 seats × 7.00, the first monthly period
+
+
+def test_the_reason_a_customer_gave_for_canceling_is_shown_to_support(admin_client, on_nov_15):
+    sub = subscribed()
+    services.subscription_cancel(subscription=sub, on=dt.date(2026, 11, 15), reason="too_expensive", comment="Budget")
+    html = admin_client.get(reverse("admin:subscriptions_subscription_change", args=[sub.pk])).content.decode()
+    assert "It costs too much" in html and "Budget" in html
+    listed = admin_client.get(reverse("admin:subscriptions_subscription_changelist"), {"cancel_reason": "too_expensive"})
+    assert list(listed.context["cl"].result_list) == [sub]

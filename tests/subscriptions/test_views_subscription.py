@@ -146,11 +146,16 @@ def test_coupon_refusal_is_shown_next_to_the_field_and_a_good_one_is_applied(cli
 def test_cancel_then_undo(client, on_nov_15):
     w = world(on=NOV_1, people=0)
     c = signed_in(client, w.owner)
-    page = text(c.get(reverse("subscriptions:cancel")))
-    assert "Nothing is invoiced or credited for this." in page
-    fingerprint = c.get(reverse("subscriptions:cancel")).context["fingerprint"]
-    page = text(c.post(reverse("subscriptions:cancel"), {"fingerprint": fingerprint}, follow=True))
+    asked = text(c.get(reverse("subscriptions:cancel")))  # first: why (issue 17, item 13)
+    assert "Why are you canceling?" in asked and "It costs too much" in asked and "until <strong>Dec 1, 2026" in asked
+    said = {"reason": "missing_features", "comment": "We need per-project budgets"}
+    shown = c.get(reverse("subscriptions:cancel"), said)
+    assert "Nothing is invoiced or credited for this." in text(shown)
+    data = {**said, "fingerprint": shown.context["fingerprint"]}
+    page = text(c.post(reverse("subscriptions:cancel"), data, follow=True))
     assert "Canceled. The subscription ends on Dec 1, 2026" in page
+    canceled = Subscription.objects.get(pk=w.sub.pk)
+    assert (canceled.cancel_reason, canceled.cancel_comment) == ("missing_features", "We need per-project budgets")
     assert "Ends on Dec 1, 2026." in page and "Undo the cancellation" in page
     page = text(c.post(reverse("subscriptions:undo_cancel"), follow=True))
     assert "Cancellation undone" in page and "Renews on Dec 1, 2026" in page
