@@ -124,6 +124,9 @@ class Plan(models.Model):
         help_text="On-premise servers a licence may activate; empty is unlimited.",
     )
     is_public = models.BooleanField(default=True)
+    features = models.TextField(
+        blank=True, help_text="What the plan includes, one item per line: shown on the customer's plan cards."
+    )
 
     history = HistoricalRecords()
 

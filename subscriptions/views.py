@@ -24,6 +24,7 @@ from invoicing.selectors import credit_balance
 from subscriptions import services
 from subscriptions.forms import CancelForm, CouponForm, PlanForm, SeatsForm, SubscribeForm
 from subscriptions.models import Cycle, Plan, SeatMode, SeatRemoval, Subscription, ToMonthly
+from subscriptions.plan_words import plan_card, plan_cards
 from subscriptions.previews import (
     Preview,
     confirm,
@@ -301,7 +302,9 @@ def subscribe(request):
     def show_form(refused=None):
         if refused is not None:
             form.add_error(refused.field if refused.field in form.fields else None, str(refused))
-        return render(request, "subscriptions/subscribe.html", {"form": form, "locale": _locale(request)})
+        locale = _locale(request)
+        cards = plan_cards(form.fields["plan"].queryset, locale)
+        return render(request, "subscriptions/subscribe.html", {"form": form, "cards": cards, "locale": locale})
 
     if not form.is_bound or not form.is_valid():
         return show_form()
@@ -375,7 +378,8 @@ def change_plan(request, sub: Subscription):
                 "form": form,
                 "sub": sub,
                 "plans": plans,
-                "rows": [(plan, plan_change_waits_until(sub, plan)) for plan in plans],
+                "rows": [(plan_card(plan, locale), plan_change_waits_until(sub, plan)) for plan in plans],
+                "current": plan_card(sub.plan, locale),
                 "locale": locale,
             },
         )

@@ -25,7 +25,7 @@ def test_a_downgrade_is_scheduled_for_the_renewal_shown_on_the_page_and_undone(c
     page.get_by_role("link", name="Change plan").click()
     assert page.locator("[data-starts=start]").inner_text() == "Dec 1, 2026"
 
-    page.locator("tr", has_text="Start").get_by_role("link", name="See what it costs").click()
+    page.locator("[data-plan-card=start]").get_by_role("link", name="See what it costs").click()
     assert page.locator("h1").inner_text() == "Change to Start on Dec 1, 2026"
     assert "you stay on Team until Nov 30, 2026, and from Dec 1, 2026 you are on Start" in page.inner_text("main")
     assert page.locator(".nothing").inner_text() == "Nothing is invoiced or credited today."

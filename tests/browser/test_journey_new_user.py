@@ -58,3 +58,17 @@ def test_members_fit_a_phone_and_the_header_names_the_account(clock, open_as, sh
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     assert page.locator(".who .account-name").is_visible() and page.locator(".who .account-name").inner_text() == "Acme"
     shot(page, "9-members-phone")
+
+
+def test_change_plan_shows_plan_cards(clock, open_as, shot):
+    team = make_team_plan(features="Timesheets\nTeam approvals")
+    make_plan("start", monthly="4.00", annual="40.00", name="Start", features="Timesheets")
+    w = world(on=NOV_1, people=2, plan_obj=team)
+    page = open_as(w.owner)
+    page.goto("/settings/subscription/plan/")
+    cards = page.locator("[data-plan-card]")
+    assert cards.count() == 2
+    start = page.locator("[data-plan-card=start]")
+    assert "$4.00 per seat a month" in start.inner_text() and "Timesheets" in start.inner_text()
+    assert "Your plan" in page.locator("[data-plan-card=team]").inner_text()
+    shot(page, "10-plan-cards")

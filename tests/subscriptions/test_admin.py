@@ -339,5 +339,7 @@ def test_the_reason_a_customer_gave_for_canceling_is_shown_to_support(admin_clie
     services.subscription_cancel(subscription=sub, on=dt.date(2026, 11, 15), reason="too_expensive", comment="Budget")
     html = admin_client.get(reverse("admin:subscriptions_subscription_change", args=[sub.pk])).content.decode()
     assert "It costs too much" in html and "Budget" in html
-    listed = admin_client.get(reverse("admin:subscriptions_subscription_changelist"), {"cancel_reason": "too_expensive"})
+    listed = admin_client.get(
+        reverse("admin:subscriptions_subscription_changelist"), {"cancel_reason": "too_expensive"}
+    )
     assert list(listed.context["cl"].result_list) == [sub]

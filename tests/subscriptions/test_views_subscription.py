@@ -345,3 +345,21 @@ def test_a_cycle_switch_preview_names_the_next_invoice_of_the_new_cycle(client, 
     shown = text(signed_in(client, w.owner).get(reverse("subscriptions:switch_cycle"), {"cycle": "annual"}))
     # Annual from Nov 16: the next invoice is the renewal a year later, 3 × 70.00
     assert "Your next invoice, on Nov 16, 2027: $210.00 (without this change: $21.00 on Dec 1, 2026)." in shown
+
+
+def test_subscribe_and_change_plan_show_plan_cards(client, on_nov_15):
+    """Issue 17, item 13: price per seat per cycle, the seat policy in words and what each plan includes."""
+    w = world(on=NOV_15, people=1, subscribe=False, plan_obj=make_team_plan(features="Timesheets\nReports"))
+    make_plan("fixed", name="Fixed", seat_mode="fixed", seat_removal="credit_prorated", trial_days=14)
+    c = signed_in(client, w.owner)
+    page = text(c.get(reverse("subscriptions:subscribe")))
+    assert 'data-plan-card="team"' in page and 'data-plan-card="fixed"' in page
+    assert "$7.00 per seat a month" in page and "$70.00 per seat a year" in page
+    assert "<li>Timesheets</li>" in page and "Seats follow your members" in page
+    assert "You choose how many seats to pay for" in page and "A seat you free is credited for the days left." in page
+    assert "14-day free trial." in page
+    from subscriptions import services
+
+    services.subscription_create(account=w.account, plan=w.plan, cycle="monthly", on=NOV_15)
+    page = text(c.get(reverse("subscriptions:change_plan")))
+    assert "Your plan" in page and 'data-plan-card="fixed"' in page and "See what it costs" in page

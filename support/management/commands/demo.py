@@ -90,8 +90,25 @@ PLANS = {
         "seat_removal": "credit_prorated",
         "to_monthly": "prorated",
     },
-    "free": {"name": "Free", "monthly_price": usd("0.00"), "annual_price": usd("0.00"), "max_seats": 3},
+    "free": {
+        "name": "Free",
+        "monthly_price": usd("0.00"),
+        "annual_price": usd("0.00"),
+        "max_seats": 3,
+        "features": "Time tracking\nOne project",
+    },
 }
+# What each plan includes, for the plan cards (a made-up time tracker's features).
+FEATURES = {
+    "basic": "Time tracking\nReports",
+    "standard": "Time tracking\nUnlimited projects\nReports",
+    "pro": "Everything in Standard\nBudgets and invoicing\nAPI access",
+    "team": "Everything in Pro\nTeam approvals\nPriority support",
+    "fixed": "Everything in Standard\nA fixed number of seats",
+}
+for _code, _features in FEATURES.items():
+    if _code in PLANS:
+        PLANS[_code].setdefault("features", _features)
 
 
 @dataclass
