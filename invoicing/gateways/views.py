@@ -31,8 +31,16 @@ def payment_method_context(request, *, client_secret: str = "") -> dict:
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             "stripe_js_url": settings.STRIPE_JS_URL,
             "client_secret": client_secret,
+            "seller_name": settings.SELLER.get("name", ""),
+            "bank": settings.SELLER.get("bank", ""),
+            "terms": _terms(),
         }
     }
+
+
+def _terms() -> str:
+    days = settings.BANK_TRANSFER_PAYMENT_TERMS_DAYS
+    return f"within {days} days of the invoice date" if days else "on the invoice date"
 
 
 @billing_required

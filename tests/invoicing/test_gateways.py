@@ -128,6 +128,9 @@ def test_payment_method_page_describes_bank_transfer(client):
     body = response.content.decode()
     assert "Pay by bank transfer" in body
     assert "Pay by card" not in body  # Stripe is not configured
+    # Issue 17, item 7: not a dead end — who to pay, the reference and the terms, and a way to the invoices
+    assert "data-bank-transfer" in body and "<dt>Reference</dt>" in body and "on the invoice date" in body
+    assert 'href="/settings/invoices/"' in body
 
 
 def test_card_actions_are_refused_without_stripe(client):

@@ -66,6 +66,7 @@ def test_an_amount_due_is_highlighted_with_how_to_pay(client, on_nov_15, setting
     assert "To pay" in html and due.number in html
     assert '<strong class="amount-due">$3.50</strong>' in html and "due Nov 15, 2026" in html
     assert django_settings.SELLER["bank"] in html and "is-due" in html
+    assert f"Transfer $3.50 with the reference <code>{due.number}</code>." in html  # per invoice (issue 17, item 7)
     assert "Pay now" not in html  # the demo stand-in is off
 
 
