@@ -390,5 +390,26 @@ class Refund(CreatedBy):
         return f"Refund of {self.amount} on {self.on}"
 
 
+class Receipt(Created):
+    """Proof of one payment: written with the payment, emailed as a PDF after commit (issue 17).
+
+    What it says is fixed when the payment is recorded (what was paid up to and including this
+    payment, what was left to pay after it), so rendering it again later says the same thing.
+    Only `emailed_at` changes, once, when it has been sent.
+    """
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="receipt")
+    number = models.CharField(max_length=40, unique=True)
+    paid_to_date = _money()
+    left_to_pay = _money()
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.number
+
+
 # Stripe records (issue 8) live in their own module; importing them here registers them with the app.
 from invoicing.stripe_models import CardCharge, StripeCustomer  # noqa: E402, F401

@@ -15,7 +15,7 @@ from billing import plan as core
 from billing.calendar import period_for
 from billing.proration import amount_text
 from invoicing.models import Invoice, InvoiceLine
-from invoicing.services import invoice_deliver_pending
+from invoicing.services import invoice_deliver_pending, receipts_deliver_pending
 from subscriptions.models import Cycle, Plan, Subscription
 from subscriptions.selectors import waiting_lines
 from subscriptions.services._common import Status, _expire, _issue
@@ -210,4 +210,6 @@ def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
     card_charges_retry(on=on, accounts=accounts)  # failed cards again on days 1, 3, 5, before the lock (issue 8)
     summary.locked = dunning_run(on=on, accounts=accounts)["locked"]
     invoice_deliver_pending(on=on, accounts=accounts)  # PDFs and emails that failed before (SPEC §2.6)
+    if accounts is None:
+        receipts_deliver_pending()  # receipts whose email failed before
     return summary
