@@ -75,6 +75,8 @@ class RevenueMonth(models.Model):
 
     class Meta:
         ordering = ["currency", "month"]
+        verbose_name = "revenue month"
+        verbose_name_plural = "revenue"
         constraints = [models.UniqueConstraint(fields=["currency", "month"], name="one_revenue_month_per_currency")]
 
     def __str__(self):
