@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from billing import revenue as core
 
@@ -171,7 +172,7 @@ def movements_chart(months, currency: str, *, width: int = 760, height: int = 24
 def seats_chart(points: list[tuple[date, int, int]], *, width: int = 320, height: int = 80) -> str:
     """A small step chart of paid seats (solid) and seats in use (dashed) over time."""
     if not points:
-        return format_html("")
+        return mark_safe("")
     left, right, top, bottom = 24, 8, 8, 16
     inner_w, inner_h = width - left - right, height - top - bottom
     first, last = points[0][0], points[-1][0]
