@@ -63,3 +63,15 @@ def test_deferred_revenue_of_an_annual_invoice(december):
     assert dec.invoiced >= Decimal("2000.00")
     assert dec.deferred >= Decimal("1879.45")
     assert dec.invoiced - dec.recognised == dec.deferred - RevenueMonth.objects.get(currency="USD", month=NOV1).deferred
+
+
+def test_the_demo_leaves_revenue_figures_for_each_month(db):
+    import io
+
+    call_command("demo", months=3, stdout=io.StringIO())
+    months = list(RevenueMonth.objects.filter(currency="USD").order_by("month"))
+    # a snapshot at every month end of the replay, and today's: 4 or 5 months, each balancing
+    assert len(months) >= 4
+    assert all(m.balances for m in months)
+    assert months[-1].closing > 0
+    assert sum(m.new for m in months) > 0
