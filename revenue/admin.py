@@ -61,7 +61,13 @@ class RevenueAdmin(admin.ModelAdmin):
         first = _month(request.GET.get("from")) or add_months(last, -(DEFAULT_MONTHS - 1))
         if first > last:
             first, last = last, first
-        page = revenue_page(currency=request.GET.get("currency"), first=first, last=last, today=now)
+        page = revenue_page(
+            currency=request.GET.get("currency"),
+            first=first,
+            last=last,
+            today=now,
+            trim_empty_start=not request.GET.get("from"),
+        )
         wanted = request.GET.get("csv")
         if wanted:
             return self._csv(page, wanted)

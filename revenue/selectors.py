@@ -83,8 +83,8 @@ def movements_table(months: list[RevenueMonth], currency: str) -> Table:
     t = Table(
         "movements",
         "MRR movements",
-        ["Month", "Opening", *names, "Closing", "Opening + movements = closing"],
-        note=f"Amounts in {currency} per month.",
+        ["Month", "Opening", *names, "Closing", "Check"],
+        note=f"Amounts in {currency} per month. Check: ✓ when opening + movements = closing.",
     )
     for m in months:
         check = "✓" if m.balances else f"off by {_amount(m.closing - m.opening - m.movements_total, currency)}"
@@ -230,13 +230,20 @@ class RevenuePage:
     tables: list[Table]
 
 
-def revenue_page(*, currency: str | None, first: date, last: date, today: date) -> RevenuePage:
+def revenue_page(
+    *, currency: str | None, first: date, last: date, today: date, trim_empty_start: bool = False
+) -> RevenuePage:
+    """Every table of the page. `trim_empty_start`: begin at the first month with figures (a default range)."""
     available = currencies()
     if currency not in available:
         currency = available[0] if available else None
     if currency is None:
         return RevenuePage(None, available, first, last, [], [])
     months = months_of(currency, first, last)
+    if trim_empty_start:
+        while len(months) > 1 and months[0].pk is None:
+            months.pop(0)
+        first = months[0].month
     tables = [
         mrr_table(months, currency),
         movements_table(months, currency),
