@@ -284,7 +284,8 @@ def account_revenue(account: Account, *, since: date) -> AccountRevenue | None:
         .order_by("on", "id")
         .values_list("on", "paid_seats", "seats_in_use")
     )
-    money = Invoice.objects.filter(account=account, status__in=[Invoice.Status.OPEN, Invoice.Status.PAID]).aggregate(
+    issued = [Invoice.Status.OPEN, Invoice.Status.PAID, Invoice.Status.UNCOLLECTIBLE]
+    money = Invoice.objects.filter(account=account, status__in=issued).aggregate(
         invoiced=Sum("total"), paid=Sum("amount_paid")
     )
     return AccountRevenue(
