@@ -154,6 +154,29 @@ def test_the_number_of_queries_does_not_grow_with_the_data(december, login, djan
             assert client.get(URL, {"from": "2025-01", "to": "2026-12", "currency": "USD"}).status_code == 200
 
 
+def test_more_customers_and_months_take_the_same_queries(december, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from revenue.services import revenue_snapshot
+    from subscriptions.models import Plan
+    from tests.builders import world
+
+    params = {"from": "2025-01", "to": "2026-12", "currency": "USD"}
+    with at(date(2026, 12, 31)):
+        client = login(FINANCE)
+        client.get(URL, params)
+        with CaptureQueriesContext(connection) as small:
+            client.get(URL, params)
+        plan = Plan.objects.get(code="a")
+        for i in range(5):
+            world(on=date(2026, 12, 20), plan_obj=plan, people=i + 1, name=f"More {i}")
+        revenue_snapshot(date(2026, 12, 31))
+        with CaptureQueriesContext(connection) as large:
+            client.get(URL, params)
+    assert len(large) == len(small)
+
+
 def test_the_account_page_has_a_revenue_strip_for_finance_only(december, login):
     account = Account.objects.get(name="Expands")
     url = reverse("admin:accounts_account_change", args=[account.pk])
