@@ -260,7 +260,8 @@ def measure(client, url: str, runs: int) -> tuple[float, int]:
         assert response.status_code == 200
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
-    return statistics.median(times), len(queries)
+    slowest = max(queries.captured_queries, key=lambda q: float(q["time"]))
+    return statistics.median(times), len(queries), float(slowest["time"]) * 1000, slowest["sql"][:70]
 
 
 def main():
@@ -305,10 +306,10 @@ def main():
         ]
         over = False
         for label, url, limited in pages:
-            ms, queries = measure(client, url, args.runs)
+            ms, queries, slow_ms, slow_sql = measure(client, url, args.runs)
             flag = "  OVER" if limited and ms > LIMIT_MS else ""
             over |= bool(flag)
-            print(f"  {label:<34} {ms:7.1f} ms  {queries:3d} queries{flag}")
+            print(f"  {label:<34} {ms:7.1f} ms  {queries:3d} queries{flag}  (slowest {slow_ms:.0f} ms: {slow_sql}…)")
     if tmp:
         import shutil
 

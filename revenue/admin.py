@@ -67,6 +67,7 @@ class RevenueAdmin(admin.ModelAdmin):
             last=last,
             today=now,
             trim_empty_start=not request.GET.get("from"),
+            only=request.GET.get("csv"),
         )
         wanted = request.GET.get("csv")
         if wanted:

@@ -23,6 +23,7 @@ from revenue.models import RevenueMonth, SubscriptionMonth
 from subscriptions.models import SeatChange
 
 LIST_ROWS = 20
+RECEIVABLES = ("receivables", "overdue", "locked")
 
 
 @dataclass
@@ -231,9 +232,18 @@ class RevenuePage:
 
 
 def revenue_page(
-    *, currency: str | None, first: date, last: date, today: date, trim_empty_start: bool = False
+    *,
+    currency: str | None,
+    first: date,
+    last: date,
+    today: date,
+    trim_empty_start: bool = False,
+    only: str | None = None,
 ) -> RevenuePage:
-    """Every table of the page. `trim_empty_start`: begin at the first month with figures (a default range)."""
+    """Every table of the page, or the table `only` (a CSV export).
+
+    `trim_empty_start`: begin at the first month with figures (a default range).
+    """
     available = currencies()
     if currency not in available:
         currency = available[0] if available else None
@@ -244,13 +254,16 @@ def revenue_page(
         while len(months) > 1 and months[0].pk is None:
             months.pop(0)
         first = months[0].month
+    receivables = RECEIVABLES if only is None or only in RECEIVABLES else ()
     tables = [
         mrr_table(months, currency),
         movements_table(months, currency),
         retention_table(months),
-        *receivables_tables(currency, today),
+        *(receivables_tables(currency, today) if receivables else []),
         deferred_table(months, currency),
     ]
+    if only is not None:
+        tables = [t for t in tables if t.key == only]
     return RevenuePage(currency, available, first, last, months, tables)
 
 
