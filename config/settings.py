@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "licensing",
     "api",
     "support",
+    "revenue",
 ]
 
 MIDDLEWARE = [

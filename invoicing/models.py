@@ -167,6 +167,12 @@ class Invoice(Created):
             # The admin's invoice list: newest first, and filtered by status (issue 7, bench/admin.py).
             models.Index(fields=["-issued_on", "-id"], name="invoice_newest_first"),
             models.Index(fields=["status", "-issued_on", "-id"], name="invoice_status_newest_first"),
+            # Receivables by age (the Revenue page, issue 21): open invoices of a currency summed by due day
+            # from the index alone, without reading the table (bench/analytics.py).
+            models.Index(
+                fields=["status", "currency", "due_on", "amount_due", "amount_paid", "amount_credited"],
+                name="invoice_receivables",
+            ),
         ]
         # One currency per invoice (SPEC §2.2): every amount is in the invoice's currency.
         constraints = [

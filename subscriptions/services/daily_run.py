@@ -22,6 +22,7 @@ from subscriptions.services._common import Status, _expire, _issue
 from subscriptions.services.dunning import dunning_run
 from subscriptions.services.renewal import Renewal, renewals_write
 from subscriptions.services.terms import plan_change_apply_scheduled
+from subscriptions.signals import daily_run_finished
 
 RUN_CHUNK = 500
 
@@ -212,4 +213,5 @@ def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
     invoice_deliver_pending(on=on, accounts=accounts)  # PDFs and emails that failed before (SPEC §2.6)
     if accounts is None:
         receipts_deliver_pending()  # receipts whose email failed before
+        daily_run_finished.send(sender=billing_run, on=on)  # e.g. the revenue snapshot of the day (issue 21)
     return summary
