@@ -81,6 +81,44 @@ class DocumentQuerySet(models.QuerySet):
         return super().bulk_create(objs, *args, **kwargs)
 
 
+class LedgerQuerySet(models.QuerySet):
+    """Money records (credit entries, payments, refunds) are append-only: a correction is a new entry.
+    Queryset updates (and so `bulk_update`) and deletes go through the guards in invoicing.frozen."""
+
+    def update(self, **kwargs):
+        from invoicing.frozen import refuse_ledger_update
+
+        refuse_ledger_update(self, kwargs)
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        from invoicing.frozen import guard_ledger_save
+
+        objs = list(objs)
+        for obj in objs:
+            guard_ledger_save(self.model, obj, update_fields=fields)
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def delete(self):
+        from invoicing.frozen import refuse_ledger_delete
+
+        refuse_ledger_delete(self)
+        return super().delete()
+
+
+class AppendOnly(models.Model):
+    """Refuses `delete()` before Django opens its transaction (the queryset and pre_delete guard the rest)."""
+
+    class Meta:
+        abstract = True
+
+    def delete(self, *args, **kwargs):
+        from invoicing.frozen import refuse_ledger_delete
+
+        refuse_ledger_delete(type(self)._base_manager.filter(pk=self.pk))
+        return super().delete(*args, **kwargs)
+
+
 class NumberSeries(models.Model):
     """A gapless counter per series and year, locked with select_for_update at finalisation."""
 
@@ -318,7 +356,7 @@ class CreditNoteLine(DocumentLine):
         ]
 
 
-class CreditEntry(Created):
+class CreditEntry(AppendOnly, Created):
     """The credit-balance ledger: + adds credit, − uses it. Each entry has a source document."""
 
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="credit_entries")
@@ -340,6 +378,8 @@ class CreditEntry(Created):
         related_name="credit_entries",
     )
 
+    objects = LedgerQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "credit entries"
         ordering = ["on", "id"]
@@ -354,7 +394,7 @@ class CreditEntry(Created):
         return f"{self.on} {self.amount} {self.memo}"
 
 
-class Payment(Created):
+class Payment(AppendOnly, Created):
     class Method(models.TextChoices):
         BANK_TRANSFER = "bank_transfer", "Bank transfer"
         CARD = "card", "Card (Stripe)"
@@ -374,6 +414,8 @@ class Payment(Created):
         related_name="+",
     )
 
+    objects = LedgerQuerySet.as_manager()
+
     class Meta:
         ordering = ["on", "id"]
 
@@ -381,13 +423,15 @@ class Payment(Created):
         return f"{self.amount} on {self.on}"
 
 
-class Refund(CreatedBy):
+class Refund(AppendOnly, CreatedBy):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="refunds")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
     amount = _money()
     on = models.DateField()
     reason = models.CharField(max_length=200)
     gateway_id = models.CharField(max_length=100, blank=True)
+
+    objects = LedgerQuerySet.as_manager()
 
     class Meta:
         ordering = ["on", "id"]
