@@ -3,7 +3,7 @@ their lines, the credit ledger, payments or refunds. The columns each trigger le
 the ORM guards in invoicing.frozen let change (INVOICE_MUTABLE, CREDIT_NOTE_MUTABLE, LEDGER_*):
 `?col` may only become NULL (a purged user), `!col` may only be set once from ''.
 
-Installed by migration 0004 and again after every migrate (idempotent), so a test database built from
+Installed by migration 0006 and again after every migrate (idempotent), so a test database built from
 the models has them too.
 """
 

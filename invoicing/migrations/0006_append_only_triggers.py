@@ -16,6 +16,6 @@ def _drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("invoicing", "0003_invoice_amount_credited")]
+    dependencies = [("invoicing", "0005_invoice_receivables_index")]
 
     operations = [migrations.RunPython(_create, _drop, elidable=False)]
