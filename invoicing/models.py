@@ -6,6 +6,16 @@ from django.utils import timezone
 from djmoney.models.fields import MoneyField
 from simple_history.models import HistoricalRecords
 
+from billing import tax as tax_rules
+
+TAX_REASONS = [
+    (tax_rules.DOMESTIC, "Domestic"),
+    (tax_rules.REVERSE_CHARGE, "Reverse charge"),
+    (tax_rules.EU_CONSUMER, "EU consumer"),
+    (tax_rules.EXPORT, "Export"),
+    (tax_rules.MANUAL, "Manual rate"),
+]
+
 
 class LineKind(models.TextChoices):
     SUBSCRIPTION = "subscription", "Subscription"
@@ -173,6 +183,12 @@ class Invoice(Created):
     issued_on = models.DateField()
     due_on = models.DateField()
     tax_rate = models.DecimalField(max_digits=6, decimal_places=4, default=0)
+    tax_reason = models.CharField(
+        max_length=16,
+        choices=TAX_REASONS,
+        default="manual",
+        help_text="Why this rate: the tax rule that chose it (billing/tax.py).",
+    )
     subtotal = _money()
     discount = _money()
     discount_label = models.CharField(max_length=200, blank=True)
@@ -308,6 +324,10 @@ class CreditNote(CreatedBy):
     currency = models.CharField(max_length=3)
     issued_on = models.DateField()
     total = _money()
+    tax_rate = models.DecimalField(max_digits=6, decimal_places=4, default=0)
+    tax_reason = models.CharField(
+        max_length=16, choices=TAX_REASONS, default="manual", help_text="The tax treatment of the invoice it corrects."
+    )
     buyer = models.JSONField(default=dict, blank=True)
     pdf = models.FileField(upload_to="credit-notes/%Y/", blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
