@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoicing', '0004_receipt'),
+        ('invoicing', '0006_append_only_triggers'),
     ]
 
     operations = [
