@@ -11,6 +11,8 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
+from django.core.paginator import Paginator
+from django.db.models import Case, Q, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -105,22 +107,43 @@ def _grantable(membership) -> list[str]:
     return [role for role in Role.values if permissions.can_grant(membership, role)]
 
 
-def _members_page(request, *, invite_form=None, row_error=None, status=200):
-    actor = request.membership
-    grantable = _grantable(actor)
+MEMBERS_PER_PAGE = 50
+
+
+def _members_listed(request):
+    """The page of members to show: the owner first, archived people last, then by email; `q` searches
+    email and name. Paginated in the database, so the page costs the same with 10 or 10,000 members."""
+    query = request.GET.get("q", "").strip()[:100]
     members = (
         Membership.objects.filter(account=request.account)
         .select_related("user", "invited_by")
-        .order_by("status", "email")
+        .annotate(
+            owner_last=Case(When(role=Role.OWNER, then=Value(0)), default=Value(1)),
+            archived_last=Case(When(status=Status.ARCHIVED, then=Value(1)), default=Value(0)),
+        )
+        .order_by("owner_last", "archived_last", "email", "pk")
     )
+    if query:
+        members = members.filter(Q(email__icontains=query) | Q(user__name__icontains=query))
+    page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
+    return query, page
+
+
+def _members_page(request, *, invite_form=None, row_error=None, status=200):
+    actor = request.membership
+    grantable = _grantable(actor)
+    query, page = _members_listed(request)
     return render(
         request,
         "accounts/members.html",
         {
-            "members": sorted(members, key=lambda m: (m.role != Role.OWNER, m.status == Status.ARCHIVED, m.email)),
+            "members": page.object_list,
+            "page": page,
+            "query": query,
             "invite_form": invite_form or InviteForm(grantable=grantable),
             "role_choices": role_choices(grantable),
             "row_error": row_error,
+            "row_error_shown": bool(row_error) and any(m.pk == row_error["pk"] for m in page.object_list),
             "can_transfer": permissions.can_transfer_ownership(actor),
             "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
             "seats": hooks.seat_summary(request.account),
