@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q, Subquery, Sum
 from django.utils import timezone
 from moneyed import Money
@@ -260,8 +260,20 @@ def _first_day() -> date | None:
     )
 
 
+SNAPSHOT_LOCK = 0x7072_6F72_6576  # "prorev": one snapshot writer at a time (PostgreSQL advisory lock)
+
+
+def _one_writer_at_a_time() -> None:
+    """Two daily runs (or a run and a backfill) that finish together write the same months: the second
+    waits for the first's commit, then rewrites them from the same records. SQLite serialises writers."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SNAPSHOT_LOCK])
+
+
 @transaction.atomic
 def _month_snapshot(month: date, as_of: date, *, historical: bool) -> None:
+    _one_writer_at_a_time()
     rows = subscription_months(as_of, historical=historical)
     SubscriptionMonth.objects.filter(month=month).delete()
     SubscriptionMonth.objects.bulk_create(rows, batch_size=WRITE_CHUNK)
@@ -279,6 +291,7 @@ def revenue_snapshot(on: date) -> None:
         return
     _month_snapshot(core.month_start(on), on, historical=False)
     with transaction.atomic():
+        _one_writer_at_a_time()
         deferred_write(min(first, on), on)
 
 
@@ -298,6 +311,7 @@ def revenue_backfill(*, until: date, progress=None) -> int:
         if progress is not None:
             progress(i + 1, len(ms))
     with transaction.atomic():
+        _one_writer_at_a_time()
         RevenueMonth.objects.filter(Q(month__lt=ms[0]) | Q(month__gt=ms[-1])).delete()
         deferred_write(first, until)
     return len(ms)
