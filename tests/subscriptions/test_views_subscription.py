@@ -224,7 +224,8 @@ def test_query_counts_do_not_grow_with_members_and_invoices(client, on_nov_15, d
     large = world(on=NOV_1, people=2, name="Large", plan_obj=small.plan)
     bulk(large, members=1000, invoices=500, on=NOV_1)
     # A change's preview runs the change and the next billing day's run, rolled back, three times
-    # (the change, the next invoice before it and after it): ~200–230 queries (PostgreSQL counts its savepoints), the same at any size.
+    # (the change, the next invoice before it and after it): ~200–230 queries (PostgreSQL counts its
+    # savepoints), the same at any size.
     for method, url, data in PAGES:
         counts = []
         for w in (small, large):
