@@ -123,6 +123,8 @@ CURRENCIES = env.list(
     "CURRENCIES", default=["USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN"]
 )
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
+# Sign-up's verification link (issue 18): the new login works once it is followed, within this many days.
+EMAIL_VERIFICATION_MAX_AGE_DAYS = env.int("EMAIL_VERIFICATION_MAX_AGE_DAYS", default=3)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=365)
 DEFAULT_PAYMENT_GATEWAY = env("DEFAULT_PAYMENT_GATEWAY", default="bank_transfer")
 BANK_TRANSFER_PAYMENT_TERMS_DAYS = env.int("BANK_TRANSFER_PAYMENT_TERMS_DAYS", default=0)
