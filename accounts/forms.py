@@ -19,8 +19,24 @@ class LoginForm(AuthenticationForm):
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
 
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.unverified_email = ""  # set when the password was right but the address is not confirmed yet
+        if request is not None and request.method == "GET" and request.GET.get("email"):
+            self.initial["username"] = request.GET["email"]
+
     def clean_username(self):
         return self.cleaned_data["username"].strip().lower()
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.email_verified:
+            self.unverified_email = user.email
+            raise forms.ValidationError(
+                "Confirm your email address first: follow the link we emailed to %(email)s.",
+                code="unverified",
+                params={"email": user.email},
+            )
 
 
 def _password_field(label: str = "Password") -> forms.CharField:

@@ -42,6 +42,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     name = models.CharField(max_length=150, blank=True)
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    # False only between a self-service sign-up and its verification link (or a password reset, which also proves
+    # the address); such a user cannot log in. Invited people and users made by support or the demo are verified.
+    email_verified = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=dj_timezone.now)
 
     objects = UserManager()

@@ -7,6 +7,7 @@ inside that transaction so that billing can count seats, or refuse.
 from datetime import date
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,6 +21,7 @@ from common.errors import Refused
 Role = Membership.Role
 Status = Membership.Status
 INVITATION_SALT = "prorata.invitation"
+VERIFICATION_SALT = "prorata.email-verification"
 
 
 def user_create(*, email: str, password: str | None, name: str = "") -> User:
@@ -63,6 +65,59 @@ def signup(*, email: str, password: str, account_name: str, name: str = "", **pr
     (the sign-up page passes `tax_rate=None`: the tax rules decide, not a manual rate)."""
     user = user_create(email=email, password=password, name=name)
     return user, account_create(name=account_name, owner=user, **profile)
+
+
+def signup_request(
+    *, email: str, password: str, account_name: str, name: str = "", **profile
+) -> tuple[User, Account] | None:
+    """Self-service sign-up: an unverified user owning a new account, or None when the address is taken.
+
+    The caller answers both cases alike (no enumeration) and emails the address: a verification link for a
+    new user, a note that someone tried to sign up for an existing one. A taken address still costs a password
+    hash, so the two cases take about as long.
+    """
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        make_password(password)
+        return None
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, name=name, email_verified=False)
+            return user, account_create(name=account_name, owner=user, **profile)
+    except IntegrityError:  # the same address signed up at the same moment
+        if User.objects.filter(email__iexact=email).exists():
+            return None
+        raise
+
+
+def email_verification_token(user: User) -> str:
+    return signing.dumps({"u": user.pk, "e": user.email}, salt=VERIFICATION_SALT)
+
+
+@transaction.atomic
+def email_verify(*, token: str) -> User:
+    """Follow a verification link once: the user may log in from now on. Refused (code expired, invalid, used)."""
+    max_age = settings.EMAIL_VERIFICATION_MAX_AGE_DAYS * 86400
+    try:
+        data = signing.loads(token, salt=VERIFICATION_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise Refused("This link has expired.", code="expired") from None
+    except signing.BadSignature:
+        raise Refused("This link is not valid.", code="invalid") from None
+    user = User.objects.select_for_update().filter(pk=data.get("u"), email=data.get("e")).first()
+    if user is None:
+        raise Refused("This link is not valid.", code="invalid")
+    if user.email_verified:
+        raise Refused("This link has already been used: your address is confirmed.", code="used")
+    user.email_verified = True
+    user.save(update_fields=["email_verified"])
+    return user
+
+
+def email_mark_verified(user: User) -> None:
+    """A completed password reset proves the address as well as a verification link does."""
+    User.objects.filter(pk=user.pk, email_verified=False).update(email_verified=True)
+    user.email_verified = True
 
 
 def _changed(membership: Membership, *, on: date, by: User | None, reason: str) -> None:

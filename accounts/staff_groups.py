@@ -9,6 +9,9 @@ from django.apps import apps as global_apps
 SUPPORT = "Support"
 FINANCE = "Finance"
 
+# Apps installed after accounts.0002 was written; their permissions join when their own migrations have run.
+LATER_APPS = ("axes",)
+
 # app label -> model -> codenames (without the app label)
 GROUPS: dict[str, dict[str, dict[str, list[str]]]] = {
     SUPPORT: {
@@ -37,6 +40,12 @@ GROUPS: dict[str, dict[str, dict[str, list[str]]]] = {
             "licence": ["view_licence", "change_licence"],
             # add: the admin's "Issue offline licence" (SPEC §3) signs a file and records the activation.
             "activation": ["view_activation", "add_activation", "change_activation"],
+        },
+        # django-axes: failed and successful logins; deleting an access attempt lifts a lockout early.
+        "axes": {
+            "accessattempt": ["view_accessattempt", "delete_accessattempt"],
+            "accesslog": ["view_accesslog"],
+            "accessfailurelog": ["view_accessfailurelog"],
         },
     },
     FINANCE: {
@@ -91,12 +100,20 @@ def staff_groups_sync(apps=global_apps) -> None:
     """Create the permissions if they are not there yet, then the groups with exactly these permissions.
 
     `apps` is the migration's app registry when accounts.0002 runs it. A permission named above that does
-    not exist raises LookupError instead of leaving a group short of it.
+    not exist raises LookupError instead of leaving a group short of it. An app whose migrations come later
+    (LATER_APPS) is left to the migration that depends on it (axes: accounts.0007).
     """
     from django.contrib.auth.management import create_permissions
 
-    for label in ("accounts", "subscriptions", "invoicing", "licensing", "api", "djstripe"):
-        config = apps.get_app_config(label)
+    present = set()
+    for label in ("accounts", "subscriptions", "invoicing", "licensing", "api", "djstripe", *LATER_APPS):
+        try:
+            config = apps.get_app_config(label)
+        except LookupError:
+            if label in LATER_APPS:
+                continue
+            raise
+        present.add(label)
         # A migration's app configs have no models module, and create_permissions skips such apps.
         config.models_module = getattr(config, "models_module", None) or True
         create_permissions(config, apps=apps, verbosity=0)
@@ -106,6 +123,8 @@ def staff_groups_sync(apps=global_apps) -> None:
         group, _ = Group.objects.get_or_create(name=name)
         wanted = []
         for label, models in by_app.items():
+            if label not in present:
+                continue
             for model, codenames in models.items():
                 found = Permission.objects.filter(
                     content_type__app_label=label, content_type__model=model, codename__in=codenames

@@ -9,6 +9,7 @@ request.account, so another account's member is a 404.
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
 from django.core.paginator import Paginator
@@ -16,10 +17,10 @@ from django.db.models import Case, Q, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
-from accounts import hooks, permissions, services
+from accounts import emails, hooks, permissions, services
 from accounts.decorators import members_required, settings_required
 from accounts.forms import InvitationAcceptForm, InviteForm, RoleForm, SignupForm, role_choices
 from accounts.middleware import SESSION_KEY, memberships_of
@@ -45,26 +46,76 @@ def _work_in(request, account) -> None:
 
 
 def signup(request):
-    """Sign-up: a user, an account, and the user as its owner; then straight into the product."""
+    """Sign-up: the same “check your email” page whether or not the address has a login (no enumeration).
+
+    A new address gets an unverified user owning a new account and a verification link; an address that
+    already has a login gets an email saying someone tried, and nothing is created.
+    """
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user, account = services.signup(
+            created = services.signup_request(
                 email=data["email"],
                 password=data["password"],
                 account_name=data["account_name"],
                 name=data["name"],
                 tax_rate=None,  # the tax rules decide from the billing details, not a manual rate
             )
-        except Refused as exc:
+        except Refused as exc:  # a shape the form let through (a blank account name)
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            _work_in(request, account)
-            messages.success(request, f"Welcome to Prorata. {account.name} is ready.")
-            return redirect("app")
+            if created is None:
+                emails.signup_attempt_send(request, data["email"])
+            else:
+                emails.verification_send(request, created[0])
+            return _check_your_email(request, data["email"])
     return render(request, "registration/signup.html", {"form": form})
+
+
+def _check_your_email(request, email: str):
+    return render(
+        request,
+        "registration/signup_sent.html",
+        {"email": email, "max_age_days": settings.EMAIL_VERIFICATION_MAX_AGE_DAYS},
+    )
+
+
+def email_verify(request, token: str):
+    """The link from the verification email: the login works from now on; the person then logs in."""
+    try:
+        user = services.email_verify(token=token)
+    except Refused as exc:
+        if exc.code == "used":
+            messages.info(request, "Your address is already confirmed. Log in.")
+            return redirect("login")
+        return render(
+            request,
+            "registration/email_verify_invalid.html",
+            {"reason": exc.code, "max_age_days": settings.EMAIL_VERIFICATION_MAX_AGE_DAYS},
+            status=400,
+        )
+    messages.success(request, f"{user.email} is confirmed. Log in to start.")
+    return redirect(f"{reverse('login')}?{urlencode({'email': user.email})}")
+
+
+@require_POST
+def email_verify_resend(request):
+    """A fresh verification link, only for an address still waiting for one; the same page in every case."""
+    email = User.objects.normalize_email(request.POST.get("email", "").strip()).lower()
+    user = User.objects.filter(email__iexact=email, email_verified=False).first() if email else None
+    if user is not None:
+        emails.verification_send(request, user)
+    return _check_your_email(request, email)
+
+
+class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
+    """Django's reset confirmation; setting a new password from the emailed link also confirms the address."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.email_mark_verified(form.user)
+        return response
 
 
 def _next_url(request, default: str) -> str:

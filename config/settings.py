@@ -1,5 +1,6 @@
 """Prorata settings: everything that varies comes from the environment (django-environ)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "api",
     "support",
     "revenue",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -47,6 +49,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a refused login into the lockout page (accounts.lockout)
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -82,9 +85,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# django-axes watches every authenticate(): it refuses a locked-out address+IP before the password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (django-axes, issue 18): AXES_FAILURE_LIMIT wrong passwords for one address from one IP lock
+# that pair out for AXES_COOLOFF_MINUTES, on the login page and the admin's; support unlocks early by deleting the
+# "access attempt" in the admin. API keys never pass through authenticate(), so the API is not throttled by this.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"  # lower-cased, so OLGA@ and olga@ share one counter
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # support sees failed logins as well as successful ones (AccessLog)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
@@ -107,6 +123,8 @@ CURRENCIES = env.list(
     "CURRENCIES", default=["USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN"]
 )
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
+# Sign-up's verification link (issue 18): the new login works once it is followed, within this many days.
+EMAIL_VERIFICATION_MAX_AGE_DAYS = env.int("EMAIL_VERIFICATION_MAX_AGE_DAYS", default=3)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=365)
 DEFAULT_PAYMENT_GATEWAY = env("DEFAULT_PAYMENT_GATEWAY", default="bank_transfer")
 BANK_TRANSFER_PAYMENT_TERMS_DAYS = env.int("BANK_TRANSFER_PAYMENT_TERMS_DAYS", default=0)
