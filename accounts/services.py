@@ -406,20 +406,15 @@ def _tax_id(raw: str, country: str) -> str:
     return _text("tax_id", raw)
 
 
-@transaction.atomic
-def billing_details_update(*, account: Account, changes: dict, by: User | None = None) -> Account:
-    """Change an account's billing details (Settings › Billing details, the API and the admin).
+def billing_details_clean(*, account: Account, changes: dict) -> dict:
+    """Every billing detail of `account` after `changes`, checked and normalised; nothing is saved.
 
-    `changes` holds some of BILLING_DETAILS; the others keep their values. Everything is
-    checked before anything is saved: the first problem is refused, naming its field. Issued
-    documents keep the buyer block frozen on them; the next document carries the new details.
-    A changed VAT ID forgets the last VIES answer, which was about the old one.
+    `changes` holds some of BILLING_DETAILS; the others keep their values. The first problem
+    is refused, naming its field. The admin's form calls this; `billing_details_update` too.
     """
     unknown = sorted(set(changes) - set(BILLING_DETAILS))
     if unknown:
         raise Refused(f"“{unknown[0]}” is not a billing detail.", field=unknown[0])
-    Account.objects.select_for_update().filter(pk=account.pk).first()
-    account.refresh_from_db()
     wanted = {**billing_details_of(account), **changes}
     clean = {name: _text(name, wanted[name]) for name in ("legal_name", "postcode", "city")}
     clean["address"] = _text("address", wanted["address"], multiline=True)
@@ -442,7 +437,20 @@ def billing_details_update(*, account: Account, changes: dict, by: User | None =
         choices = ", ".join(f"{c.value} ({c.label})" for c in Account.Language)
         raise Refused(f"Invoices are written in {choices}.", field="invoice_language")
     clean["invoice_language"] = language
+    return clean
 
+
+@transaction.atomic
+def billing_details_update(*, account: Account, changes: dict, by: User | None = None) -> Account:
+    """Change an account's billing details (Settings › Billing details, the API and the admin).
+
+    Checked by `billing_details_clean` before anything is saved. Issued documents keep the
+    buyer block frozen on them; the next document carries the new details. A changed VAT ID
+    forgets the last VIES answer, which was about the old one.
+    """
+    Account.objects.select_for_update().filter(pk=account.pk).first()
+    account.refresh_from_db()
+    clean = billing_details_clean(account=account, changes=changes)
     changed = [name for name in BILLING_DETAILS if getattr(account, name) != clean[name]]
     if not changed:
         return account
