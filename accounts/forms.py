@@ -6,7 +6,8 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
-from accounts.models import Membership
+from accounts.countries import countries
+from accounts.models import Account, Membership
 
 Role = Membership.Role
 
@@ -113,3 +114,37 @@ class InviteForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = RoleField()
+
+
+class BillingDetailsForm(forms.Form):
+    """Settings › Billing details. Plain text fields: accounts.services.billing_details_update checks them all."""
+
+    legal_name = forms.CharField(
+        label="Legal name", required=False, help_text="As it should appear on invoices; empty: the account name."
+    )
+    address = forms.CharField(
+        label="Address",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
+        help_text="Street and number; up to three lines.",
+    )
+    postcode = forms.CharField(label="Postcode", required=False, widget=forms.TextInput(attrs={"size": 10}))
+    city = forms.CharField(label="City", required=False)
+    country = forms.CharField(label="Country", required=False, widget=forms.Select())
+    tax_id = forms.CharField(
+        label="VAT ID",
+        required=False,
+        help_text="With its country prefix, e.g. DE136695976. A business in the EU with a valid VAT ID "
+        "outside the seller's country is invoiced without VAT (reverse charge).",
+    )
+    billing_email = forms.CharField(
+        label="Billing email",
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text="Invoices and receipts go here; empty: to the owner.",
+    )
+    invoice_language = forms.CharField(label="Invoice language", widget=forms.Select(choices=Account.Language.choices))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["country"].widget.choices = [("", "—"), *countries()]

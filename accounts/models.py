@@ -70,6 +70,11 @@ class Account(models.Model):
         BANK_TRANSFER = "bank_transfer", "Bank transfer"
         STRIPE = "stripe", "Card (Stripe)"
 
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        GERMAN = "de", "Deutsch"
+        FRENCH = "fr", "Français"
+
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     timezone = models.CharField(max_length=64, default="UTC")
@@ -81,10 +86,15 @@ class Account(models.Model):
     )
     # Billing profile
     legal_name = models.CharField(max_length=200, blank=True)
-    address = models.TextField(blank=True)
-    country = models.CharField(max_length=2, blank=True)
+    address = models.TextField(blank=True, help_text="Street lines, one per line.")
+    postcode = models.CharField(max_length=16, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code, e.g. DE.")
     tax_id = models.CharField(max_length=64, blank=True, help_text="The buyer's VAT ID, with its country prefix.")
     billing_email = models.EmailField(blank=True)
+    invoice_language = models.CharField(
+        max_length=2, choices=Language.choices, default=Language.ENGLISH, help_text="The language of its documents."
+    )
     tax_rate = models.DecimalField(
         max_digits=6,
         decimal_places=4,

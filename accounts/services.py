@@ -6,13 +6,20 @@ inside that transaction so that billing can count seats, or refuse.
 
 from datetime import date
 
+import stdnum
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from stdnum import exceptions as stdnum_errors
+from stdnum.eu import vat as eu_vat
+from stdnum.util import clean
 
+from accounts.countries import EU_VAT_FORMATS, countries, vat_prefix
 from accounts.models import Account, Membership, User
 from accounts.signals import membership_changed
 from common.clock import today
@@ -372,3 +379,144 @@ def history_record(*, instance, reason: str, by: User | None = None) -> None:
 def membership_mark_used(*, account: Account, user) -> None:
     """The person works in `account` now: their next login lands there (no history row: not a change of rights)."""
     Membership.objects.filter(account=account, user=user).update(last_used_at=timezone.now())
+
+
+# ---------------------------------------------------------------- billing details
+
+# What Settings › Billing details, the API and the admin change, in the order a form shows them.
+BILLING_DETAILS = (
+    "legal_name",
+    "address",
+    "postcode",
+    "city",
+    "country",
+    "tax_id",
+    "billing_email",
+    "invoice_language",
+)
+_LABELS = {
+    "legal_name": "The legal name",
+    "address": "The address",
+    "postcode": "The postcode",
+    "city": "The city",
+    "tax_id": "The VAT ID",
+    "billing_email": "The billing email",
+}
+ADDRESS_MAX_LINES = 3
+
+
+def billing_details_of(account: Account) -> dict:
+    return {name: getattr(account, name) for name in BILLING_DETAILS}
+
+
+def _text(name: str, value, *, multiline: bool = False) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Refused(f"{_LABELS[name]} must be text.", field=name)
+    if multiline:
+        lines = [line.strip() for line in value.replace("\r\n", "\n").split("\n")]
+        value = "\n".join(line for line in lines if line)
+    else:
+        value = " ".join(value.split())
+    limit = Account._meta.get_field(name).max_length or 300  # `address` is a TextField
+    if len(value) > limit:
+        raise Refused(
+            f"{_LABELS[name]} can be at most {limit} characters long (this one has {len(value):,}).", field=name
+        )
+    return value
+
+
+def _tax_id(raw: str, country: str) -> str:
+    """A VAT ID in its compact form (`DE136695976`), its format and check digits checked by python-stdnum.
+
+    An EU VAT ID may be typed without its country prefix; it gets the billing country's.
+    Elsewhere a country python-stdnum knows a VAT number of is checked the same way; other
+    tax IDs are kept as typed.
+    """
+    if not raw:
+        return ""
+    if not country:
+        raise Refused("Choose the country of this VAT ID first.", field="country")
+    prefix = vat_prefix(country)
+    if prefix in EU_VAT_FORMATS:
+        number = clean(raw, " -./,:").upper().strip()
+        if number[:2].isdigit() or (prefix == "AT" and number[:1] == "U"):
+            number = prefix + number
+        how = f"{prefix} VAT numbers are {EU_VAT_FORMATS[prefix]}"
+        if number[:2] != prefix:
+            raise Refused(f"A VAT ID from {country} starts with {prefix}: {how}.", field="tax_id")
+        try:
+            return eu_vat.validate(number)
+        except stdnum_errors.InvalidChecksum:
+            raise Refused(f"{number} is not a valid VAT ID: a check digit is wrong. {how}.", field="tax_id") from None
+        except stdnum_errors.ValidationError:
+            raise Refused(f"{number} is not a valid VAT ID. {how}.", field="tax_id") from None
+    module = stdnum.get_cc_module(country.lower(), "vat")
+    if module is not None:
+        try:
+            return module.validate(raw)
+        except stdnum_errors.ValidationError:
+            raise Refused(f"{raw} is not a valid VAT number for {country}.", field="tax_id") from None
+    return _text("tax_id", raw)
+
+
+def billing_details_clean(*, account: Account, changes: dict) -> dict:
+    """Every billing detail of `account` after `changes`, checked and normalised; nothing is saved.
+
+    `changes` holds some of BILLING_DETAILS; the others keep their values. The first problem
+    is refused, naming its field. The admin's form calls this; `billing_details_update` too.
+    """
+    unknown = sorted(set(changes) - set(BILLING_DETAILS))
+    if unknown:
+        raise Refused(f"“{unknown[0]}” is not a billing detail.", field=unknown[0])
+    wanted = {**billing_details_of(account), **changes}
+    clean = {name: _text(name, wanted[name]) for name in ("legal_name", "postcode", "city")}
+    clean["address"] = _text("address", wanted["address"], multiline=True)
+    if clean["address"].count("\n") >= ADDRESS_MAX_LINES:
+        raise Refused(f"Give at most {ADDRESS_MAX_LINES} address lines.", field="address")
+    given = wanted["country"] or ""
+    country = given.strip().upper() if isinstance(given, str) else str(given)
+    if country and country not in dict(countries()):
+        raise Refused(f"“{str(given)[:40]}” is not a country: choose one from the list.", field="country")
+    clean["country"] = country
+    clean["tax_id"] = _tax_id(_text("tax_id", wanted["tax_id"]), country)
+    clean["billing_email"] = _text("billing_email", wanted["billing_email"])
+    if clean["billing_email"]:
+        try:
+            validate_email(clean["billing_email"])
+        except ValidationError:
+            raise Refused(f"“{clean['billing_email']}” is not an email address.", field="billing_email") from None
+    language = wanted["invoice_language"] or Account.Language.ENGLISH
+    if language not in Account.Language.values:
+        choices = ", ".join(f"{c.value} ({c.label})" for c in Account.Language)
+        raise Refused(f"Invoices are written in {choices}.", field="invoice_language")
+    clean["invoice_language"] = language
+    return clean
+
+
+@transaction.atomic
+def billing_details_update(*, account: Account, changes: dict, by: User | None = None) -> Account:
+    """Change an account's billing details (Settings › Billing details, the API and the admin).
+
+    Checked by `billing_details_clean` before anything is saved. Issued documents keep the
+    buyer block frozen on them; the next document carries the new details. A changed VAT ID
+    forgets the last VIES answer, which was about the old one.
+    """
+    Account.objects.select_for_update().filter(pk=account.pk).first()
+    account.refresh_from_db()
+    clean = billing_details_clean(account=account, changes=changes)
+    changed = [name for name in BILLING_DETAILS if getattr(account, name) != clean[name]]
+    if not changed:
+        return account
+    if "tax_id" in changed:
+        account.vies_valid = account.vies_checked_on = account.vies_valid_on = None
+        account.vies_consultation = account.vies_message = ""
+        changed += ["vies_valid", "vies_checked_on", "vies_valid_on", "vies_consultation", "vies_message"]
+    for name in BILLING_DETAILS:
+        setattr(account, name, clean[name])
+    account._change_reason = "billing details changed"
+    if by is not None:
+        account._history_user = by
+    account.save(update_fields=changed)
+    return account

@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/switch/<slug:slug>/", views.account_switch, name="account_switch_to"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("settings/", views.settings_index, name="settings"),
+    path("settings/billing-details/", views.billing_details, name="billing_details"),
     path("settings/members/", views.members, name="members"),
     path("settings/members/invite/", views.member_invite, name="member_invite"),
     path("settings/members/<int:pk>/archive/", views.member_archive, name="member_archive"),

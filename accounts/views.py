@@ -21,8 +21,8 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from accounts import emails, hooks, permissions, services
-from accounts.decorators import members_required, settings_required
-from accounts.forms import InvitationAcceptForm, InviteForm, RoleForm, SignupForm, role_choices
+from accounts.decorators import billing_required, members_required, settings_required
+from accounts.forms import BillingDetailsForm, InvitationAcceptForm, InviteForm, RoleForm, SignupForm, role_choices
 from accounts.middleware import SESSION_KEY, memberships_of
 from accounts.models import Membership, User
 from common.errors import Refused
@@ -149,6 +149,25 @@ def settings_index(request):
             "can_members": permissions.can_manage_members(membership),
         },
     )
+
+
+# ---------------------------------------------------------------- Settings › Billing details
+
+
+@billing_required
+def billing_details(request):
+    """The buyer block of the account's next documents; issued ones keep theirs."""
+    account = request.account
+    form = BillingDetailsForm(request.POST or None, initial=services.billing_details_of(account))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.billing_details_update(account=account, changes=form.cleaned_data, by=request.user)
+        except Refused as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Saved. Invoices and credit notes issued from now on carry these details.")
+            return redirect("billing_details")
+    return render(request, "accounts/billing_details.html", {"form": form, "account": account})
 
 
 # ---------------------------------------------------------------- Settings › Members

@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Membership
+from accounts.models import Account, Membership
 from billing.proration import amount_text
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from invoicing.selectors import invoice_outstanding
@@ -168,6 +168,26 @@ class InviteInputSerializer(serializers.Serializer):
 
 class RoleInputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=GRANTABLE_ROLES)
+
+
+class BillingDetailsSerializer(serializers.Serializer):
+    """The buyer block of the account's next documents. Input is checked by the same service as
+    Settings › Billing details (`accounts.services.billing_details_update`); issued documents keep theirs."""
+
+    legal_name = serializers.CharField(allow_blank=True, help_text="Empty: invoices carry the account name.")
+    address = serializers.CharField(allow_blank=True, help_text="Street lines separated by newlines, at most 3.")
+    postcode = serializers.CharField(allow_blank=True)
+    city = serializers.CharField(allow_blank=True)
+    country = serializers.CharField(allow_blank=True, help_text="ISO 3166-1 alpha-2 code, e.g. `DE`.")
+    tax_id = serializers.CharField(
+        allow_blank=True,
+        help_text="VAT ID with its country prefix (`DE136695976`); EU VAT IDs are checked for format and "
+        "check digits and stored compact.",
+    )
+    billing_email = serializers.CharField(allow_blank=True, help_text="Empty: documents go to the owner.")
+    invoice_language = serializers.CharField(
+        help_text="One of " + ", ".join(f"`{value}` ({label})" for value, label in Account.Language.choices) + "."
+    )
 
 
 def _absolute(context: dict, path: str) -> str:

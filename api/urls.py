@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/members/<int:pk>/archive", views.MemberArchive.as_view(), name="member_archive"),
     path("api/v1/members/<int:pk>/reactivate", views.MemberReactivate.as_view(), name="member_reactivate"),
     path("api/v1/members/<int:pk>/role", views.MemberRole.as_view(), name="member_role"),
+    path("api/v1/billing-details", views.BillingDetailsView.as_view(), name="billing_details"),
     path("api/v1/invoices", views.InvoiceList.as_view(), name="invoices"),
     path("api/v1/invoices/<str:number>", views.InvoiceDetail.as_view(), name="invoice"),
     path("api/v1/invoices/<str:number>/pdf", views.InvoicePdf.as_view(), name="invoice_pdf"),

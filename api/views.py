@@ -321,6 +321,52 @@ class MemberRole(_MemberView):
         return self.answer(member)
 
 
+# ---------------------------------------------------------------- billing details
+
+
+class BillingDetailsView(APIView):
+    """Settings › Billing details: GET reads them, PUT replaces them all, PATCH changes some."""
+
+    permission_classes = [HasAccount, CanManageBilling]
+    readable_when_blocked = True  # read only: billing roles see whom a locked account's invoices name
+
+    def answer(self, account):
+        return Response(s.BillingDetailsSerializer(member_services.billing_details_of(account)).data)
+
+    @extend_schema(
+        tags=["billing details"],
+        summary="The account's billing details (the buyer on its next documents)",
+        responses={200: s.BillingDetailsSerializer, **errors(*READ_ERRORS)},
+    )
+    def get(self, request):
+        return self.answer(actor_of(request).account)
+
+    def change(self, request, *, partial: bool):
+        actor = actor_of(request)
+        form = s.BillingDetailsSerializer(data=request.data, partial=partial)
+        form.is_valid(raise_exception=True)
+        member_services.billing_details_update(account=actor.account, changes=dict(form.validated_data), by=actor.user)
+        return self.answer(actor.account)
+
+    @extend_schema(
+        tags=["billing details"],
+        summary="Replace the billing details (every field); documents issued afterwards carry them",
+        request=s.BillingDetailsSerializer,
+        responses={200: s.BillingDetailsSerializer, **errors(400, 401, 402, 403, 429)},
+    )
+    def put(self, request):
+        return self.change(request, partial=False)
+
+    @extend_schema(
+        tags=["billing details"],
+        summary="Change some billing details; the others keep their values",
+        request=s.BillingDetailsSerializer(partial=True),
+        responses={200: s.BillingDetailsSerializer, **errors(400, 401, 402, 403, 429)},
+    )
+    def patch(self, request):
+        return self.change(request, partial=True)
+
+
 # ---------------------------------------------------------------- invoices and credit notes
 
 

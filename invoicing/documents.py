@@ -92,11 +92,18 @@ def _explain(line: dict, locale: str) -> str:
     return line_explain(SimpleNamespace(**line), locale)
 
 
+def address_lines(party: dict) -> list[str]:
+    """A party's street lines, then "postcode city" when the document keeps them (issued since issue 19)."""
+    lines = [x for x in (party.get("address") or "").splitlines() if x.strip()]
+    town = " ".join(x for x in (party.get("postcode"), party.get("city")) if x)
+    return [*lines, town] if town else lines
+
+
 def _seller() -> dict:
     seller = dict(settings.SELLER)
     logo = seller.get("logo")
     seller["logo_url"] = Path(logo).resolve().as_uri() if logo and Path(logo).is_file() else ""
-    seller["address_lines"] = [x for x in (seller.get("address") or "").splitlines() if x.strip()]
+    seller["address_lines"] = address_lines(seller)
     return seller
 
 
@@ -108,7 +115,7 @@ def document_context(data: dict) -> dict:
     ctx = {
         "doc": data,
         "seller": _seller(),
-        "buyer": {**buyer, "address_lines": [x for x in (buyer.get("address") or "").splitlines() if x.strip()]},
+        "buyer": {**buyer, "address_lines": address_lines(buyer)},
         "number": data["number"] or "Draft",
         "issued_on": day(data["issued_on"], loc),
         "stamp": STAMPS.get(status, ""),
@@ -195,7 +202,7 @@ def receipt_context(receipt) -> dict:
     return {
         "doc": {"type": "receipt", "status": "paid"},
         "seller": _seller(),
-        "buyer": {**buyer, "address_lines": [x for x in (buyer.get("address") or "").splitlines() if x.strip()]},
+        "buyer": {**buyer, "address_lines": address_lines(buyer)},
         "number": receipt.number,
         "invoice_number": invoice.number,
         "paid_on": day(payment.on, loc),

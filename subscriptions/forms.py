@@ -2,6 +2,8 @@
 
 from django import forms
 
+from accounts.countries import countries
+from billing.tax import EU_COUNTRIES
 from invoicing.formatting import money
 from subscriptions.models import Cycle, Plan, Subscription
 
@@ -36,6 +38,43 @@ class SubscribeForm(forms.Form):
         if account.currency:
             plans = plans.filter(currency=account.currency)
         self.fields["plan"].queryset = plans.order_by("monthly_price", "code")
+        if asks_billing_country(account):
+            self.fields["country"] = forms.CharField(
+                label="Your country", widget=forms.Select(choices=[("", "Choose…"), *countries()])
+            )
+            self.fields["buyer"] = forms.ChoiceField(
+                label="You buy as",
+                choices=[("business", "A business"), ("individual", "An individual")],
+                initial="business",
+                widget=forms.RadioSelect,
+            )
+            self.fields["tax_id"] = forms.CharField(
+                label="VAT ID",
+                required=False,
+                help_text="Businesses in the EU, with its country prefix, e.g. DE136695976. "
+                "All billing details are in Settings › Billing details.",
+            )
+            self.order_fields(["country", "buyer", "tax_id"])
+
+    @property
+    def billing_details(self) -> dict | None:
+        """The billing details this form asked for, for `subscription_start`; None when it asked none."""
+        if "country" not in self.fields:
+            return None
+        business = self.cleaned_data["buyer"] == "business"
+        return {"country": self.cleaned_data["country"], "tax_id": self.cleaned_data["tax_id"] if business else ""}
+
+    def clean(self):
+        data = super().clean()
+        if "country" in self.fields and data.get("buyer") == "business" and not data.get("tax_id"):
+            if (data.get("country") or "").upper() in EU_COUNTRIES:
+                self.add_error("tax_id", "A business in the EU gives its VAT ID; buying as an individual needs none.")
+        return data
+
+
+def asks_billing_country(account) -> bool:
+    """The tax rules need the buyer's country before the first invoice (a manual rate set by support does not)."""
+    return not account.country and account.tax_rate is None
 
 
 class CouponForm(forms.Form):

@@ -165,5 +165,6 @@ def account_purge(*, purge: Purge) -> None:
         account.name = ANONYMOUS.format(id=account.pk)
         account.slug = f"deleted-{account.pk}"
         account.legal_name = account.address = account.country = account.tax_id = account.billing_email = ""
+        account.postcode = account.city = ""
         account.save()
         Account.history.filter(id=account.pk).delete()

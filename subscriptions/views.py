@@ -321,9 +321,10 @@ def subscribe(request):
         intro = f"Subscribe to {plan.name}, billed {billed(cd['cycle'])}."
     return _confirmation(
         request,
-        service=services.subscription_create,
+        service=services.subscription_start,
         kwargs={
             "account": account,
+            "billing_details": form.billing_details,
             "plan": plan,
             "cycle": cd["cycle"],
             "seats": cd["seats"] if fixed else None,

@@ -28,10 +28,13 @@ def buyer_snapshot(account: Account) -> dict:
     return {
         "name": account.legal_name or account.name,
         "address": account.address,
+        "postcode": account.postcode,
+        "city": account.city,
         "country": account.country,
         "tax_id": account.tax_id,
         "email": account.billing_email,
         "locale": account.locale,
+        "language": account.invoice_language,
     }
 
 

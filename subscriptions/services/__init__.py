@@ -30,7 +30,7 @@ from subscriptions.services.lifecycle import (
     subscription_request_refund,
     subscription_undo_cancel,
 )
-from subscriptions.services.purchase import subscription_create
+from subscriptions.services.purchase import subscription_create, subscription_start
 from subscriptions.services.seats import (
     SeatOutcome,
     subscription_set_minimum_seats,
@@ -64,6 +64,7 @@ __all__ = [
     "subscription_request_refund",
     "subscription_set_minimum_seats",
     "subscription_set_seats",
+    "subscription_start",
     "subscription_switch_cycle",
     "subscription_sync_seats",
     "subscription_sync_status",

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from django.db import transaction
 
 from accounts.models import Account
+from accounts.services import billing_details_update
 from billing import plan as core
 from billing.calendar import Period, first_period
 from common.errors import Refused
@@ -106,3 +107,13 @@ def subscription_create(
             billing_key=f"period:{sub.pk}:{period.start}",
         )
     return sub
+
+
+@transaction.atomic
+def subscription_start(*, account: Account, billing_details: dict | None = None, by=None, **purchase) -> Subscription:
+    """Subscribe from Settings › Subscription: first the billing details the tax rules need (the buyer's
+    country, a business's VAT ID), then `subscription_create`. One transaction, so its preview shows the
+    tax the first invoice will carry, and a refusal of either saves neither."""
+    if billing_details:
+        billing_details_update(account=account, changes=billing_details, by=by)
+    return subscription_create(account=account, by=by, **purchase)

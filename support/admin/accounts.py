@@ -12,8 +12,15 @@ from django.urls import reverse
 from django.utils.html import format_html
 from moneyed import Money
 
+from accounts.countries import countries
 from accounts.models import Account, Membership, TaxRate, User
-from accounts.services import membership_archive, membership_reactivate
+from accounts.services import (
+    BILLING_DETAILS,
+    billing_details_clean,
+    billing_details_update,
+    membership_archive,
+    membership_reactivate,
+)
 from common.clock import today
 from common.errors import Refused
 from invoicing.models import CreditEntry, CreditNote, Invoice
@@ -139,8 +146,46 @@ def _credit_entry_inline():
     return CreditEntryInline
 
 
+class AccountForm(forms.ModelForm):
+    """The billing details are plain text here: `accounts.services.billing_details_clean` checks them,
+    as it does for Settings › Billing details and the API."""
+
+    legal_name = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 60}))
+    address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+    postcode = forms.CharField(required=False)
+    city = forms.CharField(required=False)
+    country = forms.CharField(required=False, widget=forms.Select())
+    tax_id = forms.CharField(required=False, label="VAT ID", help_text="With its country prefix, e.g. DE136695976.")
+    billing_email = forms.CharField(required=False)
+    invoice_language = forms.CharField(widget=forms.Select(choices=Account.Language.choices))
+
+    class Meta:
+        model = Account
+        fields = list(BILLING_DETAILS)  # the admin adds the fields of its fieldsets
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["country"].widget.choices = [("", "—"), *countries()]
+
+    def clean(self):
+        data = super().clean()
+        changes = {name: data.get(name, "") for name in BILLING_DETAILS if name in self.fields}
+        try:
+            data.update(
+                {
+                    name: value
+                    for name, value in billing_details_clean(account=self.instance, changes=changes).items()
+                    if name in changes
+                }
+            )
+        except Refused as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        return data
+
+
 @admin.register(Account)
 class AccountAdmin(StaffActionsMixin, HistoryAdmin):
+    form = AccountForm
     list_display = ["name", "owner_email", "currency", "payment_gateway", "locked_on", "created_at"]
     list_filter = [LockedFilter, CurrencyFilter, "payment_gateway"]
     search_fields = ["name", "slug", "legal_name", "billing_email"]
@@ -159,7 +204,13 @@ class AccountAdmin(StaffActionsMixin, HistoryAdmin):
         (None, {"fields": ["name", "slug", "timezone", "locale", "currency", "created_at"]}),
         (
             "Billing profile",
-            {"fields": ["legal_name", "address", "country", "tax_id", "billing_email", "tax_rate", "payment_gateway"]},
+            {
+                "fields": [
+                    *BILLING_DETAILS,
+                    "tax_rate",
+                    "payment_gateway",
+                ]
+            },
         ),
         (
             "VAT ID check (VIES)",
@@ -170,6 +221,17 @@ class AccountAdmin(StaffActionsMixin, HistoryAdmin):
         ("Documents", {"fields": ["recent_invoices", "recent_credit_notes"]}),
     ]
     staff_actions = {"grant_credit": GrantCredit, "unlock": UnlockAccount}
+
+    def save_model(self, request, obj, form, change):
+        """The billing details through their service (history, a VAT ID's VIES answer); the rest as usual."""
+        details = {name: form.cleaned_data[name] for name in BILLING_DETAILS if name in form.cleaned_data}
+        if change and details:
+            stored = Account.objects.get(pk=obj.pk)
+            for name in details:
+                setattr(obj, name, getattr(stored, name))
+        super().save_model(request, obj, form, change)
+        if change and details:
+            billing_details_update(account=obj, changes=details, by=request.user)
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)

@@ -126,3 +126,34 @@ def test_account_page_shows_the_newest_fifty_ledger_entries(admin_client, on_nov
     ledger = next(f for f in page.context["inline_admin_formsets"] if f.formset.model is CreditEntry)
     assert len(ledger.formset.forms) == 50
     assert "full ledger" in page.content.decode()
+
+
+def _change_form_data(page) -> dict:
+    """What the account's change page posts back unchanged: its form's values and the inlines' management forms."""
+    form = page.context["adminform"].form
+    data = {name: form[name].value() if form[name].value() is not None else "" for name in form.fields}
+    for formset in page.context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        data.update({management[name].html_name: management[name].value() for name in management.fields})
+    return data
+
+
+def test_billing_details_in_the_admin_go_through_the_same_checks(admin_client, on_nov_15):  # noqa: F811
+    account = subscribed().account
+    url = reverse("admin:accounts_account_change", args=[account.pk])
+    data = _change_form_data(admin_client.get(url))
+
+    # A wrong check digit (DE136695976 is valid): the form says why, nothing is saved.
+    page = admin_client.post(url, {**data, "country": "DE", "tax_id": "DE136695975", "city": "Berlin"})
+    assert page.status_code == 200
+    assert "DE VAT numbers are DE followed by 9 digits." in page.content.decode()
+    page = admin_client.post(url, {**data, "legal_name": "N" * 10_000})
+    assert "at most 200 characters long (this one has 10,000)" in page.content.decode()
+    account.refresh_from_db()
+    assert (account.tax_id, account.city, account.legal_name) == ("", "", "")
+
+    done = admin_client.post(url, {**data, "country": "DE", "tax_id": "de 136 695 976", "city": "Berlin"})
+    assert done.status_code == 302
+    account.refresh_from_db()
+    assert (account.country, account.tax_id, account.city) == ("DE", "DE136695976", "Berlin")
+    assert account.history.first().history_change_reason == "billing details changed"

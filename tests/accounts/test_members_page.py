@@ -14,7 +14,8 @@ from subscriptions.models import SeatMode
 from subscriptions.services import subscription_create
 from tests.builders import make_plan
 
-TABS = ["Subscription", "Members", "Invoices", "Payment method", "API keys", "Licences"]
+TABS = ["Subscription", "Members", "Invoices", "Payment method", "Billing details", "API keys", "Licences"]
+BILLING_TABS = ["Subscription", "Invoices", "Payment method", "Billing details", "Licences"]
 
 
 def tabs(response) -> list[str]:
@@ -62,16 +63,17 @@ def test_seat_summary_without_a_subscription_counts_seats_only(as_role):
         ("admin", "/settings/api-keys/", TABS, "API keys"),
         ("owner", "/settings/licences/", TABS, "Licences"),
         ("owner", "/settings/payment-method/", TABS, "Payment method"),
+        ("billing_admin", "/settings/billing-details/", BILLING_TABS, "Billing details"),
         (
             "billing_admin",
             "/settings/subscription/",
-            ["Subscription", "Invoices", "Payment method", "Licences"],
+            ["Subscription", "Invoices", "Payment method", "Billing details", "Licences"],
             "Subscription",
         ),
         (
             "billing_admin",
             "/settings/invoices/",
-            ["Subscription", "Invoices", "Payment method", "Licences"],
+            ["Subscription", "Invoices", "Payment method", "Billing details", "Licences"],
             "Invoices",
         ),
     ],

@@ -18,6 +18,7 @@ MATRIX = {
     "/settings/invoices/": (200, 200, 200, 403, 403, 302),
     "/settings/invoices/next.pdf": (200, 200, 200, 403, 403, 302),
     "/settings/payment-method/": (200, 200, 200, 403, 403, 302),
+    "/settings/billing-details/": (200, 200, 200, 403, 403, 302),
     "/settings/subscription/cycle/": (200, 200, 200, 403, 403, 302),
     "/settings/subscription/plan/": (200, 200, 200, 403, 403, 302),
     "/settings/subscription/cancel/": (200, 200, 200, 403, 403, 302),
@@ -75,12 +76,13 @@ def test_role_none_sees_locked_door_on_the_product(as_role):
 def test_settings_index_shows_only_links_the_role_may_use(as_role):
     def links(role):
         text = as_role(role).get("/settings/").content.decode()
-        names = ("subscription", "members", "invoices", "licences", "api-keys")
+        names = ("subscription", "members", "invoices", "billing-details", "licences", "api-keys")
         return {name for name in names if f"/settings/{name}/" in text}
 
-    assert links("owner") == {"subscription", "members", "invoices", "licences", "api-keys"}
-    assert links("admin") == {"subscription", "members", "invoices", "licences", "api-keys"}
-    assert links("billing_admin") == {"subscription", "invoices", "licences"}
+    everything = {"subscription", "members", "invoices", "billing-details", "licences", "api-keys"}
+    assert links("owner") == everything
+    assert links("admin") == everything
+    assert links("billing_admin") == {"subscription", "invoices", "billing-details", "licences"}
     assert links("member") == set()
 
 
