@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "common.csp.ProrataCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -149,6 +151,27 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"  # dj-stripe's required setting, should its
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # Where Prorata is served, for links made outside a request (the webhook URL to give Stripe).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Content-Security-Policy (django-csp): only this site's own scripts, styles, fonts and images (plus data:
+# images); Stripe.js's origins are added while card payments are on (common/csp.py). A page that needs an
+# inline <script> or <style> marks it with nonce="{{ request.csp_nonce }}". On in the production profile;
+# CSP_ENABLED=True turns it on here too.
+CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+CSP_ENABLED = env.bool("CSP_ENABLED", default=False)
+CONTENT_SECURITY_POLICY = CSP_POLICY if CSP_ENABLED else None
 # Django admin for support staff (issue 7)
 ADMIN_SITE_HEADER = env("ADMIN_SITE_HEADER", default="Prorata support")
 # Support may grant credit up to this amount (in the account's currency); Finance has no limit.

@@ -8,6 +8,8 @@ import time_machine
 from django.conf import settings as django_settings
 from django.test import Client
 
+from config.settings import CSP_POLICY
+
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "browser"
 ARGS = [
@@ -41,6 +43,7 @@ def clock():
 
 @pytest.fixture
 def pages_settings(settings):
+    settings.CONTENT_SECURITY_POLICY = CSP_POLICY  # the journeys run under the production profile's policy
     settings.DEMO_SELF_PAY = True
     settings.INVOICE_RENDER_ON_FINALIZE = False  # PDFs are rendered when downloaded
     return settings
