@@ -17,12 +17,15 @@ else:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "support.apps.ProrataAdminConfig",  # django.contrib.admin, its site asking staff for a second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "djmoney",
     "simple_history",
     "accounts",
@@ -45,6 +48,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.two_factor.OwnerTwoFactorMiddleware",
     "accounts.middleware.CurrentAccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -172,6 +177,10 @@ CSP_POLICY = {
 }
 CSP_ENABLED = env.bool("CSP_ENABLED", default=False)
 CONTENT_SECURITY_POLICY = CSP_POLICY if CSP_ENABLED else None
+# Two-factor sign-in (django-otp): staff always pass a TOTP code (or a recovery code) before the admin opens;
+# True here asks account owners for one too before any signed-in page (accounts/two_factor.py).
+OTP_REQUIRED_FOR_OWNERS = env.bool("OTP_REQUIRED_FOR_OWNERS", default=False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Prorata")
 # Django admin for support staff (issue 7)
 ADMIN_SITE_HEADER = env("ADMIN_SITE_HEADER", default="Prorata support")
 # Support may grant credit up to this amount (in the account's currency); Finance has no limit.

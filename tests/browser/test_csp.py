@@ -15,7 +15,7 @@ from accounts.models import User
 from config.settings import CSP_POLICY
 from subscriptions.models import Plan
 from tests.browser.conftest import CHROMIUM, LAPTOP
-from tests.builders import world
+from tests.builders import verified_login, world
 from tests.invoicing.conftest import localstripe, stripe_on  # noqa: F401 (fixtures for the card form)
 
 pytestmark = [
@@ -46,7 +46,10 @@ def watched(chromium, live_server, csp_on):
 
     def open_page(user):
         client = Client()
-        client.force_login(user)
+        if user.is_staff:
+            verified_login(client, user)
+        else:
+            client.force_login(user)
         context = chromium.new_context(viewport=LAPTOP, base_url=live_server.url)
         cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
         context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
