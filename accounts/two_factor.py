@@ -7,12 +7,15 @@ codes. A person who already has a confirmed device can only verify, never enrol 
 lost device by deleting it in the admin).
 """
 
+from base64 import b32encode
+
 from django.conf import settings
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django_otp import match_token
+from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -41,6 +44,22 @@ def enrolment_device(user) -> TOTPDevice:
     """The unconfirmed authenticator being set up for `user` (made on first call, the same secret afterwards)."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
     return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+def authenticator_enrol(user, *, key: str | None = None) -> TOTPDevice:
+    """A confirmed authenticator for `user` without the enrolment page (the demo's staff); `key` is hex."""
+    extra = {"key": key} if key else {}
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True, **extra)
+
+
+def authenticator_key(device: TOTPDevice) -> str:
+    """The secret as an authenticator app takes it: base32."""
+    return b32encode(device.bin_key).decode()
+
+
+def current_code(device: TOTPDevice) -> str:
+    """The code `device` accepts now (what the app shows)."""
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
 
 
 def clean_code(code: str) -> str:

@@ -1,7 +1,5 @@
 """The second-factor pages: enrol an authenticator app (first time), verify a code (every sign-in)."""
 
-from base64 import b32encode
-
 import segno
 from django import forms
 from django.contrib import messages
@@ -68,7 +66,7 @@ def setup(request):
             return render(request, "registration/two_factor_codes.html", {"codes": codes, "next": _next(request)})
         form.add_error("code", "That code is not right. Check the app's clock and enter the current code.")
     device = two_factor.enrolment_device(request.user)
-    secret = b32encode(device.bin_key).decode()
+    secret = two_factor.authenticator_key(device)
     context = {
         "form": form,
         "next": _next(request),
