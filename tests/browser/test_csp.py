@@ -5,11 +5,13 @@ before any page script runs) and the console both record every blocked script, s
 request, and the test asserts none was blocked and that the page's working parts are there.
 """
 
+from base64 import b32decode
 from datetime import date
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
+from django_otp.oath import totp
 
 from accounts.models import User
 from config.settings import CSP_POLICY
@@ -154,3 +156,28 @@ def test_card_form_with_stripe_js_loads_and_saves_with_no_violation(stripe_on, w
     page.wait_for_selector("[data-card]")
     assert page.locator("[data-card]").inner_text() == "Visa •••• 4242, expires 12/29"
     assert page.evaluate("window.__csp") + console == []
+
+
+def test_staff_enrol_two_factor_in_the_browser_under_the_policy(chromium, live_server, csp_on):
+    """Password at the admin's login, then the enrolment page (QR as a data: image), a code, the recovery codes."""
+    User.objects.create_superuser(email="new-staff@prorata.example", password="a long staff password")
+    context = chromium.new_context(viewport=LAPTOP, base_url=live_server.url)
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto("/admin/")
+    page.fill("#id_username", "new-staff@prorata.example")
+    page.fill("#id_password", "a long staff password")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/accounts/2fa/setup/**")
+    qr = page.locator("img.qr")
+    assert qr.is_visible() and qr.evaluate("img => img.naturalWidth") > 0  # the data: image loaded
+    key = page.locator("[data-secret]").inner_text().replace(" ", "")
+    page.fill("input[name=code]", f"{totp(b32decode(key)):06d}")
+    page.get_by_role("button", name="Confirm").click()
+    assert page.locator("[data-recovery-codes] li").count() == 10
+    page.get_by_role("link", name="Continue").click()
+    page.wait_for_url("**/admin/")
+    assert page.locator("#site-name").inner_text() == "Prorata support"
+    assert page.evaluate("window.__csp") == []
+    context.close()
