@@ -181,6 +181,7 @@ CONTENT_SECURITY_POLICY = CSP_POLICY if CSP_ENABLED else None
 # True here asks account owners for one too before any signed-in page (accounts/two_factor.py).
 OTP_REQUIRED_FOR_OWNERS = env.bool("OTP_REQUIRED_FOR_OWNERS", default=False)
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Prorata")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin's device pages never show a key or its QR code
 # Django admin for support staff (issue 7)
 ADMIN_SITE_HEADER = env("ADMIN_SITE_HEADER", default="Prorata support")
 # Support may grant credit up to this amount (in the account's currency); Finance has no limit.

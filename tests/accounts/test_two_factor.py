@@ -140,3 +140,13 @@ def test_owners_are_asked_only_when_the_setting_says_so(client, settings):
     other.force_login(member)
     response = other.get("/settings/")
     assert "/2fa/" not in response.get("Location", "")
+
+
+def test_the_admin_resets_a_lost_device_without_ever_showing_a_key(client, root):
+    lost = TOTPDevice.objects.create(user=User.objects.create_user(email="sam@prorata.example", is_staff=True))
+    verified_login(client, root)
+    page = client.get(f"/admin/otp_totp/totpdevice/{lost.pk}/change/").content.decode()
+    assert lost.key not in page and "qrcode" not in page
+    assert client.get(f"/admin/otp_totp/totpdevice/{lost.pk}/qrcode/").status_code == 403
+    assert client.post(f"/admin/otp_totp/totpdevice/{lost.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not TOTPDevice.objects.filter(pk=lost.pk).exists()
