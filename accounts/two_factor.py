@@ -105,7 +105,8 @@ def challenge(request, next_url: str):
 class OwnerTwoFactorMiddleware:
     """With OTP_REQUIRED_FOR_OWNERS: an owner who signed in without a second factor is sent to pass it first."""
 
-    EXEMPT = ("/accounts/2fa/", "/accounts/logout/", "/static/", "/api/")
+    # The API with a key is unaffected (no session user here); with a session cookie it is asked like a page.
+    EXEMPT = ("/accounts/2fa/", "/accounts/logout/", "/static/")
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -130,6 +130,7 @@ def test_owners_are_asked_only_when_the_setting_says_so(client, settings):
     settings.OTP_REQUIRED_FOR_OWNERS = True
     response = client.get("/settings/")
     assert response.status_code == 302 and response["Location"] == "/accounts/2fa/setup/?next=%2Fsettings%2F"
+    assert client.get("/api/v1/subscription")["Location"].startswith("/accounts/2fa/setup/")  # the session API too
     assert client.get("/accounts/2fa/setup/?next=/settings/").status_code == 200
     device = TOTPDevice.objects.get(user=owner)
     client.post("/accounts/2fa/setup/", {"code": totp_code(device), "next": "/settings/"})
