@@ -92,6 +92,11 @@ def verify(user, code: str):
     return match_token(user, clean_code(code))
 
 
+def wrong_tries(user) -> int:
+    """Wrong codes in a row on `user`'s authenticator: each doubles the wait before the next try (1 s, 2 s, 4 s…)."""
+    return max(TOTPDevice.objects.filter(user=user).values_list("throttling_failure_count", flat=True), default=0)
+
+
 def recovery_codes_left(user) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 

@@ -47,7 +47,9 @@ def verify(request):
                 left = two_factor.recovery_codes_left(request.user)
                 messages.warning(request, f"You used a recovery code; {left} left.")
             return redirect(_next(request))
-        form.add_error("code", "That code is not right (or was used already). Try the current one.")
+        tries = two_factor.wrong_tries(request.user)
+        wait = f" {tries} wrong in a row: wait {2 ** (tries - 1)} s before the next try." if tries else ""
+        form.add_error("code", f"That code is not right (or was used already). Try the current one.{wait}")
     status = 400 if form.errors else 200
     return render(request, "registration/two_factor_verify.html", {"form": form, "next": _next(request)}, status=status)
 

@@ -3,9 +3,11 @@ recovery codes that work once, and OTP_REQUIRED_FOR_OWNERS for account owners. C
 the device's secret as an authenticator app would."""
 
 import re
+import time
 from base64 import b32decode
 
 import pytest
+import time_machine
 from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
@@ -66,8 +68,12 @@ def test_enrolled_staff_must_give_the_current_code_and_a_wrong_one_is_refused(cl
     password_login(client, root.email)
     response = client.get("/admin/login/?next=/admin/invoicing/invoice/")
     assert response["Location"] == "/accounts/2fa/?next=%2Fadmin%2Finvoicing%2Finvoice%2F"
-    wrong = client.post("/accounts/2fa/", {"code": "123456", "next": "/admin/"})
-    assert wrong.status_code == 400 and b"That code is not right" in wrong.content
+    with time_machine.travel(time.time(), tick=False):  # the wait below holds however slow the machine
+        wrong = client.post("/accounts/2fa/", {"code": "123456", "next": "/admin/"})
+        assert wrong.status_code == 400 and b"That code is not right" in wrong.content
+        # guessing slows down: even the right code is refused until the wait is over, and the page says so
+        again = client.post("/accounts/2fa/", {"code": totp_code(device), "next": "/admin/"})
+        assert again.status_code == 400 and "1 wrong in a row: wait 1 s before the next try." in again.content.decode()
     assert client.get("/admin/").status_code == 302
     unthrottle(root)
     device.refresh_from_db()
