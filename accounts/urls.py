@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import views
+from accounts import two_factor_views, views
 from accounts.forms import LoginForm
 
 urlpatterns = [
@@ -22,6 +22,8 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/verify/resend/", views.email_verify_resend, name="email_verify_resend"),
     path("accounts/verify/<str:token>/", views.email_verify, name="email_verify"),
+    path("accounts/2fa/", two_factor_views.verify, name="two_factor_verify"),
+    path("accounts/2fa/setup/", two_factor_views.setup, name="two_factor_setup"),
     path("accounts/switch/", views.account_switch, name="account_switch"),
     path("accounts/switch/<slug:slug>/", views.account_switch, name="account_switch_to"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),

@@ -1,5 +1,5 @@
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
 from api import views
@@ -10,7 +10,7 @@ docs = {"permission_classes": [AllowAny], "authentication_classes": []}
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(**docs), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema", **docs), name="docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema", **docs), name="docs"),
     path("api/v1/subscription", views.SubscriptionView.as_view(), name="subscription"),
     path("api/v1/subscription/seats", views.SubscriptionSeatsView.as_view(), name="subscription_seats"),
     path("api/v1/subscription/cycle", views.SubscriptionCycleView.as_view(), name="subscription_cycle"),

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -17,12 +18,15 @@ else:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "support.apps.ProrataAdminConfig",  # django.contrib.admin, its site asking staff for a second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "djmoney",
     "simple_history",
     "accounts",
@@ -41,10 +45,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "common.csp.ProrataCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.two_factor.OwnerTwoFactorMiddleware",
     "accounts.middleware.CurrentAccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -167,6 +174,32 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"  # dj-stripe's required setting, should its
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # Where Prorata is served, for links made outside a request (the webhook URL to give Stripe).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Content-Security-Policy (django-csp): only this site's own scripts, styles, fonts and images (plus data:
+# images); Stripe.js's origins are added while card payments are on (common/csp.py). A page that needs an
+# inline <script> or <style> marks it with nonce="{{ request.csp_nonce }}". On in the production profile;
+# CSP_ENABLED=True turns it on here too.
+CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+CSP_ENABLED = env.bool("CSP_ENABLED", default=False)
+CONTENT_SECURITY_POLICY = CSP_POLICY if CSP_ENABLED else None
+# Two-factor sign-in (django-otp): staff always pass a TOTP code (or a recovery code) before the admin opens;
+# True here asks account owners for one too before any signed-in page (accounts/two_factor.py).
+OTP_REQUIRED_FOR_OWNERS = env.bool("OTP_REQUIRED_FOR_OWNERS", default=False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Prorata")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin's device pages never show a key or its QR code
 # Django admin for support staff (issue 7)
 ADMIN_SITE_HEADER = env("ADMIN_SITE_HEADER", default="Prorata support")
 # Support may grant credit up to this amount (in the account's currency); Finance has no limit.

@@ -1,7 +1,7 @@
 """Production profile: `DJANGO_SETTINGS_MODULE=config.settings_production`."""
 
 from config.settings import *  # noqa: F403
-from config.settings import env
+from config.settings import CSP_POLICY, env
 
 DEBUG = False
 # Several workers share the API's rate-limit counters through the database unless CACHE_URL says otherwise.
@@ -16,3 +16,5 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (config/settings.py's CSP_POLICY, with Stripe.js's origins while card payments are on).
+CONTENT_SECURITY_POLICY = CSP_POLICY if env.bool("CSP_ENABLED", default=True) else None

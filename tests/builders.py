@@ -245,3 +245,25 @@ def bulk(w: World, *, members: int, invoices: int, on: date) -> None:
             for i in range(1, invoices + 1)
         ]
     )
+
+
+# Signing in with the second factor
+
+
+def totp_code(device) -> str:
+    """The code an authenticator app shows now for `device` (django-otp's TOTP over its secret)."""
+    from django_otp.oath import totp
+
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
+
+
+def verified_login(client, user):
+    """Sign `user` in as a person would: the password step (force_login), then a real TOTP code on the
+    two-factor page, from a fresh authenticator device (so a frozen clock never replays a used code)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    response = client.post("/accounts/2fa/", {"code": totp_code(device)})
+    assert response.status_code == 302, response.content[:500]
+    return device

@@ -92,7 +92,7 @@ def buyer_display(self, obj):
         return "–"
     return format_html(
         "<dl class='prorata-buyer'>{}</dl>",
-        format_html_join("", "<dt>{}</dt><dd style='white-space:pre-line'>{}</dd>", rows),
+        format_html_join("", "<dt>{}</dt><dd class='prorata-pre-line'>{}</dd>", rows),
     )
 
 

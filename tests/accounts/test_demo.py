@@ -1,8 +1,13 @@
 """`manage.py demo` builds its accounts through the services and can run again without harm."""
 
 import io
+import re
+from base64 import b32decode
 
 from django.core.management import call_command
+from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Account, Membership, User
 from invoicing.models import Invoice
@@ -25,6 +30,20 @@ def test_demo_is_idempotent_and_prints_logins(db):
     for out in (first.getvalue(), second.getvalue()):
         assert "admin@prorata.localhost" in out and "prorata-demo" in out and "nora@northwind.example" in out
     assert User.objects.get(email="admin@prorata.localhost").is_superuser
+    # Issue 18: the admin asks staff for a TOTP code; the demo enrols its staff with one key and prints it
+    key = re.search(r"add the key ([A-Z2-7]+) to an authenticator app", first.getvalue()).group(1)
+    assert key in second.getvalue()
+    for email in ("admin@prorata.localhost", "support@prorata.localhost", "finance@prorata.localhost"):
+        device = TOTPDevice.objects.get(user__email=email, confirmed=True)
+        assert device.bin_key == b32decode(key)
+    client = Client()
+    assert (
+        client.post("/admin/login/", {"username": "finance@prorata.localhost", "password": "prorata-demo"}).status_code
+        == 302
+    )
+    code = f"{totp(b32decode(key)):06d}"  # what an authenticator app with the printed key shows
+    assert client.post("/accounts/2fa/", {"code": code, "next": "/admin/"})["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
     # Issue 17, item 14: a Support and a Finance login, to try what each group may do
     for email, group in (("support@prorata.localhost", "Support"), ("finance@prorata.localhost", "Finance")):
         user = User.objects.get(email=email)

@@ -8,6 +8,9 @@ import time_machine
 from django.conf import settings as django_settings
 from django.test import Client
 
+from config.settings import CSP_POLICY
+from tests.builders import verified_login
+
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "browser"
 ARGS = [
@@ -41,6 +44,7 @@ def clock():
 
 @pytest.fixture
 def pages_settings(settings):
+    settings.CONTENT_SECURITY_POLICY = CSP_POLICY  # the journeys run under the production profile's policy
     settings.DEMO_SELF_PAY = True
     settings.INVOICE_RENDER_ON_FINALIZE = False  # PDFs are rendered when downloaded
     return settings
@@ -53,7 +57,10 @@ def open_as(chromium, live_server, pages_settings):
 
     def open_page(user, *, viewport=LAPTOP):
         client = Client()
-        client.force_login(user)
+        if user.is_staff:  # through the two-factor page with a real TOTP code, as staff sign in
+            verified_login(client, user)
+        else:
+            client.force_login(user)
         context = chromium.new_context(viewport=viewport, base_url=live_server.url, accept_downloads=True)
         cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
         context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])

@@ -13,7 +13,7 @@ from moneyed import Money
 from accounts.models import User
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from subscriptions.models import Plan
-from tests.builders import make_account
+from tests.builders import make_account, verified_login
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +109,7 @@ def test_a_plan_price_in_another_currency_is_refused_and_a_missing_price_is_not(
 
 
 def test_the_admin_offers_only_the_currencies_of_settings(client):
-    client.force_login(User.objects.create_superuser(email="root@prorata.example"))
+    verified_login(client, User.objects.create_superuser(email="root@prorata.example"))
     page = client.get(reverse("admin:subscriptions_plan_add")).content.decode()
     select = re.search(r'<select name="monthly_price_1".*?</select>', page, re.S).group(0)
     offered = re.findall(r'<option value="([A-Z]{3})"', select)

@@ -12,6 +12,7 @@ from accounts.staff_groups import FINANCE, SUPPORT, staff_groups_sync
 from api.keys import api_key_create
 from api.models import IdempotentResponse
 from licensing.models import Activation, Licence
+from tests.builders import verified_login
 
 
 def staff_client(group: str | None, *, superuser: bool = False) -> Client:
@@ -22,7 +23,7 @@ def staff_client(group: str | None, *, superuser: bool = False) -> Client:
         staff_groups_sync()
         user.groups.add(Group.objects.get(name=group))
     client = Client()
-    client.force_login(user)
+    verified_login(client, user)
     return client
 
 

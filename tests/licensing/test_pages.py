@@ -10,6 +10,7 @@ from api.models import ApiKey
 from licensing import keys
 from licensing.models import Activation
 from licensing.verify import verify_licence
+from tests.builders import verified_login
 
 from .conftest import DAY
 
@@ -86,7 +87,7 @@ def test_public_key_pem_download(signing_key, client):
 def test_support_issues_an_offline_licence_in_the_admin(subscription, db):
     staff = User.objects.create_superuser(email="support@example.com", password="pw long enough 1")
     client = Client()
-    client.force_login(staff)
+    verified_login(client, staff)
     assert "Issue offline licence" in client.get("/admin/licensing/activation/").content.decode()
     response = client.post(
         "/admin/licensing/activation/offline/", {"subscription_id": subscription.public_id, "instance_id": "srv-7"}

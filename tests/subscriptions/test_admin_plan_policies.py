@@ -10,7 +10,7 @@ from accounts.models import User
 from invoicing.models import Invoice
 from subscriptions import services
 from subscriptions.models import Downgrade, Plan, Subscription
-from tests.builders import invite, make_account, make_plan, usd
+from tests.builders import invite, make_account, make_plan, usd, verified_login
 
 NOV_1 = dt.date(2026, 11, 1)
 
@@ -18,7 +18,7 @@ NOV_1 = dt.date(2026, 11, 1)
 @pytest.fixture
 def admin_client(client, db):
     with time_machine.travel(dt.datetime(2026, 11, 15, 12, tzinfo=dt.UTC), tick=False):
-        client.force_login(User.objects.create_superuser(email="root@prorata.example", password=None))
+        verified_login(client, User.objects.create_superuser(email="root@prorata.example", password=None))
         yield client
 
 

@@ -13,9 +13,10 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from moneyed import Money
 
-from accounts import services
+from accounts import services, two_factor
 from accounts.models import Account, Membership, User
 from accounts.staff_groups import FINANCE, SUPPORT, staff_groups_sync
 from common.clock import today
@@ -191,6 +192,7 @@ class Command(BaseCommand):
             if not User.objects.filter(email=email).exists():
                 member = User.objects.create_user(email=email, password=PASSWORD, name=group, is_staff=True)
                 member.groups.add(Group.objects.get(name=group))
+        self.staff_authenticators()
         for code, settings in PLANS.items():
             Plan.objects.update_or_create(code=code, defaults={"currency": "USD", **settings})
         if User.objects.filter(email=DEMOS[0].email(DEMOS[0].people["owner"][0])).exists():
@@ -291,6 +293,16 @@ class Command(BaseCommand):
             if demo.pays == "first":
                 return
 
+    def staff_authenticators(self) -> None:
+        """The admin asks staff for a TOTP code: the demo's staff share one authenticator key, printed below."""
+        staff = list(User.objects.filter(email__in=[STAFF_EMAIL, *GROUP_STAFF.values()]).order_by("pk"))
+        devices = [TOTPDevice.objects.filter(user=u, confirmed=True).first() for u in staff]
+        key = next((d.key for d in devices if d is not None), None)
+        for user, device in zip(staff, devices, strict=True):
+            if device is None:
+                key = two_factor.authenticator_enrol(user, key=key).key
+        self.staff_device = TOTPDevice.objects.filter(user__email=STAFF_EMAIL, confirmed=True).first()
+
     # ------------------------------------------------------------ output
 
     def print_logins(self) -> None:
@@ -299,6 +311,11 @@ class Command(BaseCommand):
         out(f"  Superuser (Django admin, /admin/): {STAFF_EMAIL}")
         for group, email in GROUP_STAFF.items():
             out(f"  {group} staff (Django admin):    {email}")
+        device = getattr(self, "staff_device", None)
+        if device is not None:
+            key = two_factor.authenticator_key(device)
+            out(f"  The admin also asks staff for a code: add the key {key} to an authenticator app")
+            out(f"  (or run `oathtool --totp -b {key}`); a code valid now: {two_factor.current_code(device)}")
         for demo in DEMOS:
             account = Account.objects.filter(memberships__email=demo.email(demo.people["owner"][0])).first()
             if account is None:
