@@ -14,10 +14,8 @@ Reads live in `invoicing.selectors`.
 from invoicing.services.closing import invoice_mark_uncollectible, invoice_void
 from invoicing.services.credit_notes import credit_grant, credit_note_issue, invoice_credit
 from invoicing.services.delivery import (
-    Delivered,
     document_deliver,
     document_queue,
-    documents_deliver,
     documents_pending,
     invoice_deliver_pending,
 )
@@ -36,7 +34,6 @@ from invoicing.services.rows import line_from_core, line_to_core, rows_insert, r
 __all__ = [
     "CREDIT_NOTE_SERIES",
     "INVOICE_SERIES",
-    "Delivered",
     "InvoiceDraft",
     "SeriesFormat",
     "buyer_snapshot",
@@ -44,7 +41,6 @@ __all__ = [
     "credit_note_issue",
     "document_deliver",
     "document_queue",
-    "documents_deliver",
     "documents_pending",
     "invoice_credit",
     "invoice_deliver_pending",
