@@ -80,14 +80,23 @@ class Account(models.Model):
     legal_name = models.CharField(max_length=200, blank=True)
     address = models.TextField(blank=True)
     country = models.CharField(max_length=2, blank=True)
-    tax_id = models.CharField(max_length=64, blank=True)
+    tax_id = models.CharField(max_length=64, blank=True, help_text="The buyer's VAT ID, with its country prefix.")
     billing_email = models.EmailField(blank=True)
     tax_rate = models.DecimalField(
         max_digits=6,
         decimal_places=4,
         default=Decimal(0),
-        help_text="A fraction: 0.2 is 20%.",
+        null=True,
+        blank=True,
+        help_text="A manual rate that wins over the tax rules (a fraction: 0.2 is 20%). "
+        "Empty: the tax rules decide (seller and buyer country, VAT ID). Sign-ups start empty.",
     )
+    # The last VIES check of `tax_id` (evidence for reverse charge).
+    vies_valid = models.BooleanField(null=True, blank=True, help_text="The last VIES answer; empty: never checked.")
+    vies_checked_on = models.DateField(null=True, blank=True)
+    vies_valid_on = models.DateField(null=True, blank=True, help_text="The last day VIES said the VAT ID is valid.")
+    vies_consultation = models.CharField(max_length=64, blank=True, help_text="VIES consultation number.")
+    vies_message = models.CharField(max_length=300, blank=True)
     payment_gateway = models.CharField(max_length=20, choices=Gateway.choices, default=Gateway.BANK_TRANSFER)
     locked_on = models.DateField(null=True, blank=True, help_text="Set by dunning; cleared by payment.")
     created_at = models.DateTimeField(default=dj_timezone.now)
@@ -167,3 +176,20 @@ class Membership(models.Model):
     @property
     def takes_seat(self) -> bool:
         return self.status != self.Status.ARCHIVED and self.role != self.Role.NONE
+
+
+class TaxRate(models.Model):
+    """A country's standard VAT rate over `[valid_from, valid_to)`; an empty end is open."""
+
+    country = models.CharField(max_length=2)
+    rate = models.DecimalField(max_digits=6, decimal_places=4, help_text="A fraction: 0.255 is 25.5%.")
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["country", "-valid_from"]
+
+    def __str__(self):
+        return f"{self.country} {self.rate * 100:g}%"

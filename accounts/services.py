@@ -58,10 +58,11 @@ def account_create(*, name: str, owner: User, timezone: str = "UTC", on: date | 
 
 
 @transaction.atomic
-def signup(*, email: str, password: str, account_name: str, name: str = "") -> tuple[User, Account]:
-    """Sign-up creates a user, an account and makes them its owner."""
+def signup(*, email: str, password: str, account_name: str, name: str = "", **profile) -> tuple[User, Account]:
+    """Sign-up creates a user, an account and makes them its owner. `profile`: Account fields
+    (the sign-up page passes `tax_rate=None`: the tax rules decide, not a manual rate)."""
     user = user_create(email=email, password=password, name=name)
-    return user, account_create(name=account_name, owner=user)
+    return user, account_create(name=account_name, owner=user, **profile)
 
 
 def _changed(membership: Membership, *, on: date, by: User | None, reason: str) -> None:

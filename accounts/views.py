@@ -49,7 +49,11 @@ def signup(request):
         data = form.cleaned_data
         try:
             user, account = services.signup(
-                email=data["email"], password=data["password"], account_name=data["account_name"], name=data["name"]
+                email=data["email"],
+                password=data["password"],
+                account_name=data["account_name"],
+                name=data["name"],
+                tax_rate=None,  # the tax rules decide from the billing details, not a manual rate
             )
         except Refused as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)

@@ -10,6 +10,23 @@ class Cursor(CursorPagination):
     max_page_size = 200
     page_size_query_param = "page_size"
 
+    def get_page_size(self, request):
+        """Strict: a page_size that is not a whole number from 1 to max_page_size is a 400, not ignored."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= self.max_page_size:
+            message = f"page_size must be a whole number from 1 to {self.max_page_size}."
+            raise ValidationError({"page_size": [ErrorDetail(message, code="invalid")]})
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size, default=self.page_size)
+        return parameters
+
     def decode_cursor(self, request):
         try:
             return super().decode_cursor(request)

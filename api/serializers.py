@@ -14,6 +14,12 @@ from subscriptions.models import Cycle, Subscription
 from subscriptions.selectors import seats_in_use
 
 
+class PreviewQuerySerializer(serializers.Serializer):
+    """`?preview=`: DRF's BooleanField (true/false, 1/0, yes/no, on/off); anything else, `null` included, is a 400."""
+
+    preview = serializers.BooleanField(required=False, default=False)
+
+
 class MoneySerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=True)
     currency = serializers.CharField(min_length=3, max_length=3)
@@ -276,7 +282,7 @@ class LicenceSerializer(serializers.ModelSerializer):
         model = Licence
         fields = ["id", "member_id", "email", "assigned_on"]
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.EmailField(allow_null=True, help_text="The holder's email; null when free."))
     def get_email(self, licence) -> str | None:
         return licence.membership.email if licence.membership_id else None
 

@@ -54,7 +54,10 @@ WRITE_ERRORS = (400, 401, 402, 403, 409, 422, 429)
 PREVIEW = OpenApiParameter(
     "preview",
     OpenApiTypes.BOOL,
-    description="`1`: change nothing; answer with the invoices and credit notes the change would produce.",
+    description=(
+        "`true` (or `1`): change nothing; answer with the invoices and credit notes the change would produce. "
+        "Only `true`/`false`/`1`/`0` (also `yes`/`no`, `on`/`off`); any other value is a 400 and changes nothing."
+    ),
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -76,7 +79,13 @@ def _live(account):
 
 
 def _wants_preview(request) -> bool:
-    return request.query_params.get("preview", "").lower() in ("1", "true", "yes")
+    """Strict: a client that meant to preview must never change anything by accident."""
+    values = request.query_params.getlist("preview")
+    if len(values) > 1:
+        raise exceptions.ValidationError({"preview": ["Give preview once."]})
+    form = s.PreviewQuerySerializer(data={"preview": values[0]} if values else {})
+    form.is_valid(raise_exception=True)
+    return form.validated_data["preview"]
 
 
 def _change_body(result: previews.Preview, *, sub, preview: bool, request) -> dict:
@@ -121,6 +130,7 @@ class _SubscriptionChange(APIView):
 
     @idempotent(account_scope)
     def post(self, request):
+        wants_preview = _wants_preview(request)  # refused before anything else is looked at
         actor = actor_of(request)
         sub = _live(actor.account)
         data = {}
@@ -133,7 +143,7 @@ class _SubscriptionChange(APIView):
         shown = previews.preview(service, **kwargs)
         if shown.refused:
             raise Refused(shown.refused, field=shown.refused_field)
-        if _wants_preview(request):
+        if wants_preview:
             return Response(_change_body(shown, sub=sub, preview=True, request=request))
         done, result = previews.confirm(service, expected=shown.fingerprint(), **kwargs)
         if not done:

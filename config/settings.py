@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "licensing",
     "api",
     "support",
+    "revenue",
 ]
 
 MIDDLEWARE = [
@@ -113,10 +114,15 @@ SELLER = {
     "name": env("SELLER_NAME", default="Prorata Demo Ltd"),
     "address": env("SELLER_ADDRESS", default="1 Example Street\n10115 Berlin\nGermany"),
     "tax_id": env("SELLER_TAX_ID", default="DE000000000"),
+    "country": env("SELLER_COUNTRY", default="DE"),  # ISO 3166 code: the tax rules' "domestic"
     "bank": env("SELLER_BANK", default="IBAN DE00 0000 0000 0000 0000 00 · BIC DEMODEXXX"),
     "email": env("SELLER_EMAIL", default="billing@prorata.localhost"),
     "logo": env("SELLER_LOGO", default=""),  # optional: a PNG/SVG file path, printed on invoices
 }
+# VIES, the EU's VAT ID check: reverse charge needs a valid answer no older than VIES_MAX_AGE_DAYS.
+VIES_BASE_URL = env("VIES_BASE_URL", default="https://ec.europa.eu/taxation_customs/vies/rest-api")
+VIES_MAX_AGE_DAYS = env.int("VIES_MAX_AGE_DAYS", default=90)
+VIES_TIMEOUT_SECONDS = env.float("VIES_TIMEOUT_SECONDS", default=10)
 INVOICE_PAPER_SIZE = env("INVOICE_PAPER_SIZE", default="A4")  # "A4" or "Letter"
 # Background work (Celery): with CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) tasks go to the workers of
 # `make worker`; without it they run in-process right after the commit that enqueued them (no Redis needed).

@@ -183,3 +183,42 @@ def document_pdf(document) -> bytes:
         document.pdf.save(f"{file_stem(document)}.pdf", ContentFile(content), save=False)
         document.save(update_fields=["pdf"])
     return content
+
+
+def receipt_context(receipt) -> dict:
+    """What a receipt PDF and email say: the payment, the invoice it paid, what is left; in the buyer's locale."""
+    payment = receipt.payment
+    invoice = payment.invoice
+    buyer = dict(invoice.buyer or {})
+    loc = buyer.get("locale") or "en_US"
+    method = payment.get_method_display()
+    return {
+        "doc": {"type": "receipt", "status": "paid"},
+        "seller": _seller(),
+        "buyer": {**buyer, "address_lines": [x for x in (buyer.get("address") or "").splitlines() if x.strip()]},
+        "number": receipt.number,
+        "invoice_number": invoice.number,
+        "paid_on": day(payment.on, loc),
+        "issued_on": day(payment.on, loc),
+        "method": method,
+        "reference": payment.reference,
+        "stamp": "",
+        "lines": [
+            {
+                "description": f"Payment of invoice {invoice.number} ({method.lower()})",
+                "explain": payment.reference,
+                "amount_text": money(payment.amount, loc),
+            }
+        ],
+        "amount": money(payment.amount, loc),
+        "invoice_total": money(invoice.amount_due, loc),
+        "paid_to_date": money(receipt.paid_to_date, loc),
+        "left_to_pay": money(receipt.left_to_pay, loc),
+        "settled": receipt.left_to_pay.amount <= 0,
+        "paper_size": pdf.paper_size(),
+    }
+
+
+def receipt_pdf(receipt) -> bytes:
+    """A receipt's PDF, rendered from its frozen figures (the same bytes' worth of text every time)."""
+    return pdf.render("invoicing/receipt_pdf.html", receipt_context(receipt), title=receipt.number)

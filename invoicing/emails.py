@@ -5,7 +5,7 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 
 from accounts.models import Account, Membership
-from invoicing.documents import data_of, document_context
+from invoicing.documents import data_of, document_context, receipt_context
 from invoicing.formatting import money
 from invoicing.models import Invoice
 
@@ -55,4 +55,23 @@ def document_send(document, content: bytes) -> None:
     message = document_email(document, content)
     if not message.to:
         raise ValueError(f"{document.account} has no billing email and no owner to send {document.number} to.")
+    message.send(fail_silently=False)
+
+
+def receipt_send(receipt, content: bytes) -> None:
+    """Email a payment receipt with its PDF; raises if it cannot go, so the daily run retries it."""
+    ctx = receipt_context(receipt)
+    account = receipt.payment.invoice.account
+    message = EmailMessage(
+        subject=f"Receipt {receipt.number} — {ctx['amount']} paid",
+        body=render_to_string(
+            "emails/receipt.txt",
+            {**ctx, "buyer_name": ctx["buyer"].get("name") or account.name, "seller_name": ctx["seller"]["name"]},
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients(account),
+    )
+    if not message.to:
+        raise ValueError(f"{account} has no billing email and no owner to send {receipt.number} to.")
+    message.attach(f"{receipt.number}.pdf", content, "application/pdf")
     message.send(fail_silently=False)

@@ -1,4 +1,4 @@
-"""An issued document is never edited (SPEC §2.6, STYLE habit 7).
+"""An issued document is never edited, a money record never edited or deleted (SPEC §2.6, STYLE habit 7).
 
 Once an invoice leaves draft its amounts, lines, buyer and number are frozen:
 only what records its life afterwards (payment, status, stored PDF, email,
@@ -11,7 +11,7 @@ queryset updates — and raise `Refused` instead of writing.
 from django.db.models.signals import pre_delete, pre_save
 
 from common.errors import Refused
-from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
+from invoicing.models import CreditEntry, CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment, Refund
 
 Status = Invoice.Status
 
@@ -30,6 +30,13 @@ INVOICE_MUTABLE = frozenset(
     }
 )
 CREDIT_NOTE_MUTABLE = frozenset({"pdf", "emailed_at"})
+
+# Money records are append-only (a correction is a new entry: a refund, a credit entry). The only
+# changes allowed: a refund learns its gateway id once (it is sent to Stripe after commit), and the
+# person who recorded a row may be erased (on_delete=SET_NULL when a user is purged).
+LEDGER_SET_ONCE = {Refund: frozenset({"gateway_id"})}
+LEDGER_MAY_BECOME_NULL = {Payment: frozenset({"recorded_by_id"}), Refund: frozenset({"created_by_id"})}
+LEDGER_NAMES = {CreditEntry: "A credit-ledger entry", Payment: "A payment", Refund: "A refund"}
 
 # Draft → open (or paid when nothing is due) → paid | void | uncollectible.
 TRANSITIONS = {
@@ -157,6 +164,57 @@ def refuse_frozen_update(queryset, values: dict) -> None:
             raise _never_edited(line.credit_note.number)
 
 
+def _append_only(model) -> Refused:
+    return Refused(
+        f"{LEDGER_NAMES[model]} is a money record and is never edited or deleted; "
+        "record the correction as a new entry (a refund or a credit entry).",
+        code="append_only",
+    )
+
+
+def _ledger_change_allowed(model, field: str, old, new) -> bool:
+    if old == new:
+        return True
+    if field in LEDGER_MAY_BECOME_NULL.get(model, ()) and new is None:
+        return True
+    return field in LEDGER_SET_ONCE.get(model, ()) and old == ""
+
+
+def guard_ledger_save(sender, instance, raw=False, update_fields=None, **kwargs):
+    if raw or instance.pk is None:
+        return
+    stored = sender._base_manager.filter(pk=instance.pk).first()
+    if stored is None:
+        return
+    for f in sender._meta.concrete_fields:
+        if update_fields is not None and f.name not in update_fields and f.attname not in update_fields:
+            continue
+        if not _ledger_change_allowed(sender, f.attname, f.value_from_object(stored), f.value_from_object(instance)):
+            raise _append_only(sender)
+
+
+def refuse_ledger_update(queryset, values: dict) -> None:
+    """The queryset `update()` / `bulk_update()` path: only the changes `_ledger_change_allowed` lets through."""
+    model = queryset.model
+    for name, value in values.items():
+        field = model._meta.get_field(name).attname
+        if field in LEDGER_MAY_BECOME_NULL.get(model, ()) and value is None:
+            continue
+        if field in LEDGER_SET_ONCE.get(model, ()) and not queryset.exclude(**{field: ""}).exists():
+            continue
+        if queryset.exists():
+            raise _append_only(model)
+
+
+def refuse_ledger_delete(queryset) -> None:
+    if queryset.exists():
+        raise _append_only(queryset.model)
+
+
+def _guard_ledger_delete(sender, instance, **kwargs):
+    raise _append_only(sender)
+
+
 def refuse_frozen_create(objs) -> None:
     """`bulk_create` adds lines to drafts, waiting lines, or a new credit note's first lines only."""
     ids = {o.invoice_id for o in objs if isinstance(o, InvoiceLine) and o.invoice_id}
@@ -174,3 +232,6 @@ def connect() -> None:
     pre_save.connect(_guard_credit_note_line, sender=CreditNoteLine, dispatch_uid="frozen_credit_note_line")
     for model in (Invoice, InvoiceLine, CreditNote, CreditNoteLine):
         pre_delete.connect(_guard_delete, sender=model, dispatch_uid=f"frozen_delete_{model.__name__}")
+    for model in LEDGER_NAMES:
+        pre_save.connect(guard_ledger_save, sender=model, dispatch_uid=f"append_only_{model.__name__}")
+        pre_delete.connect(_guard_ledger_delete, sender=model, dispatch_uid=f"append_only_delete_{model.__name__}")

@@ -6,6 +6,16 @@ from django.utils import timezone
 from djmoney.models.fields import MoneyField
 from simple_history.models import HistoricalRecords
 
+from billing import tax as tax_rules
+
+TAX_REASONS = [
+    (tax_rules.DOMESTIC, "Domestic"),
+    (tax_rules.REVERSE_CHARGE, "Reverse charge"),
+    (tax_rules.EU_CONSUMER, "EU consumer"),
+    (tax_rules.EXPORT, "Export"),
+    (tax_rules.MANUAL, "Manual rate"),
+]
+
 
 class LineKind(models.TextChoices):
     SUBSCRIPTION = "subscription", "Subscription"
@@ -81,6 +91,44 @@ class DocumentQuerySet(models.QuerySet):
         return super().bulk_create(objs, *args, **kwargs)
 
 
+class LedgerQuerySet(models.QuerySet):
+    """Money records (credit entries, payments, refunds) are append-only: a correction is a new entry.
+    Queryset updates (and so `bulk_update`) and deletes go through the guards in invoicing.frozen."""
+
+    def update(self, **kwargs):
+        from invoicing.frozen import refuse_ledger_update
+
+        refuse_ledger_update(self, kwargs)
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        from invoicing.frozen import guard_ledger_save
+
+        objs = list(objs)
+        for obj in objs:
+            guard_ledger_save(self.model, obj, update_fields=fields)
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def delete(self):
+        from invoicing.frozen import refuse_ledger_delete
+
+        refuse_ledger_delete(self)
+        return super().delete()
+
+
+class AppendOnly(models.Model):
+    """Refuses `delete()` before Django opens its transaction (the queryset and pre_delete guard the rest)."""
+
+    class Meta:
+        abstract = True
+
+    def delete(self, *args, **kwargs):
+        from invoicing.frozen import refuse_ledger_delete
+
+        refuse_ledger_delete(type(self)._base_manager.filter(pk=self.pk))
+        return super().delete(*args, **kwargs)
+
+
 class NumberSeries(models.Model):
     """A gapless counter per series and year, locked with select_for_update at finalisation."""
 
@@ -135,6 +183,12 @@ class Invoice(Created):
     issued_on = models.DateField()
     due_on = models.DateField()
     tax_rate = models.DecimalField(max_digits=6, decimal_places=4, default=0)
+    tax_reason = models.CharField(
+        max_length=16,
+        choices=TAX_REASONS,
+        default="manual",
+        help_text="Why this rate: the tax rule that chose it (billing/tax.py).",
+    )
     subtotal = _money()
     discount = _money()
     discount_label = models.CharField(max_length=200, blank=True)
@@ -167,6 +221,12 @@ class Invoice(Created):
             # The admin's invoice list: newest first, and filtered by status (issue 7, bench/admin.py).
             models.Index(fields=["-issued_on", "-id"], name="invoice_newest_first"),
             models.Index(fields=["status", "-issued_on", "-id"], name="invoice_status_newest_first"),
+            # Receivables by age (the Revenue page, issue 21): open invoices of a currency summed by due day
+            # from the index alone, without reading the table (bench/analytics.py).
+            models.Index(
+                fields=["status", "currency", "due_on", "amount_due", "amount_paid", "amount_credited"],
+                name="invoice_receivables",
+            ),
         ]
         # One currency per invoice (SPEC §2.2): every amount is in the invoice's currency.
         constraints = [
@@ -264,6 +324,10 @@ class CreditNote(CreatedBy):
     currency = models.CharField(max_length=3)
     issued_on = models.DateField()
     total = _money()
+    tax_rate = models.DecimalField(max_digits=6, decimal_places=4, default=0)
+    tax_reason = models.CharField(
+        max_length=16, choices=TAX_REASONS, default="manual", help_text="The tax treatment of the invoice it corrects."
+    )
     buyer = models.JSONField(default=dict, blank=True)
     pdf = models.FileField(upload_to="credit-notes/%Y/", blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
@@ -312,7 +376,7 @@ class CreditNoteLine(DocumentLine):
         ]
 
 
-class CreditEntry(Created):
+class CreditEntry(AppendOnly, Created):
     """The credit-balance ledger: + adds credit, − uses it. Each entry has a source document."""
 
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="credit_entries")
@@ -334,6 +398,8 @@ class CreditEntry(Created):
         related_name="credit_entries",
     )
 
+    objects = LedgerQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "credit entries"
         ordering = ["on", "id"]
@@ -348,7 +414,7 @@ class CreditEntry(Created):
         return f"{self.on} {self.amount} {self.memo}"
 
 
-class Payment(Created):
+class Payment(AppendOnly, Created):
     class Method(models.TextChoices):
         BANK_TRANSFER = "bank_transfer", "Bank transfer"
         CARD = "card", "Card (Stripe)"
@@ -368,6 +434,8 @@ class Payment(Created):
         related_name="+",
     )
 
+    objects = LedgerQuerySet.as_manager()
+
     class Meta:
         ordering = ["on", "id"]
 
@@ -375,7 +443,7 @@ class Payment(Created):
         return f"{self.amount} on {self.on}"
 
 
-class Refund(CreatedBy):
+class Refund(AppendOnly, CreatedBy):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="refunds")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
     amount = _money()
@@ -383,11 +451,34 @@ class Refund(CreatedBy):
     reason = models.CharField(max_length=200)
     gateway_id = models.CharField(max_length=100, blank=True)
 
+    objects = LedgerQuerySet.as_manager()
+
     class Meta:
         ordering = ["on", "id"]
 
     def __str__(self):
         return f"Refund of {self.amount} on {self.on}"
+
+
+class Receipt(Created):
+    """Proof of one payment: written with the payment, emailed as a PDF after commit (issue 17).
+
+    What it says is fixed when the payment is recorded (what was paid up to and including this
+    payment, what was left to pay after it), so rendering it again later says the same thing.
+    Only `emailed_at` changes, once, when it has been sent.
+    """
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="receipt")
+    number = models.CharField(max_length=40, unique=True)
+    paid_to_date = _money()
+    left_to_pay = _money()
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.number
 
 
 # Stripe records (issue 8) live in their own module; importing them here registers them with the app.

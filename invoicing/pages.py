@@ -6,6 +6,7 @@ The PDF download (`/settings/invoices/<number>.pdf`) lives in invoicing/views.py
 from dataclasses import dataclass
 from datetime import date
 
+import stripe
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,9 +19,11 @@ from accounts.models import Account
 from common.clock import today
 from common.errors import Refused
 from invoicing.formatting import money
-from invoicing.models import CreditNote, Invoice, Payment
+from invoicing.gateways import stripe_enabled
+from invoicing.models import CardCharge, CreditNote, Invoice, Payment, Receipt, StripeCustomer
 from invoicing.selectors import invoice_outstanding
 from invoicing.services import invoice_pay
+from invoicing.stripe_services import invoice_pay_by_card
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Row:
     is_due: bool = False
     due_on: date | None = None
     amount_due: Money | None = None
+    receipts: tuple[str, ...] = ()
 
 
 def _years(account: Account) -> list[int]:
@@ -66,6 +70,11 @@ def _rows(account: Account, year: int | None) -> list[Row]:
     )
     if year is not None:
         invoices, notes = invoices.filter(issued_on__year=year), notes.filter(issued_on__year=year)
+    receipts: dict[int, list[str]] = {}
+    for invoice_id, number in Receipt.objects.filter(payment__invoice__in=invoices).values_list(
+        "payment__invoice_id", "number"
+    ):
+        receipts.setdefault(invoice_id, []).append(number)
     rows = [
         Row(
             kind="invoice",
@@ -77,6 +86,7 @@ def _rows(account: Account, year: int | None) -> list[Row]:
             is_due=inv.status == Invoice.Status.OPEN,
             due_on=inv.due_on,
             amount_due=invoice_outstanding(inv),
+            receipts=tuple(receipts.get(inv.pk, ())),
         )
         for inv in invoices
     ]
@@ -100,6 +110,25 @@ def demo_self_pay(account: Account) -> bool:
     return enabled and account.payment_gateway == Account.Gateway.BANK_TRANSFER
 
 
+def _card(account: Account) -> str:
+    """The saved card that can pay now ("Visa •••• 4242, expires 12/29"), when the account pays by card."""
+    if not stripe_enabled() or account.payment_gateway != Account.Gateway.STRIPE:
+        return ""
+    customer = StripeCustomer.objects.filter(account=account).exclude(payment_method_id="").first()
+    return customer.card_label if customer else ""
+
+
+def _due(account: Account) -> list[Invoice]:
+    """Open invoices, oldest due first, each with its latest card attempt (`last_charge`) for the page to explain."""
+    due = list(Invoice.objects.filter(account=account, status=Invoice.Status.OPEN).order_by("due_on", "id"))
+    latest = {}
+    for charge in CardCharge.objects.filter(invoice__in=due).order_by("attempt"):
+        latest[charge.invoice_id] = charge
+    for inv in due:
+        inv.last_charge = latest.get(inv.pk)
+    return due
+
+
 @billing_required
 def invoice_list(request):
     account = request.account
@@ -113,7 +142,8 @@ def invoice_list(request):
             "rows": _rows(account, year),
             "years": years,
             "year": year,
-            "due": list(Invoice.objects.filter(account=account, status=Invoice.Status.OPEN).order_by("due_on", "id")),
+            "due": _due(account),
+            "card": _card(account),
             "seller": settings.SELLER,
             "self_pay": demo_self_pay(account),
             "locale": account.locale or "en_US",
@@ -152,7 +182,34 @@ def invoice_pay_demo(request, number: str):
     return redirect("invoice_list")
 
 
+@billing_required
+@require_POST
+def invoice_pay_card(request, number: str):
+    """Pay an open invoice now with the saved card (issue 17)."""
+    account = request.account
+    invoice = get_object_or_404(Invoice, account=account, number=number)
+    was_locked = bool(account.locked_on)
+    try:
+        charge = invoice_pay_by_card(invoice=invoice, on=today(account))
+    except Refused as refused:
+        messages.error(request, str(refused))
+        return redirect("invoice_list")
+    except stripe.StripeError as e:
+        messages.error(request, e.user_message or "Stripe did not answer; please try again in a moment.")
+        return redirect("invoice_list")
+    if charge.status == CardCharge.Status.SUCCEEDED:
+        account.refresh_from_db(fields=["locked_on"])
+        unlocked = " The account is unlocked." if was_locked and not account.locked_on else ""
+        messages.success(request, f"Paid {invoice.number}: {money(charge.amount, account.locale)}.{unlocked}")
+    elif charge.status == CardCharge.Status.FAILED:
+        messages.error(request, f"The card did not pay {invoice.number}: {charge.failure_message}")
+    else:
+        messages.success(request, f"The card payment of {invoice.number} is on its way; this page shows it once done.")
+    return redirect("invoice_list")
+
+
 urlpatterns = [
     path("", invoice_list, name="invoice_list"),
+    path("<str:number>/pay-by-card/", invoice_pay_card, name="invoice_pay_card"),
     path("<str:number>/pay/", invoice_pay_demo, name="invoice_pay_demo"),
 ]

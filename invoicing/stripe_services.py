@@ -118,6 +118,46 @@ def payment_method_remove(*, account: Account) -> None:
     history_record(instance=account, reason="Card removed; pays by bank transfer")
 
 
+def payment_gateway_choose(*, account: Account, gateway: str) -> None:
+    """Pay by bank transfer or by the saved card (issue 17); the card stays on file either way.
+
+    Choosing the card needs one saved; choosing it does not charge anything by itself (open
+    invoices can be paid from Settings › Invoices, renewals are charged when issued).
+    """
+    if gateway not in (Account.Gateway.BANK_TRANSFER, Account.Gateway.STRIPE):
+        raise Refused("Choose bank transfer or card.", field="gateway", code="unknown_gateway")
+    if gateway == Account.Gateway.STRIPE:
+        customer = StripeCustomer.objects.filter(account=account).exclude(payment_method_id="").first()
+        if customer is None:
+            raise Refused("Add a card first.", code="no_card")
+        reason = f"Pays by card ending {customer.card_last4}"
+    else:
+        reason = "Pays by bank transfer (card kept on file)"
+    if account.payment_gateway == gateway:
+        return
+    with transaction.atomic():
+        Account.objects.filter(pk=account.pk).update(payment_gateway=gateway)
+        account.payment_gateway = gateway
+        history_record(instance=account, reason=reason)
+
+
+def invoice_pay_by_card(*, invoice: Invoice, on: date) -> CardCharge:
+    """The customer's "Pay now" on an open invoice: charge the saved card for what is left (issue 17).
+
+    The same attempt rules as automatic charges (`invoice_charge`): never two live attempts.
+    """
+    if invoice.status != Invoice.Status.OPEN or invoice_outstanding(invoice).amount <= 0:
+        raise Refused(f"{invoice.number} has nothing left to pay.", code="nothing_due")
+    if not StripeCustomer.objects.filter(account_id=invoice.account_id).exclude(payment_method_id="").exists():
+        raise Refused("Add a card first.", code="no_card")
+    if invoice.card_charges.filter(status=CardCharge.Status.PENDING).exists():
+        raise Refused(f"A card payment of {invoice.number} is already on its way.", code="charge_pending")
+    charge = invoice_charge(invoice=invoice, on=on)
+    if charge is None:
+        raise Refused(f"{invoice.number} could not be charged now.", code="not_charged")
+    return charge
+
+
 def djstripe_mirror(*, model: str, stripe_object) -> None:
     """Copy a Stripe object Prorata just received into dj-stripe's table of that name (issue 8).
 

@@ -4,7 +4,7 @@ from django.http import Http404
 
 from accounts.permissions import can_manage_billing
 from invoicing import documents
-from invoicing.models import CreditNote, Invoice
+from invoicing.models import CreditNote, Invoice, Receipt
 from invoicing.pdf import pdf_response
 
 
@@ -22,7 +22,7 @@ def _support_may_read(request, model) -> bool:
 
 
 def document_download(request, number: str):
-    """`/settings/invoices/<number>.pdf`: an invoice or credit note of the current account, from storage."""
+    """`/settings/invoices/<number>.pdf`: an invoice, credit note or payment receipt of the current account."""
     document = None
     for model in (Invoice, CreditNote):
         if document is None and request.user.is_authenticated and _support_may_read(request, model):
@@ -34,5 +34,12 @@ def document_download(request, number: str):
             or CreditNote.objects.filter(account=account, number=number).first()
         )
     if document is None:
-        raise Http404
+        receipts = Receipt.objects.select_related("payment__invoice__account")
+        if request.user.is_authenticated and _support_may_read(request, Invoice):
+            receipt = receipts.filter(number=number).first()
+        else:
+            receipt = receipts.filter(payment__invoice__account=_billing_account(request), number=number).first()
+        if receipt is None:
+            raise Http404
+        return pdf_response(documents.receipt_pdf(receipt), f"{receipt.number}.pdf")
     return pdf_response(documents.document_pdf(document), f"{document.number}.pdf")

@@ -10,6 +10,7 @@ from datetime import date
 
 from moneyed import Money
 
+from accounts.tax import account_tax
 from subscriptions.models import Plan, SeatMode, Subscription
 from subscriptions.previews import InvoicePreview, invoice_preview, preview
 from subscriptions.scenario import run_scenario
@@ -96,7 +97,7 @@ def subscription_what_if(*, subscription: Subscription, plan: Plan, until: date)
         "account": {
             "name": f"What-if for {account.name}",
             "timezone": account.timezone,
-            "tax_rate": str(account.tax_rate),
+            "tax_rate": str(account_tax(account, until).rate),
             "auto_pay": True,
         },
         "events": events,

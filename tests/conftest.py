@@ -52,3 +52,17 @@ def as_role(client, team):
         return client
 
     return login
+
+
+@pytest.fixture
+def eu_tax_rates(db):
+    """The rate table as the data migration seeds it (the suite builds its database without migrations)."""
+    import importlib
+
+    from accounts.models import TaxRate
+
+    seeded = importlib.import_module("accounts.migrations.0005_eu_tax_rates").EU_STANDARD_RATES
+    TaxRate.objects.bulk_create(
+        TaxRate(country=country, rate=rate, valid_from=since) for country, (rate, since) in seeded.items()
+    )
+    return {country: rate for country, (rate, _since) in seeded.items()}

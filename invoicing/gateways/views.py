@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import billing_required
+from accounts.models import Account
 from common.errors import Refused
 from invoicing import stripe_services
 from invoicing.formatting import money
@@ -72,6 +73,14 @@ def payment_method(request):
                     messages.success(request, f"It paid {what} just now.{reopened}")
                 if unpaid:
                     messages.error(request, f"The card could not pay {', '.join(sorted(unpaid))} yet; see Invoices.")
+                return redirect("payment_method")
+            elif action in ("use_card", "use_bank"):
+                gateway = Account.Gateway.STRIPE if action == "use_card" else Account.Gateway.BANK_TRANSFER
+                stripe_services.payment_gateway_choose(account=account, gateway=gateway)
+                if gateway == Account.Gateway.STRIPE:
+                    messages.success(request, "Your card will pay your invoices. Open invoices can be paid now.")
+                else:
+                    messages.success(request, "You pay by bank transfer; the card stays on file.")
                 return redirect("payment_method")
             elif action == "remove":
                 stripe_services.payment_method_remove(account=account)

@@ -6,6 +6,7 @@
 - payments: payments and refunds (SPEC §2.5)
 - closing: void and uncollectible (SPEC §2.6)
 - delivery: PDF, storage and email after commit (SPEC §2.6)
+- receipts: one receipt per payment, emailed as a PDF after commit
 - rows: a core line as a line row, and the COPY writer of the daily run
 
 Reads live in `invoicing.selectors`.
@@ -29,6 +30,7 @@ from invoicing.services.numbering import (
     series_format,
 )
 from invoicing.services.payments import invoice_pay, invoice_refund
+from invoicing.services.receipts import receipt_deliver, receipt_write, receipts_deliver_pending
 from invoicing.services.rows import line_from_core, line_to_core, rows_insert, rows_register
 
 __all__ = [
@@ -54,6 +56,9 @@ __all__ = [
     "line_to_core",
     "number_allocate",
     "numbers_allocate",
+    "receipt_deliver",
+    "receipt_write",
+    "receipts_deliver_pending",
     "rows_insert",
     "rows_register",
     "series_format",

@@ -6,6 +6,7 @@ from django.db import transaction
 from moneyed import Money
 
 from accounts.models import Account
+from accounts.tax import account_tax
 from billing import plan as core
 from billing.calendar import Period
 from billing.proration import zero
@@ -20,6 +21,13 @@ from invoicing.signals import invoice_paid
 
 
 @transaction.atomic
+def _tax_of(account: Account, invoice: Invoice | None, on: date) -> dict:
+    if invoice is not None:
+        return {"tax_rate": invoice.tax_rate, "tax_reason": invoice.tax_reason}
+    tax = account_tax(account, on)
+    return {"tax_rate": tax.rate, "tax_reason": tax.reason}
+
+
 def credit_note_issue(
     *,
     account: Account,
@@ -60,6 +68,8 @@ def credit_note_issue(
         currency=currency,
         issued_on=on,
         total=total,
+        # A correction keeps the tax treatment of the invoice it corrects.
+        **_tax_of(account, invoice, on),
         buyer=buyer_snapshot(account),
         created_by=by,
         number=number_allocate(prefix=CREDIT_NOTE_SERIES, on=on),

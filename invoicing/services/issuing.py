@@ -11,8 +11,10 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from accounts.models import Account
+from accounts.tax import account_tax, tax_rates_on
 from billing import plan as core
 from billing.proration import zero
+from billing.tax import TaxTreatment
 from invoicing import gateways
 from invoicing.models import CreditEntry, Invoice, InvoiceLine
 from invoicing.selectors import credit_balances
@@ -109,18 +111,21 @@ def _issue(drafts: list[InvoiceDraft], *, recorded: bool) -> list[Invoice | None
     accounts = {d.account.pk: d.account for d, _ in todo}
     list(Account.objects.select_for_update().filter(pk__in=sorted(accounts)).order_by("pk").values_list("pk"))
     balances = credit_balances(accounts.values())
-    invoices, all_totals = [], []
+    invoices, all_totals, rates = [], [], {}
     for d, lines in todo:
         account = d.account
+        if d.on not in rates:
+            rates[d.on] = tax_rates_on(d.on)
+        tax = account_tax(account, d.on, rates=rates[d.on])
         totals = core.invoice_totals(
             lines=lines + [line_to_core(w) for w in d.waiting],
             currency=account.currency,
             discounts=list(d.discounts),
-            tax_rate=account.tax_rate,
+            tax_rate=tax.rate,
             credit_balance=balances[account.pk],
         )
         balances[account.pk] = balances[account.pk] - totals.credit_applied + totals.credit_added
-        invoices.append(_invoice_of(d, totals))
+        invoices.append(_invoice_of(d, totals, tax))
         all_totals.append(totals)
     _number(invoices)
     # Written as drafts, so their lines can be added; then opened (or paid).
@@ -152,7 +157,7 @@ def _issue(drafts: list[InvoiceDraft], *, recorded: bool) -> list[Invoice | None
     return [next(issued) if x is not None else None for x in live]
 
 
-def _invoice_of(d: InvoiceDraft, totals: core.Totals) -> Invoice:
+def _invoice_of(d: InvoiceDraft, totals: core.Totals, tax: TaxTreatment) -> Invoice:
     """The draft's invoice, unsaved, with its totals and the buyer as they are today; paid when nothing is due."""
     account, currency = d.account, d.account.currency
     return Invoice(
@@ -163,7 +168,8 @@ def _invoice_of(d: InvoiceDraft, totals: core.Totals) -> Invoice:
         currency=currency,
         issued_on=d.on,
         due_on=_due_on(account, d.on),
-        tax_rate=account.tax_rate,
+        tax_rate=tax.rate,
+        tax_reason=tax.reason,
         subtotal=totals.subtotal,
         discount=totals.discount,
         discount_label=", ".join(x.label for x in d.discounts) if totals.discount.amount else "",

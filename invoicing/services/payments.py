@@ -9,6 +9,7 @@ from common.errors import Refused
 from invoicing import gateways
 from invoicing.models import CreditEntry, Invoice, Payment, Refund
 from invoicing.selectors import invoice_net_paid, invoice_outstanding
+from invoicing.services.receipts import receipt_write
 from invoicing.signals import invoice_paid
 
 
@@ -23,7 +24,7 @@ def invoice_pay(
     gateway_id: str = "",
     by=None,
 ) -> Payment:
-    """Record a payment; paid in full → paid, and the account unlocks at once (SPEC §2.5).
+    """Record a payment and its receipt; paid in full → paid, and the account unlocks at once (SPEC §2.5).
 
     An overpayment goes to the credit balance. The account's status follows from `invoice_paid`,
     sent in this transaction.
@@ -63,6 +64,7 @@ def invoice_pay(
                 invoice=invoice,
             )
     invoice.save(update_fields=["amount_paid", "status", "paid_on"])
+    receipt_write(payment=payment, invoice=invoice)
     invoice_paid.send(sender=Invoice, invoice=invoice, payment=payment, on=on)
     return payment
 

@@ -76,6 +76,7 @@ COLUMNS: dict[type[models.Model], Columns] = {
             "issued_on",
             "due_on",
             "tax_rate",
+            "tax_reason",
             "discount_label",
             "paid_on",
             "emailed_at",

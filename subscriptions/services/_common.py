@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from accounts.models import Account
+from accounts.tax import account_tax
 from billing import plan as core
 from common.errors import Refused
 from invoicing.formatting import day as fmt_day
@@ -106,7 +107,7 @@ def _held(sub: Subscription) -> list[InvoiceLine]:
     return waiting_lines(sub) if sub.plan.minimum_invoice is not None else []
 
 
-def _below_minimum(sub: Subscription, lines: list[core.Line], waiting: list[InvoiceLine]) -> bool:
+def _below_minimum(sub: Subscription, lines: list[core.Line], waiting: list[InvoiceLine], *, on: date) -> bool:
     """Would an invoice of `lines` and `waiting` total less than the plan's `minimum_invoice`? (SPEC §2.4)"""
     if sub.plan.minimum_invoice is None:
         return False
@@ -114,7 +115,7 @@ def _below_minimum(sub: Subscription, lines: list[core.Line], waiting: list[Invo
         lines=[*lines, *(line_to_core(w) for w in waiting)],
         currency=sub.account.currency,
         discounts=[d for d in [coupon_discount(sub)] if d is not None],
-        tax_rate=sub.account.tax_rate,
+        tax_rate=account_tax(sub.account, on).rate,
     )
     return core.below_minimum_invoice(totals.total, sub.plan.minimum_invoice)
 

@@ -15,13 +15,14 @@ from billing import plan as core
 from billing.calendar import period_for
 from billing.proration import amount_text
 from invoicing.models import Invoice, InvoiceLine
-from invoicing.services import invoice_deliver_pending
+from invoicing.services import invoice_deliver_pending, receipts_deliver_pending
 from subscriptions.models import Cycle, Plan, Subscription
 from subscriptions.selectors import waiting_lines
 from subscriptions.services._common import Status, _expire, _issue
 from subscriptions.services.dunning import dunning_run
 from subscriptions.services.renewal import Renewal, renewals_write
 from subscriptions.services.terms import plan_change_apply_scheduled
+from subscriptions.signals import daily_run_finished
 
 RUN_CHUNK = 500
 
@@ -210,4 +211,7 @@ def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
     card_charges_retry(on=on, accounts=accounts)  # failed cards again on days 1, 3, 5, before the lock (issue 8)
     summary.locked = dunning_run(on=on, accounts=accounts)["locked"]
     invoice_deliver_pending(on=on, accounts=accounts)  # PDFs and emails that failed before (SPEC §2.6)
+    if accounts is None:
+        receipts_deliver_pending()  # receipts whose email failed before
+        daily_run_finished.send(sender=billing_run, on=on)  # e.g. the revenue snapshot of the day (issue 21)
     return summary

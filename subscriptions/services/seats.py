@@ -57,7 +57,7 @@ def _bill_added(sub: Subscription, added: int, *, on: date) -> SeatOutcome:
     policy = plan.seat_add_billing(sub.cycle)
     if policy == SeatAddBilling.INVOICE_NOW:
         held = _held(sub)
-        if not _below_minimum(sub, [line], held):
+        if not _below_minimum(sub, [line], held, on=on):
             return SeatOutcome(invoice=_issue(sub, reason=Invoice.Reason.SEATS, on=on, lines=[line], waiting=held))
     bill_on = sub.period_end
     if policy == SeatAddBilling.MONTHLY_TRUE_UP:

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from django.db import transaction
 
+from accounts.tax import account_tax
 from billing import plan as core
 from billing.calendar import first_period
 from common.errors import Refused
@@ -92,7 +93,7 @@ def _switch_credit_note(sub: Subscription, *, credit: core.Line, invoice_lines: 
             invoice_lines=[line for line in invoice_lines if line is not None],
             currency=sub.account.currency,
             discounts=[d for d in [coupon_discount(sub)] if d is not None],
-            tax_rate=sub.account.tax_rate,
+            tax_rate=account_tax(sub.account, on).rate,
         ),
         memo=f"Unused time: {credit.description}",
         by=by,

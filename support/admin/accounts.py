@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from moneyed import Money
 
-from accounts.models import Account, Membership, User
+from accounts.models import Account, Membership, TaxRate, User
 from accounts.services import membership_archive, membership_reactivate
 from common.clock import today
 from common.errors import Refused
@@ -158,6 +158,10 @@ class AccountAdmin(StaffActionsMixin, HistoryAdmin):
             "Billing profile",
             {"fields": ["legal_name", "address", "country", "tax_id", "billing_email", "tax_rate", "payment_gateway"]},
         ),
+        (
+            "VAT ID check (VIES)",
+            {"fields": ["vies_valid", "vies_checked_on", "vies_valid_on", "vies_consultation", "vies_message"]},
+        ),
         ("Subscription", {"fields": ["subscription_summary", "locked_on"]}),
         ("Credit", {"fields": ["credit_balance_display"]}),
         ("Documents", {"fields": ["recent_invoices", "recent_credit_notes"]}),
@@ -299,3 +303,12 @@ class MembershipAdmin(StaffActionsMixin, HistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(HistoryAdmin):
+    """The tax rules' rate table: a country's standard rate over [valid_from, valid_to)."""
+
+    list_display = ["country", "rate", "valid_from", "valid_to"]
+    list_filter = ["country"]
+    search_fields = ["country"]

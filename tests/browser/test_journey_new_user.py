@@ -3,11 +3,14 @@
 from datetime import date
 
 import pytest
+from pypdf import PdfReader
 
+from invoicing.stripe_services import payment_gateway_choose
 from subscriptions import services
 from subscriptions.models import ToMonthly
 from tests.browser.conftest import CHROMIUM, PHONE
 from tests.builders import make_plan, make_team_plan, world
+from tests.invoicing.conftest import localstripe, setup_card, stripe_on  # noqa: F401 (fixtures)
 
 pytestmark = [
     pytest.mark.browser,
@@ -72,3 +75,42 @@ def test_change_plan_shows_plan_cards(clock, open_as, shot):
     assert "$4.00 per seat a month" in start.inner_text() and "Timesheets" in start.inner_text()
     assert "Your plan" in page.locator("[data-plan-card=team]").inner_text()
     shot(page, "10-plan-cards")
+
+
+def test_paying_an_invoice_gives_a_receipt_to_download(clock, open_as, shot, tmp_path):
+    w = world(on=NOV_1, people=2, subscribe=False)
+    services.subscription_create(account=w.account, plan=make_plan(), cycle="monthly", on=NOV_1)
+    invoice = w.account.invoices.get()  # open, paid by bank transfer; demo self-pay is on
+    page = open_as(w.owner)
+    page.goto("/settings/invoices/")
+    page.locator(f'[data-pay="{invoice.number}"]').click()
+    assert f"Paid {invoice.number}" in page.locator(".messages").inner_text()
+    link = page.locator(f'[data-receipt="{invoice.number}-R1"]')
+    with page.expect_download() as download:
+        link.click()
+    path = tmp_path / "receipt.pdf"
+    download.value.save_as(path)
+    text = "\n".join(p.extract_text() for p in PdfReader(path).pages)
+    assert "Receipt" in text and f"{invoice.number}-R1" in text and "Left to pay" in text
+    shot(page, "10-receipt-link")
+
+
+@pytest.mark.usefixtures("stripe_on")
+def test_pay_now_with_the_saved_card(clock, open_as, shot):
+    w = world(on=NOV_1, people=1, subscribe=False)
+    setup_card(w.account)
+    # The team paid by transfer when the invoice was issued, then chose its card again: the invoice is open.
+    payment_gateway_choose(account=w.account, gateway="bank_transfer")
+    services.subscription_create(account=w.account, plan=make_plan(), cycle="monthly", on=NOV_1)
+    payment_gateway_choose(account=w.account, gateway="stripe")
+    invoice = w.account.invoices.get()
+    page = open_as(w.owner)
+    page.goto("/settings/invoices/")
+    button = page.locator(f'[data-pay-card="{invoice.number}"]')
+    assert button.inner_text() == "Pay $14.00 now with Visa •••• 4242, expires 12/30"  # 2 seats × $7.00
+    shot(page, "11-pay-now-card")
+    button.click()
+    assert f"Paid {invoice.number}: $14.00." in page.locator(".messages").inner_text()
+    assert page.locator(f'[data-receipt="{invoice.number}-R1"]').is_visible()
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"

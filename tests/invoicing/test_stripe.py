@@ -13,7 +13,7 @@ from django.core import mail
 from djstripe.models import Event
 
 from accounts.models import Account
-from invoicing.models import CardCharge, Invoice, NumberSeries, Payment, Refund, StripeCustomer
+from invoicing.models import CardCharge, Invoice, NumberSeries, Payment, Receipt, Refund, StripeCustomer
 from invoicing.stripe_client import stripe_client
 from invoicing.stripe_services import (
     invoice_charge,
@@ -334,13 +334,15 @@ def test_localstripe_delivers_a_signed_event_that_marks_the_invoice_paid(stripe_
     try:
         intent = send_and_lose_the_answer(invoice, customer)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not Payment.objects.filter(invoice=invoice).exists():
-            time.sleep(0.1)  # localstripe waits a second before it posts
+        receipted = Receipt.objects.filter(payment__invoice=invoice, emailed_at__isnull=False)
+        while time.monotonic() < deadline and not receipted.exists():
+            time.sleep(0.1)  # localstripe waits a second before it posts; the receipt goes out after commit
     finally:
         register("http://127.0.0.1:9/", ["prorata.never"])  # later events go nowhere
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
     assert Payment.objects.get(invoice=invoice).gateway_id == intent.id
+    assert receipted.count() == 1
     # Late events of earlier tests may be recorded too; this intent's event is recorded once.
     recorded = Event.objects.filter(type="payment_intent.succeeded")
     assert len([e for e in recorded if e.data["object"]["id"] == intent.id]) == 1

@@ -1,0 +1,45 @@
+"""The tax treatment of an account on a day: the rules of `billing.tax` fed from the database.
+
+The seller's country is `settings.SELLER["country"]`; the rates are the `TaxRate` rows in force
+on the day; a buyer counts as a validated business when VIES said its VAT ID was valid within
+`VIES_MAX_AGE_DAYS` of the day.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Q
+
+from accounts.models import Account, TaxRate
+from billing import tax as rules
+
+
+def tax_rates_on(on: date) -> dict[str, Decimal]:
+    """Each country's rate in force on `on` (half-open `[valid_from, valid_to)`)."""
+    rows = (
+        TaxRate.objects.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on))
+        .order_by("country", "valid_from")
+        .values_list("country", "rate")
+    )
+    return {country.upper(): rate for country, rate in rows}
+
+
+def vat_id_validated(account: Account, on: date) -> bool:
+    """A VAT ID VIES found valid on a day no older than `VIES_MAX_AGE_DAYS` before `on`."""
+    if not account.tax_id or account.vies_valid_on is None:
+        return False
+    return on - account.vies_valid_on <= timedelta(days=settings.VIES_MAX_AGE_DAYS)
+
+
+def account_tax(account: Account, on: date, *, rates: dict[str, Decimal] | None = None) -> rules.TaxTreatment:
+    """The rate and reason an invoice of `account` issued on `on` carries."""
+    if account.tax_rate is not None:
+        return rules.TaxTreatment(Decimal(account.tax_rate), rules.MANUAL)
+    return rules.tax_treatment(
+        seller_country=settings.SELLER["country"],
+        buyer_country=account.country,
+        validated_business=vat_id_validated(account, on),
+        rates=tax_rates_on(on) if rates is None else rates,
+    )

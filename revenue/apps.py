@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class RevenueConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "revenue"
+    verbose_name = "Revenue"
+
+    def ready(self):
+        from revenue import receivers  # noqa: F401

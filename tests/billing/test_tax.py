@@ -1,0 +1,86 @@
+"""The tax rules (billing/tax.py): each rule with worked numbers. No database."""
+
+from decimal import Decimal
+
+import pytest
+from moneyed import Money
+
+from billing.plan import SUBSCRIPTION, Line, invoice_totals
+from billing.tax import (
+    DOMESTIC,
+    EU_CONSUMER,
+    EXPORT,
+    MANUAL,
+    REVERSE_CHARGE,
+    TaxTreatment,
+    UnknownRate,
+    tax_treatment,
+)
+
+RATES = {"DE": Decimal("0.19"), "FR": Decimal("0.20"), "AT": Decimal("0.20"), "FI": Decimal("0.255")}
+
+
+def treat(buyer, *, business=False, seller="DE", manual=None):
+    return tax_treatment(
+        seller_country=seller, buyer_country=buyer, validated_business=business, rates=RATES, manual_rate=manual
+    )
+
+
+def tax_on(amount: str, rate: Decimal) -> Money:
+    line = Line(SUBSCRIPTION, "Seats", None, 1, Money(amount, "EUR"), Money(amount, "EUR"), 30, 30)
+    return invoice_totals(lines=[line], currency="EUR", tax_rate=rate).tax
+
+
+def test_fr_business_with_validated_vat_id_is_reverse_charge():
+    # DE seller, FR business, VAT ID validated: 0 %, reverse charge; 100.00 → tax 0.00.
+    assert treat("FR", business=True) == TaxTreatment(Decimal(0), REVERSE_CHARGE)
+    assert tax_on("100.00", treat("FR", business=True).rate) == Money("0.00", "EUR")
+
+
+def test_at_consumer_pays_austrian_rate():
+    # DE seller, AT consumer: Austria's 20 %; 100.00 → 20.00.
+    assert treat("AT") == TaxTreatment(Decimal("0.20"), EU_CONSUMER)
+    assert tax_on("100.00", treat("AT").rate) == Money("20.00", "EUR")
+
+
+def test_fr_business_without_validated_vat_id_pays_french_rate():
+    # Not validated (no VIES answer, or too old): treated as a consumer, France's 20 %.
+    assert treat("FR", business=False) == TaxTreatment(Decimal("0.20"), EU_CONSUMER)
+
+
+def test_us_business_is_export():
+    # DE seller, US buyer (business or not): 0 %, export; 100.00 → 0.00.
+    assert treat("US", business=True) == TaxTreatment(Decimal(0), EXPORT)
+    assert treat("US") == TaxTreatment(Decimal(0), EXPORT)
+
+
+def test_domestic_de_to_de_is_19_percent_even_for_a_business():
+    # DE seller, DE business with a valid VAT ID: still domestic 19 %; 100.00 → 19.00.
+    assert treat("DE", business=True) == TaxTreatment(Decimal("0.19"), DOMESTIC)
+    assert tax_on("100.00", Decimal("0.19")) == Money("19.00", "EUR")
+
+
+def test_unknown_buyer_country_is_taxed_as_domestic():
+    assert treat("") == TaxTreatment(Decimal("0.19"), DOMESTIC)
+
+
+def test_25_5_percent_rate_is_kept_whole():
+    # Finland's 25.5 %: 100.00 → 25.50 (not 25.00 or 26.00); 9.99 → 2.547… → 2.55 half-up.
+    assert treat("FI") == TaxTreatment(Decimal("0.255"), EU_CONSUMER)
+    assert tax_on("100.00", Decimal("0.255")) == Money("25.50", "EUR")
+    assert tax_on("9.99", Decimal("0.255")) == Money("2.55", "EUR")
+
+
+def test_manual_rate_wins():
+    # Support's 7 % on a FR business with a valid VAT ID: 7 %, manual; a manual 0 stays 0.
+    assert treat("FR", business=True, manual=Decimal("0.07")) == TaxTreatment(Decimal("0.07"), MANUAL)
+    assert treat("DE", manual=Decimal(0)) == TaxTreatment(Decimal(0), MANUAL)
+
+
+def test_seller_outside_the_eu_charges_nothing_abroad():
+    assert treat("FR", seller="US") == TaxTreatment(Decimal(0), EXPORT)
+
+
+def test_missing_rate_is_an_error_not_zero():
+    with pytest.raises(UnknownRate):
+        treat("IT")
