@@ -7,8 +7,8 @@ Builds N invoices through the real services (each with a credit line, a 25 % dis
 20 % tax and an applied credit balance) in a temporary SQLite file and media folder,
 then prints the median (and p90) time to render one invoice with WeasyPrint, and the
 median time of `GET /settings/invoices/<number>.pdf` once the PDF is in storage.
-Then the `deliver_documents` worker (DOCUMENT_WORKER): documents rendered, stored and emailed per
-second by one process and by --workers processes, each over N fresh invoices, with the ratio.
+Then delivery: documents rendered, stored and emailed per second by the `document_deliver` service
+(what each Celery task runs) in this one process, over N fresh invoices and their credit notes.
 With --png DIR it also writes DIR/invoice.png and DIR/credit-note.png (pdftoppm -r 80).
 """
 
@@ -31,9 +31,6 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--invoices", "-n", type=int, default=20, help="invoices to render and download")
     p.add_argument("--png", metavar="DIR", help="also write DIR/invoice.png and DIR/credit-note.png")
-    p.add_argument(
-        "--workers", type=int, default=2, help="processes for the deliver_documents figure (against 1, same run)"
-    )
     return p.parse_args()
 
 
@@ -57,7 +54,10 @@ def main():
     tmp = tempfile.TemporaryDirectory(prefix="prorata-bench-pdf-")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp.name}/bench.sqlite3")
     os.environ["MEDIA_ROOT"] = f"{tmp.name}/media"
-    os.environ["INVOICE_RENDER_ON_FINALIZE"] = "false"  # rendered below, one at a time, under the clock
+    # Tasks go to a broker in this process's memory that nothing reads: documents stay pending, and are
+    # rendered below, one at a time, under the clock.
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
     import django
 
     django.setup()
@@ -103,22 +103,18 @@ def main():
     ratio = statistics.median(renders) / statistics.median(downloads)
     print(f"serving from storage is {ratio:.0f}× faster than rendering")
 
-    from invoicing.services import documents_deliver, documents_pending
+    from invoicing.services import document_deliver, documents_pending
 
-    documents_deliver()  # the invoices above (already stored) are emailed; not counted
-    rates = {}
-    for workers in (1, args.workers):
-        for _ in range(args.invoices):
-            rich_invoice()
-        pending = len(documents_pending())  # the invoices, and the credit notes that gave their credit
-        t0 = time.perf_counter()
-        result = documents_deliver(workers=workers)
-        rates[workers] = result.sent / (time.perf_counter() - t0)
-        assert result.sent == pending and not result.failed, (result, pending)
-        print(
-            f"deliver_documents --workers {workers}: {result.sent} rendered, stored and emailed, {rates[workers]:.1f}/s"
-        )
-    print(f"{args.workers} workers: {rates[args.workers] / rates[1]:.2f}× one worker ({os.cpu_count()} CPUs)")
+    for model, pk in documents_pending():
+        document_deliver(model=model, pk=pk)  # the invoices above (already stored) are emailed; not counted
+    for _ in range(args.invoices):
+        rich_invoice()
+    pending = documents_pending()  # the invoices, and the credit notes that gave their credit
+    t0 = time.perf_counter()
+    sent = sum(document_deliver(model=model, pk=pk, quiet=False) for model, pk in pending)
+    rate = sent / (time.perf_counter() - t0)
+    assert sent == len(pending), (sent, len(pending))
+    print(f"deliver (render, store, email) in one process: {sent} documents, {rate:.1f}/s ({os.cpu_count()} CPUs)")
 
     if args.png:
         out = Path(args.png)

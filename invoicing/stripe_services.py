@@ -15,6 +15,7 @@ import stripe
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from moneyed import Money
 
@@ -353,15 +354,34 @@ def card_failure_email(*, charge_id: int) -> None:
 
 
 def card_charges_retry(*, on: date, accounts=None) -> dict:
-    """Daily: queue again unanswered attempts and card refunds that never reached Stripe, and a new
-    charge of failed cards on days 1, 3 and 5 after issue (their keys make every resend harmless).
+    """Daily: a new charge of failed cards on days 1, 3 and 5 after issue (the daily run's sweep,
+    `card_work_requeue`, resends attempts left pending; their keys make every resend harmless).
 
-    Everything goes out as tasks after commit; in a dry run (a preview) nothing is queued.
+    Charges go out as tasks after commit; in a dry run (a preview) nothing is queued.
     """
     from invoicing import tasks
     from invoicing.gateways import stripe_enabled
 
-    counts = {"resent": 0, "retried": 0, "refunds": 0}
+    counts = {"retried": 0}
+    if not stripe_enabled() or is_dry_run():
+        return counts
+    for invoice in _open_card_invoices(accounts):
+        if (on - invoice.issued_on).days not in RETRY_DAYS:
+            continue
+        if invoice.card_charges.filter(Q(attempted_on=on) | Q(status=CardCharge.Status.PENDING)).exists():
+            continue
+        enqueue(tasks.invoice_collect, invoice.pk, on.isoformat())
+        counts["retried"] += 1
+    return counts
+
+
+def card_work_requeue(*, accounts=None) -> dict:
+    """The safety sweep's part for cards: queue again every attempt still pending (no answer read) and
+    every card refund that never reached Stripe. Their idempotency keys make a resend harmless."""
+    from invoicing import tasks
+    from invoicing.gateways import stripe_enabled
+
+    counts = {"resent": 0, "refunds": 0}
     if not stripe_enabled() or is_dry_run():
         return counts
     unsent = Refund.objects.filter(gateway_id="", payment__method=Payment.Method.CARD).exclude(payment__gateway_id="")
@@ -370,23 +390,18 @@ def card_charges_retry(*, on: date, accounts=None) -> dict:
     for refund_id in unsent.values_list("pk", flat=True):
         enqueue(tasks.refund_send, refund_id)
         counts["refunds"] += 1
+    pending = CardCharge.objects.filter(status=CardCharge.Status.PENDING, invoice__in=_open_card_invoices(accounts))
+    for charge_id in pending.values_list("pk", flat=True):
+        enqueue(tasks.card_charge_resume, charge_id)
+        counts["resent"] += 1
+    return counts
+
+
+def _open_card_invoices(accounts):
     invoices = Invoice.objects.select_related("account").filter(
         status=Invoice.Status.OPEN, account__payment_gateway=Account.Gateway.STRIPE
     )
-    if accounts is not None:
-        invoices = invoices.filter(account__in=accounts)
-    for invoice in invoices:
-        pending = list(invoice.card_charges.filter(status=CardCharge.Status.PENDING).values_list("pk", flat=True))
-        for charge_id in pending:
-            enqueue(tasks.card_charge_resume, charge_id)
-            counts["resent"] += 1
-        if pending or (on - invoice.issued_on).days not in RETRY_DAYS:
-            continue
-        if invoice.card_charges.filter(attempted_on=on).exists():
-            continue
-        enqueue(tasks.invoice_collect, invoice.pk, on.isoformat())
-        counts["retried"] += 1
-    return counts
+    return invoices if accounts is None else invoices.filter(account__in=accounts)
 
 
 def card_charge_resume(*, charge_id: int) -> None:

@@ -1,26 +1,18 @@
 """Background work of invoicing, as Celery tasks (enqueued by `common.background.enqueue` after commit).
 
-Each task only calls a service. All are `acks_late` (a worker that dies mid-task leaves the message to
-be delivered again) and retried with exponential backoff; each says why running it twice is harmless.
+Each task only calls a service. All are `common.background.BackgroundTask`s: `acks_late` (a worker that
+dies mid-task leaves the message to be delivered again), retried with exponential backoff up to
+MAX_RETRIES times; each says why running it twice is harmless.
 """
 
 from datetime import date
 
-from celery import shared_task
 from django.apps import apps
 
-RETRYING = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (Exception,),
-    "retry_backoff": 5,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
+from common.background import background_task
 
 
-@shared_task(name="invoicing.document_deliver", **RETRYING)
+@background_task("invoicing.document_deliver")
 def document_deliver(model: str, pk: int) -> bool:
     """Render, store and email one issued invoice or credit note (`model` is "invoicing.Invoice" or
     "invoicing.CreditNote").
@@ -33,7 +25,19 @@ def document_deliver(model: str, pk: int) -> bool:
     return deliver(model=apps.get_model(model), pk=pk, quiet=False)
 
 
-@shared_task(name="invoicing.invoice_collect", **RETRYING)
+@background_task("invoicing.receipt_deliver")
+def receipt_deliver(receipt_id: int) -> bool:
+    """Render and email one payment receipt.
+
+    Harmless twice: the service re-reads the receipt under a row lock and sends only while its
+    `emailed_at` mark is empty, setting it in the same transaction.
+    """
+    from invoicing.services.receipts import receipt_deliver as deliver
+
+    return deliver(receipt_id=receipt_id, quiet=False)
+
+
+@background_task("invoicing.invoice_collect")
 def invoice_collect(invoice_id: int, on: str | None = None) -> None:
     """Charge the card of one open invoice (its gateway's `collect`), as an attempt of day `on` (ISO date).
 
@@ -45,7 +49,7 @@ def invoice_collect(invoice_id: int, on: str | None = None) -> None:
     collect(invoice_id=invoice_id, on=date.fromisoformat(on) if on else None)
 
 
-@shared_task(name="invoicing.refund_send", **RETRYING)
+@background_task("invoicing.refund_send")
 def refund_send(refund_id: int) -> None:
     """Send one recorded refund through its gateway.
 
@@ -57,7 +61,7 @@ def refund_send(refund_id: int) -> None:
     send(refund_id=refund_id, quiet=False)
 
 
-@shared_task(name="invoicing.card_charge_resume", **RETRYING)
+@background_task("invoicing.card_charge_resume")
 def card_charge_resume(charge_id: int) -> None:
     """Resend (or read back) one card charge left pending.
 
@@ -68,7 +72,7 @@ def card_charge_resume(charge_id: int) -> None:
     resume(charge_id=charge_id)
 
 
-@shared_task(name="invoicing.card_failure_email", **RETRYING)
+@background_task("invoicing.card_failure_email")
 def card_failure_email(charge_id: int) -> None:
     """Email the billing contact that a card charge failed.
 

@@ -1,25 +1,15 @@
 """Background work of subscriptions, as Celery tasks: reminders.
 
-Thin, `acks_late` (redelivered when a worker dies), retried with exponential backoff; each says why a
-second run is harmless.
+Thin `common.background.BackgroundTask`s: `acks_late` (redelivered when a worker dies), retried with
+exponential backoff up to MAX_RETRIES times; each says why a second run is harmless.
 """
 
 from datetime import date
 
-from celery import shared_task
-
-RETRYING = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (Exception,),
-    "retry_backoff": 5,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
+from common.background import background_task
 
 
-@shared_task(name="subscriptions.invoice_reminder_send", **RETRYING)
+@background_task("subscriptions.invoice_reminder_send")
 def invoice_reminder_send(pk: int, kind: str, lock_on: str) -> None:
     """Email one payment reminder.
 
@@ -31,7 +21,7 @@ def invoice_reminder_send(pk: int, kind: str, lock_on: str) -> None:
     send(pk, kind, date.fromisoformat(lock_on))
 
 
-@shared_task(name="subscriptions.trial_reminder_send", **RETRYING)
+@background_task("subscriptions.trial_reminder_send")
 def trial_reminder_send(pk: int) -> None:
     """Email one trial-ending reminder.
 

@@ -15,7 +15,7 @@ from billing import plan as core
 from billing.calendar import period_for
 from billing.proration import amount_text
 from invoicing.models import Invoice, InvoiceLine
-from invoicing.services import invoice_deliver_pending, receipts_deliver_pending
+from invoicing.services import pending_requeue
 from subscriptions.models import Cycle, Plan, Subscription
 from subscriptions.selectors import waiting_lines
 from subscriptions.services._common import Status, _expire, _issue
@@ -128,7 +128,7 @@ class RunSummary:
         return {k: amount_text(Money(v, k)) for k, v in sorted(self.amounts.items())}
 
     def add(self, other: "RunSummary") -> None:
-        """Count in what another process's share of the same run did (`run_billing --workers`)."""
+        """Count in what another share of the same run did (e.g. `renewals_run` with `part`, `parts`)."""
         for name in ("subscriptions", "renewed", "expired", "issued", "locked"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for currency, amount in other.amounts.items():
@@ -210,8 +210,8 @@ def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
 
     card_charges_retry(on=on, accounts=accounts)  # failed cards again on days 1, 3, 5, before the lock (issue 8)
     summary.locked = dunning_run(on=on, accounts=accounts)["locked"]
-    invoice_deliver_pending(on=on, accounts=accounts)  # PDFs and emails that failed before (SPEC §2.6)
+    # The safety sweep: PDFs, emails, receipts, card charges and refunds still pending (SPEC §2.6, issue 14).
+    pending_requeue(on=on, accounts=accounts)
     if accounts is None:
-        receipts_deliver_pending()  # receipts whose email failed before
         daily_run_finished.send(sender=billing_run, on=on)  # e.g. the revenue snapshot of the day (issue 21)
     return summary

@@ -42,7 +42,6 @@ def clock():
 @pytest.fixture
 def pages_settings(settings):
     settings.DEMO_SELF_PAY = True
-    settings.INVOICE_RENDER_ON_FINALIZE = False  # PDFs are rendered when downloaded
     return settings
 
 
