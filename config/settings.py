@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -135,6 +136,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_TIMEZONE = TIME_ZONE
+# The daily billing run, started by Celery beat (`make worker` runs the beat) at this time of TIME_ZONE, "HH:MM".
+BILLING_RUN_AT = env("BILLING_RUN_AT", default="03:00")
+_run_hour, _run_minute = (int(part) for part in BILLING_RUN_AT.split(":"))
+CELERY_BEAT_SCHEDULE = {
+    "daily-billing-run": {
+        "task": "subscriptions.billing_run_daily",
+        "schedule": crontab(hour=_run_hour, minute=_run_minute),
+    },
+}
 # Per series: {"INV": {"padding": 6, "yearly_reset": true}}; see invoicing.services.series_format.
 NUMBER_SERIES = env.json("NUMBER_SERIES", default={})
 # Payments (issue 8): card payments through Stripe only when both keys are set; secrets come from the environment.

@@ -1,12 +1,32 @@
-"""Background work of subscriptions, as Celery tasks: reminders.
+"""Background work of subscriptions, as Celery tasks: the daily run (from Celery beat) and reminders.
 
 Thin `common.background.BackgroundTask`s: `acks_late` (redelivered when a worker dies), retried with
 exponential backoff up to MAX_RETRIES times; each says why a second run is harmless.
 """
 
+import logging
 from datetime import date
 
 from common.background import background_task
+
+log = logging.getLogger(__name__)
+
+
+@background_task("subscriptions.billing_run_daily")
+def billing_run_daily(on: str | None = None) -> str:
+    """The daily billing run for `on` (ISO date; default today), as Celery beat starts it at BILLING_RUN_AT.
+
+    Harmless twice: subscriptions are claimed with `skip_locked` and re-read under the lock, and the unique
+    billing keys refuse a second invoice for the same period, so a second run (or an overlapping one)
+    bills nothing again; the sweep at its end only queues work that is still pending.
+    """
+    from django.utils import timezone
+
+    from subscriptions.services import billing_run
+
+    summary = billing_run(on=date.fromisoformat(on) if on else timezone.localdate())
+    log.info("Daily billing run: %s", summary.text())
+    return summary.text()
 
 
 @background_task("subscriptions.invoice_reminder_send")

@@ -127,6 +127,14 @@ class RunSummary:
     def totals(self) -> dict[str, str]:
         return {k: amount_text(Money(v, k)) for k, v in sorted(self.amounts.items())}
 
+    def text(self) -> str:
+        """The run in one line, as `run_billing` prints it and the beat's task logs it."""
+        amounts = "; ".join(f"{currency} {amount}" for currency, amount in self.totals().items()) or "nothing"
+        return (
+            f"{self.on}: {self.renewed} subscriptions renewed, {self.issued} invoices issued ({amounts}), "
+            f"{self.expired} expired, {self.locked} accounts locked."
+        )
+
     def add(self, other: "RunSummary") -> None:
         """Count in what another share of the same run did (e.g. `renewals_run` with `part`, `parts`)."""
         for name in ("subscriptions", "renewed", "expired", "issued", "locked"):

@@ -46,8 +46,4 @@ class Command(BaseCommand):
         finally:
             if bar is not None:
                 bar.close()
-        amounts = "; ".join(f"{currency} {amount}" for currency, amount in summary.totals().items()) or "nothing"
-        self.stdout.write(
-            f"{day}: {summary.renewed} subscriptions renewed, {summary.issued} invoices issued ({amounts}), "
-            f"{summary.expired} expired, {summary.locked} accounts locked."
-        )
+        self.stdout.write(summary.text())

@@ -1,0 +1,75 @@
+"""Background work on a real Celery worker (a thread of this process) against a real Redis: a document
+issued in a committed transaction is rendered, stored and emailed once by the worker; a rolled-back
+change enqueues nothing. Needs `redis-server` (skipped with the reason without it)."""
+
+import json
+import time
+from datetime import date
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from django.core import mail
+from django.db import transaction
+from pypdf import PdfReader
+
+from invoicing.models import Invoice
+from invoicing.services import pending_requeue
+from subscriptions.services import subscription_create
+from tests.builders import make_billed_account, make_pro_plan
+
+NOV_1 = date(2026, 11, 1)
+
+# The worker is another thread with its own database connection: the test's data must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
+def subscribe(acc):
+    subscription_create(account=acc, plan=make_pro_plan(), cycle="monthly", on=NOV_1)
+    return Invoice.objects.get(account=acc)
+
+
+def queued(broker) -> list[str]:
+    """The names of the tasks waiting in Redis (Celery's default queue)."""
+    return [json.loads(raw)["headers"]["task"] for raw in broker.lrange("celery", 0, -1)]
+
+
+def wait_for(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the worker did not finish in time"
+        time.sleep(0.1)
+
+
+def test_a_committed_invoice_is_rendered_stored_and_emailed_once_by_the_worker(celery_on_redis, redis_url):
+    broker = redis.Redis.from_url(redis_url)
+    rolled_back = make_billed_account(billing_email="gone@acme.example")
+    with pytest.raises(Boom), transaction.atomic():
+        subscribe(rolled_back)
+        raise Boom
+    assert queued(broker) == []  # a rolled-back change enqueues nothing
+
+    invoice = subscribe(make_billed_account(billing_email="finance@acme.example"))  # committed
+    assert queued(broker).count("invoicing.document_deliver") == 1  # waiting for a worker; nothing ran here
+    assert mail.outbox == [] and not Invoice.objects.get(pk=invoice.pk).pdf
+
+    with start_worker(celery_on_redis, perform_ping_check=False, shutdown_timeout=60):
+        wait_for(lambda: queued(broker) == [] and Invoice.objects.get(pk=invoice.pk).emailed_at is not None)
+
+    invoice.refresh_from_db()
+    [message] = mail.outbox
+    assert message.subject == f"Invoice {invoice.number} — $7.00" and message.to == ["finance@acme.example"]
+    assert invoice.number in PdfReader(invoice.pdf.path).pages[0].extract_text()
+    ((_, content, _),) = message.attachments
+    assert content == invoice.pdf.open("rb").read()  # the stored file is the one sent
+    assert pending_requeue()["documents"] == 0  # nothing left for the sweep
+    assert not Invoice.objects.filter(account=rolled_back).exists()
