@@ -10,6 +10,7 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.db import transaction
 from pypdf import PdfReader
 
@@ -26,6 +27,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 class Boom(Exception):
     pass
+
+
+class DownTwice(locmem.EmailBackend):
+    """A mail server that refuses the first two messages, then works (Django's in-memory backend)."""
+
+    refused = 0
+
+    def send_messages(self, messages):
+        if DownTwice.refused < 2:
+            DownTwice.refused += 1
+            raise ConnectionRefusedError("SMTP server is down")
+        return super().send_messages(messages)
 
 
 @pytest.fixture(autouse=True)
@@ -73,3 +86,21 @@ def test_a_committed_invoice_is_rendered_stored_and_emailed_once_by_the_worker(c
     assert content == invoice.pdf.open("rb").read()  # the stored file is the one sent
     assert pending_requeue()["documents"] == 0  # nothing left for the sweep
     assert not Invoice.objects.filter(account=rolled_back).exists()
+
+
+def test_a_task_that_fails_twice_is_retried_with_backoff_and_sends_once(celery_on_redis, redis_url, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.DownTwice"
+    DownTwice.refused = 0
+    broker = redis.Redis.from_url(redis_url)
+    invoice = subscribe(make_billed_account(billing_email="finance@acme.example"))
+
+    with start_worker(celery_on_redis, perform_ping_check=False, shutdown_timeout=60):
+        wait_for(lambda: Invoice.objects.get(pk=invoice.pk).emailed_at is not None, seconds=90)
+        wait_for(lambda: queued(broker) == [])
+
+    invoice.refresh_from_db()
+    assert DownTwice.refused == 2  # two failures, each retried by Celery (5 s backoff, doubled, with jitter)
+    [message] = mail.outbox  # then one email
+    assert message.subject == f"Invoice {invoice.number} — $7.00"
+    ((_, content, _),) = message.attachments
+    assert content == invoice.pdf.open("rb").read()  # the PDF stored by the first try is the one sent
