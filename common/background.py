@@ -47,6 +47,13 @@ def background_task(name: str):
     return shared_task(name=name, base=BackgroundTask)
 
 
+def in_process() -> bool:
+    """True without a broker (no CELERY_BROKER_URL): tasks run in this process right after commit."""
+    from celery import current_app
+
+    return bool(current_app.conf.task_always_eager)
+
+
 def enqueue(task, *args) -> None:
     """`task.delay(*args)` once the current transaction commits (at once outside one); never in a dry run."""
     if is_dry_run():

@@ -138,6 +138,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 CELERY_TIMEZONE = TIME_ZONE
 # The daily billing run, started by Celery beat (`make worker` runs the beat) at this time of TIME_ZONE, "HH:MM".
 BILLING_RUN_AT = env("BILLING_RUN_AT", default="03:00")
+# With workers, the daily run fans out: one task per this many due subscriptions.
+BILLING_RUN_CHUNK = env.int("BILLING_RUN_CHUNK", default=2000)
 _run_hour, _run_minute = (int(part) for part in BILLING_RUN_AT.split(":"))
 CELERY_BEAT_SCHEDULE = {
     "daily-billing-run": {

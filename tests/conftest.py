@@ -117,11 +117,16 @@ def celery_on_redis(redis_url):
 
     keys = ("broker_url", "result_backend", "task_always_eager")
     before = {key: app.conf[key] for key in keys}
+
+    def forget_connections():
+        app.close()  # the broker connection pool
+        vars(app._local).pop("backend", None)  # the result backend this thread made from the old settings
+
     redis.Redis.from_url(redis_url).flushdb()
-    app.close()  # no connection pool kept from another broker
+    forget_connections()
     app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False)
     try:
         yield app
     finally:
-        app.close()
+        forget_connections()
         app.conf.update(before)

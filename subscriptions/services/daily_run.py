@@ -5,6 +5,7 @@ Named `daily_run`, not `billing_run`, so that `subscriptions.services.billing_ru
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -135,6 +136,20 @@ class RunSummary:
             f"{self.expired} expired, {self.locked} accounts locked."
         )
 
+    def as_dict(self) -> dict:
+        """For a task's result (JSON): amounts as strings."""
+        return {
+            "on": self.on.isoformat(),
+            **{name: getattr(self, name) for name in ("subscriptions", "renewed", "expired", "issued", "locked")},
+            "amounts": {currency: str(amount) for currency, amount in self.amounts.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunSummary":
+        counts = {name: data[name] for name in ("subscriptions", "renewed", "expired", "issued", "locked")}
+        amounts = {currency: Decimal(amount) for currency, amount in data["amounts"].items()}
+        return cls(on=date.fromisoformat(data["on"]), amounts=amounts, **counts)
+
     def add(self, other: "RunSummary") -> None:
         """Count in what another share of the same run did (e.g. `renewals_run` with `part`, `parts`)."""
         for name in ("subscriptions", "renewed", "expired", "issued", "locked"):
@@ -163,6 +178,12 @@ def _run_one(pk: int, *, on: date, summary: RunSummary) -> None:
         summary.count(issued)
 
 
+def subscriptions_due(*, on: date):
+    """What the day's run bills: subscriptions whose period ended by `on`, or with a waiting line due."""
+    waiting_due = InvoiceLine.objects.filter(subscription=OuterRef("pk"), invoice__isnull=True, bill_on__lte=on)
+    return Subscription.objects.exclude(status=Status.EXPIRED).filter(Q(period_end__lte=on) | Exists(waiting_due))
+
+
 def renewals_run(*, on: date, accounts=None, progress=None, part: int = 0, parts: int = 1) -> RunSummary:
     """The daily run's billing: renewals, trial ends, expiries and waiting lines due by `on` (SPEC §2.4).
 
@@ -175,8 +196,7 @@ def renewals_run(*, on: date, accounts=None, progress=None, part: int = 0, parts
     processes given parts 0 … parts − 1 share the run without ever waiting on one another's chunks.
     """
     summary = RunSummary(on=on)
-    waiting_due = InvoiceLine.objects.filter(subscription=OuterRef("pk"), invoice__isnull=True, bill_on__lte=on)
-    due = Subscription.objects.exclude(status=Status.EXPIRED).filter(Q(period_end__lte=on) | Exists(waiting_due))
+    due = subscriptions_due(on=on)
     if accounts is not None:
         due = due.filter(account__in=accounts)
     if parts > 1:
