@@ -120,6 +120,7 @@ def celery_on_redis(redis_url):
 
     def forget_connections():
         app.close()  # the broker connection pool
+        app.amqp._producer_pool = None  # producers bound to the old broker URL (e.g. amqp:// when it was empty)
         vars(app._local).pop("backend", None)  # the result backend this thread made from the old settings
 
     redis.Redis.from_url(redis_url).flushdb()

@@ -57,6 +57,8 @@ def queued(broker) -> list[str]:
 
 
 def wait_for(condition, seconds: float = 60) -> None:
+    """Poll `condition` (the outbox and Redis, not the database: SQLite's shared in-memory test database
+    answers "table is locked" at once, without waiting, while the worker writes)."""
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "the worker did not finish in time"
@@ -76,9 +78,10 @@ def test_a_committed_invoice_is_rendered_stored_and_emailed_once_by_the_worker(c
     assert mail.outbox == [] and not Invoice.objects.get(pk=invoice.pk).pdf
 
     with start_worker(celery_on_redis, perform_ping_check=False, shutdown_timeout=60):
-        wait_for(lambda: queued(broker) == [] and Invoice.objects.get(pk=invoice.pk).emailed_at is not None)
+        wait_for(lambda: len(mail.outbox) == 1 and queued(broker) == [])
 
     invoice.refresh_from_db()
+    assert invoice.emailed_at is not None
     [message] = mail.outbox
     assert message.subject == f"Invoice {invoice.number} — $7.00" and message.to == ["finance@acme.example"]
     assert invoice.number in PdfReader(invoice.pdf.path).pages[0].extract_text()
@@ -95,10 +98,10 @@ def test_a_task_that_fails_twice_is_retried_with_backoff_and_sends_once(celery_o
     invoice = subscribe(make_billed_account(billing_email="finance@acme.example"))
 
     with start_worker(celery_on_redis, perform_ping_check=False, shutdown_timeout=60):
-        wait_for(lambda: Invoice.objects.get(pk=invoice.pk).emailed_at is not None, seconds=90)
-        wait_for(lambda: queued(broker) == [])
+        wait_for(lambda: len(mail.outbox) == 1 and queued(broker) == [], seconds=90)
 
     invoice.refresh_from_db()
+    assert invoice.emailed_at is not None
     assert DownTwice.refused == 2  # two failures, each retried by Celery (5 s backoff, doubled, with jitter)
     [message] = mail.outbox  # then one email
     assert message.subject == f"Invoice {invoice.number} — $7.00"
