@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-dev migrate demo scenarios clean
+.PHONY: run worker test lint install install-dev migrate demo scenarios clean
 
 $(BIN)/python:
 	@echo "==> Creating the virtualenv in $(VENV)"
@@ -37,6 +37,11 @@ run: demo
 	$(BIN)/python manage.py licence_keygen  # a dev licence signing key in .env, once (never committed)
 	@echo "Prorata is at http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Background work on Redis: needs CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0); -B runs the beat too.
+worker: install
+	@test -n "$$CELERY_BROKER_URL" || { echo "Set CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0 (without it, tasks run inside make run)"; exit 1; }
+	$(BIN)/celery -A config worker -B --loglevel=INFO
 
 lint: install-dev
 	$(BIN)/ruff check .

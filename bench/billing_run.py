@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark the daily billing run (issue 3, "Performance").
 
-    .venv/bin/python bench/billing_run.py --subscriptions 20000 [--past-invoices 3] [--workers 2]
+    .venv/bin/python bench/billing_run.py --subscriptions 20000 [--past-invoices 3]
 
 Creates N subscriptions that all renew on one day — mixed plans and currencies,
 1–50 seats, monthly and annual, some with waiting proration lines, coupons,
@@ -39,9 +39,6 @@ def parse_args():
     p.add_argument("--subscriptions", "-n", type=int, default=2000, help="subscriptions due on the day (N)")
     p.add_argument("--past-invoices", type=int, default=3, help="paid invoices each account already has")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument(
-        "--workers", type=int, default=1, help="time `run_billing --workers N` (N processes) instead of one process"
-    )
     p.add_argument("--profile", action="store_true", help="print the top functions of a cProfile of the run")
     p.add_argument(
         "--memory", action="store_true", help="trace the run's Python allocations (tracemalloc; slows the run)"
@@ -99,7 +96,7 @@ class QueryCounter:
 
 
 def cpu_seconds() -> float:
-    """CPU time of this process and of the worker processes it has waited for."""
+    """CPU time of this process (and of any child process it has waited for)."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
 
@@ -392,9 +389,10 @@ def main():
     if not os.environ.get("DATABASE_URL"):
         tmp = tempfile.TemporaryDirectory(prefix="prorata-bench-")
         os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
-    # PDFs and emails are a separate job: each renders after commit, one document at a time
-    # (invoicing.services.document_deliver). The bench times the billing, not WeasyPrint.
-    os.environ["INVOICE_RENDER_ON_FINALIZE"] = "false"
+    # PDFs and emails are background tasks (bench/pdf.py times them): here they go to a broker in this
+    # process's memory that nothing reads, so the bench times the billing and the enqueueing, not WeasyPrint.
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
     # As the daily job runs in production: DEBUG would keep every SQL statement in memory.
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
@@ -405,10 +403,7 @@ def main():
     from django.db import connection
 
     from invoicing.models import Invoice
-    from subscriptions.management.commands.run_billing import renewals_in_processes
-    from subscriptions.services import billing_run, daily_run
-
-    daily_run.invoice_deliver_pending = lambda **kw: 0
+    from subscriptions.services import billing_run
 
     call_command("migrate", verbosity=0)
     if Invoice.objects.exists():
@@ -437,12 +432,7 @@ def main():
         t0, c0, b0 = time.perf_counter(), cpu_seconds(), backend_cpu_seconds()
         if profiler:
             profiler.enable()
-        if args.workers > 1:
-            # As `run_billing --workers N` runs: the shares in N processes, then the rest of the day's run.
-            summary = renewals_in_processes(DAY, args.workers)
-            summary.add(billing_run(on=DAY))
-        else:
-            summary = billing_run(on=DAY)
+        summary = billing_run(on=DAY)
         if profiler:
             profiler.disable()
         run, cpu = time.perf_counter() - t0, cpu_seconds() - c0
@@ -464,8 +454,6 @@ def main():
     )
     print(f"  renewals/s:          {renewed / run:,.0f} (wall); {renewed / cpu:,.0f} per CPU second")
     print(f"  CPU:                 {cpu:.2f} s ({cpu - db_cpu:.2f} Python, {db_cpu:.2f} database backend)")
-    if args.workers > 1:
-        print(f"  workers:             {args.workers} processes (CPU above includes theirs; their queries uncounted)")
     print(f"  queries:             {counter.count} ({counter.count / max(renewed, 1):.3f} per renewal)")
     print(f"  peak memory added:   {(rss.peak - rss.base) / 2**20:.1f} MiB (RSS)")
     if traced is not None:

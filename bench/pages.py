@@ -40,7 +40,9 @@ def setup_database():
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
-    os.environ.setdefault("INVOICE_RENDER_ON_FINALIZE", "0")
+    # Documents' PDFs and emails are tasks: to a broker in this process's memory that nothing reads.
+    os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+    os.environ.setdefault("CELERY_RESULT_BACKEND", "cache+memory://")
     import django
 
     django.setup()

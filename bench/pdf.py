@@ -7,8 +7,10 @@ Builds N invoices through the real services (each with a credit line, a 25 % dis
 20 % tax and an applied credit balance) in a temporary SQLite file and media folder,
 then prints the median (and p90) time to render one invoice with WeasyPrint, and the
 median time of `GET /settings/invoices/<number>.pdf` once the PDF is in storage.
-Then the `deliver_documents` worker (DOCUMENT_WORKER): documents rendered, stored and emailed per
-second by one process and by --workers processes, each over N fresh invoices, with the ratio.
+Then delivery: documents rendered, stored and emailed per second by the `document_deliver` service
+(what each Celery task runs) in this one process, over N fresh invoices and their credit notes; then
+(with `redis-server` installed) the same by a real Celery worker with 1 and with --workers processes
+(`celery -A config worker -c W`), timed from the worker's "ready" until nothing is pending.
 With --png DIR it also writes DIR/invoice.png and DIR/credit-note.png (pdftoppm -r 80).
 """
 
@@ -18,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -30,10 +33,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--invoices", "-n", type=int, default=20, help="invoices to render and download")
+    p.add_argument("--workers", type=int, default=2, help="worker processes for the second Celery figure")
     p.add_argument("--png", metavar="DIR", help="also write DIR/invoice.png and DIR/credit-note.png")
-    p.add_argument(
-        "--workers", type=int, default=2, help="processes for the deliver_documents figure (against 1, same run)"
-    )
     return p.parse_args()
 
 
@@ -52,12 +53,66 @@ def png(content: bytes, target: Path) -> None:
         )
 
 
+def start_redis(folder: str):
+    """(process, url) of a redis-server on a free port of 127.0.0.1, nothing saved; None without one."""
+    import shutil
+    import socket
+
+    if shutil.which("redis-server") is None:
+        return None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.05)
+    proc.terminate()
+    return None
+
+
+def celery_worker_drains(workers: int, pending) -> float:
+    """Start `celery -A config worker -c workers`; seconds from its "ready" until `pending()` is empty."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", str(workers), "--loglevel=INFO"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in worker.stderr:
+            if "ready." in line:
+                break
+        else:
+            raise RuntimeError("the Celery worker did not start")
+        threading.Thread(target=worker.stderr.read, daemon=True).start()  # keep reading its log: never blocks
+        t0 = time.perf_counter()
+        while pending():
+            time.sleep(0.05)
+        return time.perf_counter() - t0
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+
 def main():
     args = parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="prorata-bench-pdf-")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp.name}/bench.sqlite3")
     os.environ["MEDIA_ROOT"] = f"{tmp.name}/media"
-    os.environ["INVOICE_RENDER_ON_FINALIZE"] = "false"  # rendered below, one at a time, under the clock
+    # Tasks go to a Redis that no worker reads yet (or, without redis-server, to a broker in this process's
+    # memory): documents stay pending, and are delivered below under the clock.
+    redis = start_redis(tmp.name)
+    os.environ["CELERY_BROKER_URL"] = redis[1] if redis else "memory://"
+    os.environ["CELERY_RESULT_BACKEND"] = redis[1] if redis else "cache+memory://"
+    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"  # the workers' too
     import django
 
     django.setup()
@@ -103,22 +158,34 @@ def main():
     ratio = statistics.median(renders) / statistics.median(downloads)
     print(f"serving from storage is {ratio:.0f}× faster than rendering")
 
-    from invoicing.services import documents_deliver, documents_pending
+    from invoicing.services import document_deliver, documents_pending
 
-    documents_deliver()  # the invoices above (already stored) are emailed; not counted
-    rates = {}
-    for workers in (1, args.workers):
-        for _ in range(args.invoices):
-            rich_invoice()
-        pending = len(documents_pending())  # the invoices, and the credit notes that gave their credit
-        t0 = time.perf_counter()
-        result = documents_deliver(workers=workers)
-        rates[workers] = result.sent / (time.perf_counter() - t0)
-        assert result.sent == pending and not result.failed, (result, pending)
-        print(
-            f"deliver_documents --workers {workers}: {result.sent} rendered, stored and emailed, {rates[workers]:.1f}/s"
-        )
-    print(f"{args.workers} workers: {rates[args.workers] / rates[1]:.2f}× one worker ({os.cpu_count()} CPUs)")
+    for model, pk in documents_pending():
+        document_deliver(model=model, pk=pk)  # the invoices above (already stored) are emailed; not counted
+    for _ in range(args.invoices):
+        rich_invoice()
+    pending = documents_pending()  # the invoices, and the credit notes that gave their credit
+    t0 = time.perf_counter()
+    sent = sum(document_deliver(model=model, pk=pk, quiet=False) for model, pk in pending)
+    rate = sent / (time.perf_counter() - t0)
+    assert sent == len(pending), (sent, len(pending))
+    print(f"deliver (render, store, email) in one process: {sent} documents, {rate:.1f}/s ({os.cpu_count()} CPUs)")
+    if redis is None:
+        print("Celery workers: skipped (redis-server is not installed)")
+    else:
+        try:
+            for workers in (1, args.workers):
+                for _ in range(args.invoices):
+                    rich_invoice()  # their tasks wait in Redis
+                pending = len(documents_pending())
+                seconds = celery_worker_drains(workers, documents_pending)
+                print(
+                    f"Celery on Redis, {workers} worker process{'es' if workers > 1 else ''}: {pending} documents, "
+                    f"{pending / seconds:.1f}/s"
+                )
+        finally:
+            redis[0].terminate()
+            redis[0].wait(10)
 
     if args.png:
         out = Path(args.png)

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -82,7 +83,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'prorata.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, daily run, deliver_documents workers) write one file: a transaction takes
+    # Several processes (web, daily run, Celery workers) write one file: a transaction takes
     # the write lock when it begins and waits up to 20 s for it, instead of failing as "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(transaction_mode="IMMEDIATE", timeout=20)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -149,12 +150,28 @@ VIES_BASE_URL = env("VIES_BASE_URL", default="https://ec.europa.eu/taxation_cust
 VIES_MAX_AGE_DAYS = env.int("VIES_MAX_AGE_DAYS", default=90)
 VIES_TIMEOUT_SECONDS = env.float("VIES_TIMEOUT_SECONDS", default=10)
 INVOICE_PAPER_SIZE = env("INVOICE_PAPER_SIZE", default="A4")  # "A4" or "Letter"
-# Render, store and email each document when its transaction commits; False leaves them to
-# invoice_deliver_pending (the end of the daily billing run), e.g. for benchmarks and bulk imports.
-INVOICE_RENDER_ON_FINALIZE = env.bool("INVOICE_RENDER_ON_FINALIZE", default=True)
-# True: neither finalisation nor the daily run renders; a separate `manage.py deliver_documents --loop 60
-# --workers N` process renders, stores and emails every pending document (for large daily runs).
-DOCUMENT_WORKER = env.bool("DOCUMENT_WORKER", default=False)
+# Background work (Celery): with CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) tasks go to the workers of
+# `make worker`; without it they run in-process right after the commit that enqueued them (no Redis needed).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = False  # in-process, a failed task is logged; the daily run's sweep tries it again
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or None)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_TIMEZONE = TIME_ZONE
+# The daily billing run, started by Celery beat (`make worker` runs the beat) at this time of TIME_ZONE, "HH:MM".
+BILLING_RUN_AT = env("BILLING_RUN_AT", default="03:00")
+# With workers, the daily run fans out: one task per this many due subscriptions.
+BILLING_RUN_CHUNK = env.int("BILLING_RUN_CHUNK", default=2000)
+_run_hour, _run_minute = (int(part) for part in BILLING_RUN_AT.split(":"))
+CELERY_BEAT_SCHEDULE = {
+    "daily-billing-run": {
+        "task": "subscriptions.billing_run_daily",
+        "schedule": crontab(hour=_run_hour, minute=_run_minute),
+    },
+}
 # Per series: {"INV": {"padding": 6, "yearly_reset": true}}; see invoicing.services.series_format.
 NUMBER_SERIES = env.json("NUMBER_SERIES", default={})
 # Payments (issue 8): card payments through Stripe only when both keys are set; secrets come from the environment.

@@ -15,12 +15,15 @@ import stripe
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from moneyed import Money
 
 from accounts.models import Account, Membership
 from accounts.services import history_record
+from common.background import enqueue
 from common.clock import today
+from common.dryrun import is_dry_run
 from common.errors import Refused
 from invoicing.models import CardCharge, CreditEntry, Invoice, Payment, Refund, StripeCustomer
 from invoicing.selectors import invoice_outstanding
@@ -188,8 +191,10 @@ def invoice_charge(*, invoice: Invoice, on: date) -> CardCharge | None:
 
     Never two live attempts: a pending or succeeded attempt stops a new one, and each
     attempt's idempotency key (`prorata-<invoice number>-<attempt>`) makes a resend of
-    the same attempt return the same PaymentIntent.
+    the same attempt return the same PaymentIntent. Nothing in a dry run.
     """
+    if is_dry_run():
+        return None
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().select_related("account").get(pk=invoice.pk)
         outstanding = invoice_outstanding(invoice)
@@ -312,7 +317,9 @@ def card_charge_failed(*, charge: CardCharge, payment_intent_id: str, message: s
             charge.failure_emailed_at = timezone.now()
         charge.save()
         if notify:
-            transaction.on_commit(lambda: _email_failure(charge))
+            from invoicing import tasks
+
+            enqueue(tasks.card_failure_email, charge.pk)
     return charge
 
 
@@ -323,7 +330,9 @@ def _billing_contact(account: Account) -> str:
     return owner.email if owner else ""
 
 
-def _email_failure(charge: CardCharge) -> None:
+def card_failure_email(*, charge_id: int) -> None:
+    """Tell the billing contact that a card charge failed (the `card_failure_email` task)."""
+    charge = CardCharge.objects.select_related("invoice__account").get(pk=charge_id)
     invoice = charge.invoice
     to = _billing_contact(invoice.account)
     if not to:
@@ -345,36 +354,61 @@ def _email_failure(charge: CardCharge) -> None:
 
 
 def card_charges_retry(*, on: date, accounts=None) -> dict:
-    """Daily: resend unanswered attempts, charge failed cards again on days 1, 3 and 5 after issue,
-    and send card refunds that never reached Stripe (their keys make every resend harmless)."""
-    from invoicing.gateways import refund_send, stripe_enabled
+    """Daily: a new charge of failed cards on days 1, 3 and 5 after issue (the daily run's sweep,
+    `card_work_requeue`, resends attempts left pending; their keys make every resend harmless).
 
-    counts = {"resent": 0, "retried": 0, "refunds": 0}
-    if not stripe_enabled():
+    Charges go out as tasks after commit; in a dry run (a preview) nothing is queued.
+    """
+    from invoicing import tasks
+    from invoicing.gateways import stripe_enabled
+
+    counts = {"retried": 0}
+    if not stripe_enabled() or is_dry_run():
+        return counts
+    for invoice in _open_card_invoices(accounts):
+        if (on - invoice.issued_on).days not in RETRY_DAYS:
+            continue
+        if invoice.card_charges.filter(Q(attempted_on=on) | Q(status=CardCharge.Status.PENDING)).exists():
+            continue
+        enqueue(tasks.invoice_collect, invoice.pk, on.isoformat())
+        counts["retried"] += 1
+    return counts
+
+
+def card_work_requeue(*, accounts=None) -> dict:
+    """The safety sweep's part for cards: queue again every attempt still pending (no answer read) and
+    every card refund that never reached Stripe. Their idempotency keys make a resend harmless."""
+    from invoicing import tasks
+    from invoicing.gateways import stripe_enabled
+
+    counts = {"resent": 0, "refunds": 0}
+    if not stripe_enabled() or is_dry_run():
         return counts
     unsent = Refund.objects.filter(gateway_id="", payment__method=Payment.Method.CARD).exclude(payment__gateway_id="")
     if accounts is not None:
         unsent = unsent.filter(invoice__account__in=accounts)
     for refund_id in unsent.values_list("pk", flat=True):
-        refund_send(refund_id=refund_id)
+        enqueue(tasks.refund_send, refund_id)
         counts["refunds"] += 1
-    invoices = Invoice.objects.select_related("account").filter(
-        status=Invoice.Status.OPEN, account__payment_gateway=Account.Gateway.STRIPE
-    )
-    if accounts is not None:
-        invoices = invoices.filter(account__in=accounts)
-    for invoice in invoices:
-        for charge in invoice.card_charges.filter(status=CardCharge.Status.PENDING):
-            _charge_resume(charge)
-            counts["resent"] += 1
-        if (on - invoice.issued_on).days not in RETRY_DAYS or invoice.card_charges.filter(attempted_on=on).exists():
-            continue
-        if invoice_charge(invoice=invoice, on=on) is not None:
-            counts["retried"] += 1
+    pending = CardCharge.objects.filter(status=CardCharge.Status.PENDING, invoice__in=_open_card_invoices(accounts))
+    for charge_id in pending.values_list("pk", flat=True):
+        enqueue(tasks.card_charge_resume, charge_id)
+        counts["resent"] += 1
     return counts
 
 
-def _charge_resume(charge: CardCharge) -> None:
+def _open_card_invoices(accounts):
+    invoices = Invoice.objects.select_related("account").filter(
+        status=Invoice.Status.OPEN, account__payment_gateway=Account.Gateway.STRIPE
+    )
+    return invoices if accounts is None else invoices.filter(account__in=accounts)
+
+
+def card_charge_resume(*, charge_id: int) -> None:
+    """Resend one pending attempt under its key, or read back its PaymentIntent; a settled one is left alone."""
+    charge = CardCharge.objects.select_related("invoice").get(pk=charge_id)
+    if charge.status != CardCharge.Status.PENDING:
+        return
     if charge.payment_intent_id:
         _settle(charge, stripe_client().v1.payment_intents.retrieve(charge.payment_intent_id))
         return

@@ -8,7 +8,6 @@ the mail leaves when that record commits (STYLE habit 6), so a rolled-back run s
 
 import logging
 from datetime import date, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -16,9 +15,11 @@ from django.db import transaction
 from django.template.loader import render_to_string
 
 from accounts.models import Account
+from common.background import enqueue
 from invoicing.formatting import day, money
 from invoicing.models import Invoice
 from invoicing.selectors import invoice_outstanding
+from subscriptions import tasks
 from subscriptions.models import Subscription
 from subscriptions.selectors import lock_day
 
@@ -77,7 +78,7 @@ def _invoice_reminders(*, on: date, accounts) -> int:
             sent=_sent(invoice),
         )
         if kinds and _claim_invoice(invoice, kinds=kinds, on=on):
-            transaction.on_commit(partial(_send_invoice_reminder, invoice.pk, kinds[-1], lock_on), robust=True)
+            enqueue(tasks.invoice_reminder_send, invoice.pk, kinds[-1], lock_on.isoformat())
             sent += 1
     return sent
 
@@ -96,7 +97,8 @@ def _claim_invoice(invoice: Invoice, *, kinds: list[str], on: date) -> bool:
         return True
 
 
-def _send_invoice_reminder(pk: int, kind: str, lock_on: date) -> None:
+def invoice_reminder_send(pk: int, kind: str, lock_on: date) -> None:
+    """Email one payment reminder (the `invoice_reminder_send` task)."""
     from invoicing.emails import recipients
 
     invoice = Invoice.objects.select_related("account").get(pk=pk)
@@ -132,7 +134,7 @@ def _trial_reminders(*, on: date, accounts) -> int:
     for sub in candidates:
         if _trial_reminded(sub) or not _claim_trial(sub, on=on):
             continue
-        transaction.on_commit(partial(_send_trial_reminder, sub.pk), robust=True)
+        enqueue(tasks.trial_reminder_send, sub.pk)
         sent += 1
     return sent
 
@@ -153,7 +155,8 @@ def _claim_trial(sub: Subscription, *, on: date) -> bool:
         return True
 
 
-def _send_trial_reminder(pk: int) -> None:
+def trial_reminder_send(pk: int) -> None:
+    """Email one trial-ending reminder (the `trial_reminder_send` task)."""
     from invoicing.emails import recipients
     from invoicing.gateways import has_payment_method
 

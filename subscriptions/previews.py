@@ -23,6 +23,7 @@ from moneyed import Money
 from accounts.models import Account
 from billing.calendar import Period
 from billing.proration import zero
+from common.dryrun import dry_run
 from common.errors import Refused
 from invoicing.formatting import day, line_explain, money
 from invoicing.models import CreditNote, Invoice, InvoiceLine, Payment, Refund
@@ -307,7 +308,7 @@ def preview(service: Callable, /, **kwargs) -> Preview:
     account = _account_of(kwargs)
     locale = _locale(account)
     try:
-        with transaction.atomic():
+        with dry_run(), transaction.atomic():
             try:
                 result = _run(service, _detached(kwargs), account, locale)
             except Refused as refused:

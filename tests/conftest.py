@@ -66,3 +66,68 @@ def eu_tax_rates(db):
         TaxRate(country=country, rate=rate, valid_from=since) for country, (rate, since) in seeded.items()
     )
     return {country: rate for country, (rate, _since) in seeded.items()}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A throw-away `redis-server` on 127.0.0.1 on a free port, nothing saved to disk; stopped at the end."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed (Debian package redis-server); the worker tests need it")
+    port = _free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    args = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen([*args, "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start on port {port}") from None
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def celery_on_redis(redis_url):
+    """The project's Celery app pointed at `redis_url` (not eager: tasks wait in Redis for a worker),
+    with an empty database 0; put back as it was (eager, in-process) afterwards."""
+    import redis
+
+    from config.celery import app
+
+    keys = ("broker_url", "result_backend", "task_always_eager")
+    before = {key: app.conf[key] for key in keys}
+
+    def forget_connections():
+        app.close()  # the broker connection pool
+        app.amqp._producer_pool = None  # producers bound to the old broker URL (e.g. amqp:// when it was empty)
+        vars(app._local).pop("backend", None)  # the result backend this thread made from the old settings
+
+    redis.Redis.from_url(redis_url).flushdb()
+    forget_connections()
+    app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False)
+    try:
+        yield app
+    finally:
+        forget_connections()
+        app.conf.update(before)

@@ -6,12 +6,13 @@ The rest of Prorata asks only `gateway_for(account)` and the four methods of `Ga
 """
 
 import logging
-from functools import partial
 from typing import Protocol
 
 from django.conf import settings
-from django.db import transaction
 from moneyed import Money
+
+from common.background import enqueue
+from common.dryrun import is_dry_run
 
 logger = logging.getLogger(__name__)
 
@@ -55,28 +56,40 @@ def has_payment_method(account) -> bool:
     return gateway_for(account).has_payment_method(account)
 
 
-def invoice_collect(*, invoice_id: int) -> None:
-    """Run after the invoice's transaction commits: a rolled-back invoice is never charged (STYLE §6)."""
+def invoice_collect(*, invoice_id: int, on=None) -> None:
+    """Run after the invoice's transaction commits: a rolled-back invoice is never charged (STYLE §6).
+
+    `on`: the day of the attempt (default: the day the invoice was issued). Nothing in a dry run.
+    """
     from invoicing.models import Invoice
 
+    if is_dry_run():
+        return
     invoice = Invoice.objects.select_related("account").get(pk=invoice_id)
     if invoice.status != Invoice.Status.OPEN:
         return
     try:
-        gateway_for(invoice.account).collect(invoice)
+        gateway_for(invoice.account).collect(invoice, on=on)
     except Exception:
         # The invoice stays open; the daily run retries and dunning follows. Never undo the issue.
         logger.exception("Collecting %s failed", invoice.number)
 
 
 def collect_on_commit(invoice) -> None:
-    transaction.on_commit(partial(invoice_collect, invoice_id=invoice.pk))
+    from invoicing import tasks
+
+    enqueue(tasks.invoice_collect, invoice.pk)
 
 
-def refund_send(*, refund_id: int) -> None:
-    """Send a recorded refund through the gateway of the payment it returns; keep the gateway's id."""
+def refund_send(*, refund_id: int, quiet: bool = True) -> None:
+    """Send a recorded refund through the gateway of the payment it returns; keep the gateway's id.
+
+    A failure is logged (raised when not `quiet`, for the task to retry); nothing in a dry run.
+    """
     from invoicing.models import Payment, Refund
 
+    if is_dry_run():
+        return
     refund = Refund.objects.select_related("payment", "invoice__account").get(pk=refund_id)
     if refund.payment is None or refund.gateway_id:
         return
@@ -91,6 +104,8 @@ def refund_send(*, refund_id: int) -> None:
     try:
         gateway_id = gateway.refund(refund.payment, refund.amount, reference=str(refund.pk))
     except Exception:
+        if not quiet:
+            raise
         logger.exception("Refund %s of %s could not be sent", refund.pk, refund.invoice.number)
         return
     if gateway_id:
@@ -98,4 +113,6 @@ def refund_send(*, refund_id: int) -> None:
 
 
 def refund_on_commit(refund) -> None:
-    transaction.on_commit(partial(refund_send, refund_id=refund.pk))
+    from invoicing import tasks
+
+    enqueue(tasks.refund_send, refund.pk)

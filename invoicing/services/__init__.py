@@ -7,6 +7,7 @@
 - closing: void and uncollectible (SPEC §2.6)
 - delivery: PDF, storage and email after commit (SPEC §2.6)
 - receipts: one receipt per payment, emailed as a PDF after commit
+- sweep: the safety sweep, background work still pending queued again
 - rows: a core line as a line row, and the COPY writer of the daily run
 
 Reads live in `invoicing.selectors`.
@@ -15,10 +16,8 @@ Reads live in `invoicing.selectors`.
 from invoicing.services.closing import invoice_mark_uncollectible, invoice_void
 from invoicing.services.credit_notes import credit_grant, credit_note_issue, invoice_credit
 from invoicing.services.delivery import (
-    Delivered,
     document_deliver,
     document_queue,
-    documents_deliver,
     documents_pending,
     invoice_deliver_pending,
 )
@@ -34,11 +33,11 @@ from invoicing.services.numbering import (
 from invoicing.services.payments import invoice_pay, invoice_refund
 from invoicing.services.receipts import receipt_deliver, receipt_write, receipts_deliver_pending
 from invoicing.services.rows import line_from_core, line_to_core, rows_insert, rows_register
+from invoicing.services.sweep import pending_requeue
 
 __all__ = [
     "CREDIT_NOTE_SERIES",
     "INVOICE_SERIES",
-    "Delivered",
     "InvoiceDraft",
     "SeriesFormat",
     "buyer_snapshot",
@@ -46,7 +45,6 @@ __all__ = [
     "credit_note_issue",
     "document_deliver",
     "document_queue",
-    "documents_deliver",
     "documents_pending",
     "invoice_credit",
     "invoice_deliver_pending",
@@ -60,6 +58,7 @@ __all__ = [
     "line_to_core",
     "number_allocate",
     "numbers_allocate",
+    "pending_requeue",
     "receipt_deliver",
     "receipt_write",
     "receipts_deliver_pending",

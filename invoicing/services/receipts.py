@@ -5,12 +5,13 @@ email goes out after commit, so a rolled-back payment (or a preview) sends nothi
 """
 
 import logging
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
 from billing.proration import zero
+from common.background import enqueue
+from common.dryrun import is_dry_run
 from invoicing.models import Invoice, Payment, Receipt
 from invoicing.selectors import invoice_outstanding
 
@@ -27,14 +28,21 @@ def receipt_write(*, payment: Payment, invoice: Invoice) -> Receipt:
         paid_to_date=invoice.amount_paid,
         left_to_pay=max(left, zero(invoice.currency)),
     )
-    transaction.on_commit(partial(receipt_deliver, receipt_id=receipt.pk), robust=True)
+    from invoicing import tasks
+
+    enqueue(tasks.receipt_deliver, receipt.pk)
     return receipt
 
 
-def receipt_deliver(*, receipt_id: int) -> bool:
-    """Render and email one receipt; the row lock and `emailed_at` make a second run send nothing."""
+def receipt_deliver(*, receipt_id: int, quiet: bool = True) -> bool:
+    """Render and email one receipt; the row lock and `emailed_at` make a second run send nothing.
+
+    A failure is logged (raised when not `quiet`, for the task to retry); nothing in a dry run.
+    """
     from invoicing import documents, emails
 
+    if is_dry_run():
+        return False
     try:
         with transaction.atomic():
             receipt = (
@@ -49,14 +57,21 @@ def receipt_deliver(*, receipt_id: int) -> bool:
             receipt.emailed_at = timezone.now()
             receipt.save(update_fields=["emailed_at"])
     except Exception:
+        if not quiet:
+            raise
         log.exception("Could not email receipt %s; the next daily run retries it.", receipt_id)
         return False
     return True
 
 
 def receipts_deliver_pending() -> int:
-    """The daily run's retry: receipts not emailed yet go out after the caller's transaction commits."""
+    """The safety sweep's part for receipts: those not emailed yet are queued again after the caller's
+    transaction commits (none in a dry run)."""
+    from invoicing import tasks
+
+    if is_dry_run():
+        return 0
     pending = list(Receipt.objects.filter(emailed_at__isnull=True).values_list("pk", flat=True))
     for pk in pending:
-        transaction.on_commit(partial(receipt_deliver, receipt_id=pk), robust=True)
+        enqueue(tasks.receipt_deliver, pk)
     return len(pending)

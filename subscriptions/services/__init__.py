@@ -14,7 +14,7 @@ answer through `invoicing.services`. Reads live in `subscriptions.selectors`.
 """
 
 from subscriptions.services.coupons import subscription_apply_coupon
-from subscriptions.services.daily_run import RunSummary, billing_run, renewals_run
+from subscriptions.services.daily_run import RunSummary, billing_run, renewals_run, subscriptions_due
 from subscriptions.services.dunning import (
     account_after_payment,
     account_unlock,
@@ -70,4 +70,5 @@ __all__ = [
     "subscription_sync_status",
     "subscription_undo_cancel",
     "subscription_undo_plan_change",
+    "subscriptions_due",
 ]

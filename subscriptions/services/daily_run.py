@@ -5,6 +5,7 @@ Named `daily_run`, not `billing_run`, so that `subscriptions.services.billing_ru
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -15,7 +16,7 @@ from billing import plan as core
 from billing.calendar import period_for
 from billing.proration import amount_text
 from invoicing.models import Invoice, InvoiceLine
-from invoicing.services import invoice_deliver_pending, receipts_deliver_pending
+from invoicing.services import pending_requeue
 from subscriptions.models import Cycle, Plan, Subscription
 from subscriptions.selectors import waiting_lines
 from subscriptions.services._common import Status, _expire, _issue
@@ -127,8 +128,30 @@ class RunSummary:
     def totals(self) -> dict[str, str]:
         return {k: amount_text(Money(v, k)) for k, v in sorted(self.amounts.items())}
 
+    def text(self) -> str:
+        """The run in one line, as `run_billing` prints it and the beat's task logs it."""
+        amounts = "; ".join(f"{currency} {amount}" for currency, amount in self.totals().items()) or "nothing"
+        return (
+            f"{self.on}: {self.renewed} subscriptions renewed, {self.issued} invoices issued ({amounts}), "
+            f"{self.expired} expired, {self.locked} accounts locked."
+        )
+
+    def as_dict(self) -> dict:
+        """For a task's result (JSON): amounts as strings."""
+        return {
+            "on": self.on.isoformat(),
+            **{name: getattr(self, name) for name in ("subscriptions", "renewed", "expired", "issued", "locked")},
+            "amounts": {currency: str(amount) for currency, amount in self.amounts.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunSummary":
+        counts = {name: data[name] for name in ("subscriptions", "renewed", "expired", "issued", "locked")}
+        amounts = {currency: Decimal(amount) for currency, amount in data["amounts"].items()}
+        return cls(on=date.fromisoformat(data["on"]), amounts=amounts, **counts)
+
     def add(self, other: "RunSummary") -> None:
-        """Count in what another process's share of the same run did (`run_billing --workers`)."""
+        """Count in what another share of the same run did (e.g. `renewals_run` with `part`, `parts`)."""
         for name in ("subscriptions", "renewed", "expired", "issued", "locked"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for currency, amount in other.amounts.items():
@@ -155,6 +178,12 @@ def _run_one(pk: int, *, on: date, summary: RunSummary) -> None:
         summary.count(issued)
 
 
+def subscriptions_due(*, on: date):
+    """What the day's run bills: subscriptions whose period ended by `on`, or with a waiting line due."""
+    waiting_due = InvoiceLine.objects.filter(subscription=OuterRef("pk"), invoice__isnull=True, bill_on__lte=on)
+    return Subscription.objects.exclude(status=Status.EXPIRED).filter(Q(period_end__lte=on) | Exists(waiting_due))
+
+
 def renewals_run(*, on: date, accounts=None, progress=None, part: int = 0, parts: int = 1) -> RunSummary:
     """The daily run's billing: renewals, trial ends, expiries and waiting lines due by `on` (SPEC §2.4).
 
@@ -167,8 +196,7 @@ def renewals_run(*, on: date, accounts=None, progress=None, part: int = 0, parts
     processes given parts 0 … parts − 1 share the run without ever waiting on one another's chunks.
     """
     summary = RunSummary(on=on)
-    waiting_due = InvoiceLine.objects.filter(subscription=OuterRef("pk"), invoice__isnull=True, bill_on__lte=on)
-    due = Subscription.objects.exclude(status=Status.EXPIRED).filter(Q(period_end__lte=on) | Exists(waiting_due))
+    due = subscriptions_due(on=on)
     if accounts is not None:
         due = due.filter(account__in=accounts)
     if parts > 1:
@@ -210,8 +238,8 @@ def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
 
     card_charges_retry(on=on, accounts=accounts)  # failed cards again on days 1, 3, 5, before the lock (issue 8)
     summary.locked = dunning_run(on=on, accounts=accounts)["locked"]
-    invoice_deliver_pending(on=on, accounts=accounts)  # PDFs and emails that failed before (SPEC §2.6)
+    # The safety sweep: PDFs, emails, receipts, card charges and refunds still pending (SPEC §2.6, issue 14).
+    pending_requeue(on=on, accounts=accounts)
     if accounts is None:
-        receipts_deliver_pending()  # receipts whose email failed before
         daily_run_finished.send(sender=billing_run, on=on)  # e.g. the revenue snapshot of the day (issue 21)
     return summary

@@ -46,7 +46,6 @@ def clock():
 def pages_settings(settings):
     settings.CONTENT_SECURITY_POLICY = CSP_POLICY  # the journeys run under the production profile's policy
     settings.DEMO_SELF_PAY = True
-    settings.INVOICE_RENDER_ON_FINALIZE = False  # PDFs are rendered when downloaded
     return settings
 
 

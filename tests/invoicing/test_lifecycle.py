@@ -10,12 +10,13 @@ from django.db.models import ProtectedError
 from django.forms import modelform_factory
 from moneyed import Money
 
+from common.background import task_send
 from common.errors import Refused
+from invoicing import tasks
 from invoicing.frozen import invoice_is_frozen
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from invoicing.selectors import credit_balance, invoice_outstanding
 from invoicing.services import (
-    document_deliver,
     invoice_credit,
     invoice_deliver_pending,
     invoice_mark_uncollectible,
@@ -57,7 +58,9 @@ def test_finalisation_stores_the_pdf_and_emails_it_after_commit(django_capture_o
         assert mail.outbox == []  # nothing before the commit
 
     invoice.refresh_from_db()
-    assert [c.keywords for c in callbacks if c.func is document_deliver] == [{"model": Invoice, "pk": invoice.pk}]
+    assert [c.args for c in callbacks if c.func is task_send] == [
+        (tasks.document_deliver, ("invoicing.Invoice", invoice.pk))
+    ]  # one task enqueued at commit, run in-process (no broker in tests)
     assert invoice.status == Invoice.Status.OPEN and invoice.number == "INV-2026-000001"
     assert invoice.pdf.name.endswith("INV-2026-000001-open.pdf") and invoice.emailed_at is not None
     (message,) = mail.outbox
@@ -102,15 +105,14 @@ def test_a_failed_email_is_logged_kept_and_retried_by_the_next_daily_run(
 
 
 @pytest.mark.django_db
-def test_rendering_can_be_deferred_to_invoice_deliver_pending(settings, django_capture_on_commit_callbacks):
-    settings.INVOICE_RENDER_ON_FINALIZE = False
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        invoice = subscribe()
-    assert not [c for c in callbacks if c.func is document_deliver]
+def test_documents_left_pending_are_queued_again_by_the_sweep(django_capture_on_commit_callbacks):
+    invoice = subscribe()  # its task was never run (the commit's callbacks are dropped, as when the broker is down)
     assert not Invoice.objects.get(pk=invoice.pk).pdf
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert invoice_deliver_pending(on=NOV_1) == 1
+        assert mail.outbox == []  # queued, not sent, until the commit
+    assert [c.args for c in callbacks] == [(tasks.document_deliver, ("invoicing.Invoice", invoice.pk))]
     with django_capture_on_commit_callbacks(execute=True):
         assert invoice_deliver_pending(on=NOV_1) == 0
 

@@ -63,8 +63,8 @@ def _line(on: date) -> core.Line:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL; SQLite serialises writers")
-def test_concurrent_finalisation_numbers_one_to_n_without_gap_or_repeat(settings):
-    settings.INVOICE_RENDER_ON_FINALIZE = False
+def test_concurrent_finalisation_numbers_one_to_n_without_gap_or_repeat(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)  # each invoice is rendered and emailed in-process after its commit
     n = 8
     accounts = []
     for _ in range(n):

@@ -147,14 +147,18 @@ def test_a_retry_never_charges_twice(stripe_on, django_capture_on_commit_callbac
     assert Payment.objects.filter(invoice=invoice).count() == 1
 
 
-def test_a_resend_with_the_same_key_gets_the_same_payment_intent(stripe_on):
+def test_a_resend_with_the_same_key_gets_the_same_payment_intent(stripe_on, django_capture_on_commit_callbacks):
     """An attempt whose answer never arrived is resent by the daily run with its key: same PaymentIntent."""
     account = make_account()
     customer = setup_card(account)
     subscription_create(account=account, plan=make_plan(), cycle="monthly", on=NOV_1)  # collection not run
     invoice = Invoice.objects.get(account=account)
     first = send_and_lose_the_answer(invoice, customer)
-    billing_run(on=date(2026, 11, 2))  # resends the pending attempt
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        billing_run(on=date(2026, 11, 2))  # queues the pending attempt again; resent after commit
+        assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.OPEN  # nothing sent before the commit
+    names = [c.args[0].name for c in queued]
+    assert names.count("invoicing.card_charge_resume") == 1 and "invoicing.invoice_collect" not in names
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
     assert [pi.id for pi in intents_of(customer)] == [first.id]
@@ -296,8 +300,11 @@ def test_a_refund_that_did_not_reach_stripe_is_sent_by_the_daily_run(
     assert refund.gateway_id == ""  # recorded, not sent
 
     settings.STRIPE_API_HOST = stripe_on
-    billing_run(on=date(2026, 11, 2))
-    billing_run(on=date(2026, 11, 3))  # a second run finds nothing left to send
+    with django_capture_on_commit_callbacks(execute=True):
+        billing_run(on=date(2026, 11, 2))  # the sweep queues the refund; sent after commit
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        billing_run(on=date(2026, 11, 3))
+    assert queued == []  # a second run finds nothing left to send
     refund.refresh_from_db()
     assert refund.gateway_id.startswith("re_")
     remote = stripe_client().v1.refunds.list().data

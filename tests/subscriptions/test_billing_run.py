@@ -26,9 +26,8 @@ NOV1, NOV15, DEC1 = date(2026, 11, 1), date(2026, 11, 15), date(2026, 12, 1)
 
 
 @pytest.fixture(autouse=True)
-def _no_pdfs(settings, tmp_path):
-    # PDFs and emails run after commit; these tests are about the rows the run writes.
-    settings.INVOICE_RENDER_ON_FINALIZE = False
+def _media(settings, tmp_path):
+    # PDFs and emails run after commit (not at all in the tests that drop the commit's callbacks).
     settings.MEDIA_ROOT = str(tmp_path)
 
 
@@ -431,7 +430,7 @@ def test_shares_of_a_run_bill_every_subscription_exactly_once():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_run_billing_with_workers_bills_every_subscription_once(postgres):
+def test_run_billing_twice_bills_every_subscription_once(postgres):
     plan = make_plan()
     accounts = [make_account(f"Acme {i}") for i in range(6)]
     for account in accounts:
@@ -440,11 +439,13 @@ def test_run_billing_with_workers_bills_every_subscription_once(postgres):
         invoice_pay(invoice=inv, on=NOV1)
     Invoice.objects.update(emailed_at=timezone.now())  # the purchases were delivered: no PDFs to render here
     out = io.StringIO()
-    call_command("run_billing", "--on", "2026-12-01", "--workers", "2", stdout=out)
-    # 6 renewals of 1 seat × 7.00 = 42.00
-    assert out.getvalue().strip() == (
-        "2026-12-01: 6 subscriptions renewed, 6 invoices issued (USD 42.00), 0 expired, 0 accounts locked."
-    )
+    call_command("run_billing", "--on", "2026-12-01", stdout=out)
+    call_command("run_billing", "--on", "2026-12-01", stdout=out)
+    # 6 renewals of 1 seat × 7.00 = 42.00; the second run of the day finds nothing left
+    assert out.getvalue().splitlines() == [
+        "2026-12-01: 6 subscriptions renewed, 6 invoices issued (USD 42.00), 0 expired, 0 accounts locked.",
+        "2026-12-01: 0 subscriptions renewed, 0 invoices issued (nothing), 0 expired, 0 accounts locked.",
+    ]
     renewals = Invoice.objects.filter(issued_on=DEC1, reason="renewal")
     assert sorted(renewals.values_list("subscription__account__name", flat=True)) == sorted(a.name for a in accounts)
     assert sorted(Invoice.objects.values_list("number", flat=True)) == [f"INV-2026-{n:06d}" for n in range(1, 13)]

@@ -1,0 +1,18 @@
+from django.core.management.base import BaseCommand
+
+from invoicing.services import pending_requeue
+
+
+class Command(BaseCommand):
+    help = (
+        "The safety sweep: queue again every document and receipt not yet emailed, every card charge "
+        "left pending and every card refund that never reached Stripe, for the Celery workers (in-process "
+        "without CELERY_BROKER_URL). The daily run does this too."
+    )
+
+    def handle(self, *args, **options):
+        counts = pending_requeue()
+        self.stdout.write(
+            f"{counts['documents']} documents, {counts['receipts']} receipts, {counts['resent']} card charges, "
+            f"{counts['refunds']} refunds queued."
+        )
