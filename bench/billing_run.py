@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -202,6 +202,7 @@ def build(n: int, past: int, rng: random.Random) -> dict:
                         issued_on=issued,
                         due_on=issued,
                         paid_on=issued,
+                        emailed_at=datetime.combine(issued, datetime.min.time(), tzinfo=UTC),  # delivered then
                         subtotal=amount,
                         total=amount,
                         amount_due=amount,

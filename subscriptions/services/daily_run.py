@@ -4,7 +4,7 @@ Named `daily_run`, not `billing_run`, so that `subscriptions.services.billing_ru
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -238,8 +238,9 @@ def billing_run(*, on: date, accounts=None, progress=None) -> RunSummary:
 
     card_charges_retry(on=on, accounts=accounts)  # failed cards again on days 1, 3, 5, before the lock (issue 8)
     summary.locked = dunning_run(on=on, accounts=accounts)["locked"]
-    # The safety sweep: PDFs, emails, receipts, card charges and refunds still pending (SPEC §2.6, issue 14).
-    pending_requeue(on=on, accounts=accounts)
+    # The safety sweep: PDFs, emails, receipts, card charges and refunds still pending (SPEC §2.6, issue 14);
+    # documents up to yesterday's: today's were queued at their own commit and their tasks retry on their own.
+    pending_requeue(on=on - timedelta(days=1), accounts=accounts)
     if accounts is None:
         daily_run_finished.send(sender=billing_run, on=on)  # e.g. the revenue snapshot of the day (issue 21)
     return summary
