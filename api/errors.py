@@ -8,7 +8,10 @@ from rest_framework.response import Response
 
 from common.errors import Refused
 
-# A refusal's HTTP status follows its code; anything else the rules refuse is a 400.
+# A refusal's HTTP status follows its code. Anything else the billing rules refuse is a 409 Conflict: the request
+# was well formed and valid by the schema, but the account's current state does not allow it (already canceled,
+# seats below the members in use, archiving the owner, inviting someone already invited). Services that check
+# input (billing details) answer 400 through `invalid_input`.
 REFUSED_STATUS = {
     "permission_denied": status.HTTP_403_FORBIDDEN,
     "account_locked": status.HTTP_402_PAYMENT_REQUIRED,
@@ -65,12 +68,18 @@ def _first(detail, field=None):
     return str(detail), code, field
 
 
+def invalid_input(refused: Refused) -> exceptions.ValidationError:
+    """A service's refusal of the request's input (not of the account's state) as a 400 naming the field."""
+    detail = serializers.ErrorDetail(str(refused), code=refused.code or "invalid")
+    return exceptions.ValidationError({refused.field: [detail]} if refused.field else [detail])
+
+
 def exception_handler(exc, context):
     # Imported here: rest_framework.views loads the permission classes, which import this module.
     from rest_framework.views import exception_handler as drf_exception_handler
 
     if isinstance(exc, Refused):
-        status_code = REFUSED_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST)
+        status_code = REFUSED_STATUS.get(exc.code, status.HTTP_409_CONFLICT)
         return Response(error_body(exc.code or "refused", str(exc), exc.field), status=status_code)
     if isinstance(exc, DjangoValidationError):
         return Response(error_body("invalid", "; ".join(exc.messages)), status=status.HTTP_400_BAD_REQUEST)

@@ -2,6 +2,11 @@ from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
 
+class InvalidCursor(NotFound):
+    default_code = "invalid_cursor"
+    default_detail = "This cursor points to no page; start again from the first page."
+
+
 class Cursor(CursorPagination):
     """Opaque cursors over a unique, stable ordering (the primary key)."""
 
@@ -31,5 +36,5 @@ class Cursor(CursorPagination):
         try:
             return super().decode_cursor(request)
         except NotFound:
-            message = "This cursor is not valid; start again from the first page."
-            raise ValidationError({"cursor": [ErrorDetail(message, code="invalid_cursor")]}) from None
+            # The page an opaque cursor points to does not exist: a 404 (DRF's own answer), in the error shape.
+            raise InvalidCursor() from None

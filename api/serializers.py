@@ -104,8 +104,13 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         return ScheduledChangeSerializer({"plan": sub.pending_plan, "on": sub.period_end}).data
 
 
+MAX_API_SEATS = 1000
+
+
 class SeatsInputSerializer(serializers.Serializer):
-    seats = serializers.IntegerField(min_value=0, max_value=100000)
+    # Every paid seat holds a licence row; the API's ceiling keeps a change within one quick request.
+    # Larger deals are set up by support.
+    seats = serializers.IntegerField(min_value=0, max_value=MAX_API_SEATS, help_text="At most 1,000 through the API.")
 
 
 class CycleInputSerializer(serializers.Serializer):

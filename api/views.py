@@ -17,7 +17,7 @@ from accounts import permissions as rules
 from accounts import services as member_services
 from accounts.models import Membership
 from api import serializers as s
-from api.errors import ErrorSerializer, error_body
+from api.errors import ErrorSerializer, error_body, invalid_input
 from api.idempotency import idempotent
 from api.pagination import Cursor
 from api.permissions import CanManageBilling, CanManageMembers, HasAccount, actor_of
@@ -34,12 +34,13 @@ from subscriptions import services as sub_services
 from subscriptions.selectors import live_subscription
 
 ERROR_TEXT = {
-    400: "Invalid input or a change the billing rules refuse; `field` names the input at fault.",
+    400: "Invalid input (the schema's types, formats and choices, VAT ID check digits); `field` names it.",
     401: "No API key or session, or the key is not valid or revoked (`not_authenticated`, `authentication_failed`).",
     402: "`account_locked`: an invoice is unpaid past its grace period. Only billing roles can read invoices.",
     403: "`permission_denied` (the role may not do this), `door_locked` (role none) or `subscription_expired`.",
-    404: "`not_found`, or `no_subscription` when the account has none.",
-    409: "`changed_meanwhile`: the change no longer does what its preview showed; preview it again.",
+    404: "`not_found`, `invalid_cursor` (a cursor that points to no page), or `no_subscription`.",
+    409: "The account's current state refuses a valid request (`refused`, `owner`, …: already canceled, seats below "
+    "the members in use, the owner's role); `changed_meanwhile`: the change no longer does what its preview showed.",
     422: "`idempotency_key_reused`: the Idempotency-Key was used for a different request.",
     429: "`throttled`: the key's rate limit is spent; retry after `Retry-After` seconds.",
 }
@@ -51,6 +52,7 @@ def errors(*codes: int) -> dict:
 
 READ_ERRORS = (401, 402, 403, 429)
 WRITE_ERRORS = (400, 401, 402, 403, 409, 422, 429)
+LIST_ERRORS = (400, *READ_ERRORS, 404)
 PREVIEW = OpenApiParameter(
     "preview",
     OpenApiTypes.BOOL,
@@ -61,7 +63,7 @@ PREVIEW = OpenApiParameter(
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "maxLength": 255},
     location=OpenApiParameter.HEADER,
     description="A unique key per intended change: a retry with the same key returns the first response.",
 )
@@ -226,7 +228,7 @@ class MemberList(generics.ListAPIView):
     @extend_schema(
         tags=["members"],
         summary="Members, invited and archived people",
-        responses={200: s.MemberSerializer(many=True), **errors(400, *READ_ERRORS)},
+        responses={200: s.MemberSerializer(many=True), **errors(*LIST_ERRORS)},
     )
     def get(self, request):
         return self.list(request)
@@ -345,7 +347,12 @@ class BillingDetailsView(APIView):
         actor = actor_of(request)
         form = s.BillingDetailsSerializer(data=request.data, partial=partial)
         form.is_valid(raise_exception=True)
-        member_services.billing_details_update(account=actor.account, changes=dict(form.validated_data), by=actor.user)
+        try:
+            member_services.billing_details_update(
+                account=actor.account, changes=dict(form.validated_data), by=actor.user
+            )
+        except Refused as refused:  # the service checks input: country, VAT ID, lengths, language
+            raise invalid_input(refused) from None
         return self.answer(actor.account)
 
     @extend_schema(
@@ -386,7 +393,7 @@ class InvoiceList(_BillingDocuments, generics.ListAPIView):
     @extend_schema(
         tags=["invoices"],
         summary="Issued invoices, newest first",
-        responses={200: s.InvoiceSerializer(many=True), **errors(400, *READ_ERRORS)},
+        responses={200: s.InvoiceSerializer(many=True), **errors(*LIST_ERRORS)},
     )
     def get(self, request):
         return self.list(request)
@@ -441,7 +448,7 @@ class CreditNoteList(_BillingDocuments, generics.ListAPIView):
     @extend_schema(
         tags=["invoices"],
         summary="Credit notes, newest first",
-        responses={200: s.CreditNoteSerializer(many=True), **errors(400, *READ_ERRORS)},
+        responses={200: s.CreditNoteSerializer(many=True), **errors(*LIST_ERRORS)},
     )
     def get(self, request):
         return self.list(request)
@@ -491,7 +498,7 @@ class LicenceList(generics.ListAPIView):
         tags=["licences"],
         summary="Named-user licences and who holds them",
         description="As many licences as paid seats; `member_id` null means free.",
-        responses={200: s.LicenceSerializer(many=True), **errors(400, *READ_ERRORS)},
+        responses={200: s.LicenceSerializer(many=True), **errors(*LIST_ERRORS)},
     )
     def get(self, request):
         return self.list(request)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Account, Membership
 from common.clock import today
@@ -55,8 +56,8 @@ def licence_sync(*, account: Account, on: date | None = None) -> list[Licence]:
         doomed = doomed[: len(licences) - target]
         Licence.objects.filter(pk__in=[lic.pk for lic in doomed]).delete()
         licences = [lic for lic in licences if lic not in doomed]
-    while len(licences) < target:
-        licences.append(Licence.objects.create(account=account))
+    if len(licences) < target:  # one INSERT for the new seats' licences (and one for their history rows)
+        licences += bulk_create_with_history([Licence(account=account) for _ in range(target - len(licences))], Licence)
     held = {lic.membership_id for lic in licences if lic.membership_id is not None}
     waiting = [m for m in takers if m.pk not in held]
     for licence in licences:

@@ -120,7 +120,7 @@ def test_validation_error_names_the_field(subscription, api):
 def test_refusal_from_a_service_has_its_message_and_field(subscription, api):
     # The Team plan's seats follow members: the service refuses a bought seat count.
     response = api.post("/api/v1/subscription/seats", {"seats": 5}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409  # valid input, refused by the account's state
     error = error_of(response)
     assert "follow your members" in error["message"]
     assert error["field"] == "seats"
@@ -216,7 +216,7 @@ def test_subscription_changes_by_role(subscription, client_for, role):
     if role == "member":
         assert (seats.status_code, undo.status_code) == (403, 403)
     else:  # allowed, then refused by the rules: auto seats, nothing to undo
-        assert (seats.status_code, undo.status_code) == (400, 400)
+        assert (seats.status_code, undo.status_code) == (409, 409)
         assert error_of(undo)["message"] == "This subscription is not canceled."
 
 

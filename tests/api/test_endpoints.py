@@ -61,7 +61,7 @@ def test_cancel_preview_then_cancel(subscription, api):
     assert body["subscription"]["cancel_at_period_end"] is True
     assert body["invoices"] == body["credit_notes"] == []
     again = api.post("/api/v1/subscription/cancel")
-    assert again.status_code == 400
+    assert again.status_code == 409
     assert "Already canceled" in error_of(again)["message"]
     assert api.post("/api/v1/subscription/undo-cancel").json()["subscription"]["cancel_at_period_end"] is False
 
@@ -106,9 +106,9 @@ def test_members_list_invite_archive_reactivate_and_role(subscription, api):
     assert api.get(f"/api/v1/members/{ben['id']}").json()["role"] == "member"
     owner_id = listed["results"][0]["id"]
     refused = api.post(f"/api/v1/members/{owner_id}/archive")
-    assert refused.status_code == 400
+    assert refused.status_code == 409
     assert error_of(refused)["code"] == "owner"
-    assert api.post("/api/v1/members", {"email": "ana@example.com"}, format="json").status_code == 400
+    assert api.post("/api/v1/members", {"email": "ana@example.com"}, format="json").status_code == 409
     assert error_of(api.post("/api/v1/members", {"email": "nope"}, format="json"))["field"] == "email"
 
 
@@ -233,7 +233,7 @@ def test_idempotent_subscription_change_is_not_repeated(subscription, api):
     assert first.json() == second.json()
     assert Invoice.objects.filter(reason="cycle_switch").count() == 1
     # Without a key the same request is a new request, refused by the rules.
-    assert api.post("/api/v1/subscription/cycle", {"cycle": "annual"}, format="json").status_code == 400
+    assert api.post("/api/v1/subscription/cycle", {"cycle": "annual"}, format="json").status_code == 409
 
 
 def test_idempotency_keys_are_kept_for_a_day(subscription, api):
@@ -267,8 +267,8 @@ def test_unknown_api_paths_and_bad_cursors_answer_in_the_error_shape(subscriptio
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
     bad = api.get("/api/v1/invoices?cursor=garbage")
-    assert bad.status_code == 400
-    assert error_of(bad)["field"] == "cursor"
+    assert bad.status_code == 404  # the page an opaque cursor points to does not exist
+    assert error_of(bad)["code"] == "invalid_cursor"
     form = api.post("/api/v1/members", {"email": "x@example.com"})  # form-encoded: the API speaks JSON
     assert form.status_code == 415
     assert error_of(form)["code"] == "unsupported_media_type"

@@ -4,8 +4,9 @@ import pytest
 
 from invoicing.models import Invoice
 from subscriptions.models import Subscription
+from subscriptions.services import subscription_create
 
-from .conftest import error_of
+from .conftest import DAY, error_of
 
 CHANGES = [
     ("/api/v1/subscription/cancel", None),
@@ -77,3 +78,13 @@ def test_a_free_licence_email_is_null_and_the_schema_says_so(subscription, api, 
     assert api.post(f"/api/v1/members/{ana.pk}/archive").status_code == 200  # her licence is free till renewal
     emails = [licence["email"] for licence in api.get("/api/v1/licences").json()["results"]]
     assert None in emails
+
+
+def test_seats_through_the_api_have_a_documented_ceiling(account, fixed_plan, api):
+    subscription_create(account=account, plan=fixed_plan, cycle="monthly", on=DAY, seats=5)
+    schema = api.get("/api/schema/?format=json").json()
+    assert schema["components"]["schemas"]["SeatsInputRequest"]["properties"]["seats"]["maximum"] == 1000
+    response = api.post("/api/v1/subscription/seats", {"seats": 1001}, format="json")
+    assert response.status_code == 400
+    assert error_of(response)["field"] == "seats"
+    assert Subscription.objects.get(account=account).bought_seats == 5
