@@ -141,7 +141,7 @@ def test_the_page_shows_the_error_next_to_its_field_and_saves_nothing(as_role, t
     response = as_role("owner").post(URL, {**GOOD, "tax_id": "DE136695975"})
     text = response.content.decode()
     assert response.status_code == 200
-    assert 'class="field-error"' in text and "DE VAT numbers are DE followed by 9 digits." in text
+    assert 'class="field-error block"' in text and "DE VAT numbers are DE followed by 9 digits." in text
     assert stored(team["account"]) == before
 
     response = as_role("owner").post(URL, {**GOOD, "legal_name": "N" * 10_000})

@@ -1,5 +1,6 @@
 """The tax rules (billing/tax.py): each rule with worked numbers. No database."""
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,9 @@ from billing.tax import (
     REVERSE_CHARGE,
     TaxTreatment,
     UnknownRate,
+    reverse_charge_possible,
     tax_treatment,
+    vat_id_validated,
 )
 
 RATES = {"DE": Decimal("0.19"), "FR": Decimal("0.20"), "AT": Decimal("0.20"), "FI": Decimal("0.255")}
@@ -84,3 +87,25 @@ def test_seller_outside_the_eu_charges_nothing_abroad():
 def test_missing_rate_is_an_error_not_zero():
     with pytest.raises(UnknownRate):
         treat("IT")
+
+
+def test_vies_evidence_holds_for_max_age_days_and_ends_with_a_refusal():
+    on = date(2026, 12, 1)
+
+    def validated(last_answer, valid_days_ago, vat_id="FR40303265045"):
+        valid_on = None if valid_days_ago is None else on - timedelta(days=valid_days_ago)
+        return vat_id_validated(vat_id=vat_id, last_answer_valid=last_answer, valid_on=valid_on, on=on, max_age_days=90)
+
+    assert validated(True, 0) and validated(True, 90)  # valid today, or exactly 90 days ago
+    assert not validated(True, 91)  # too old
+    # VIES down since a valid answer 30 days ago: the answer is still True, so it holds.
+    assert validated(True, 30)
+    assert not validated(False, 30)  # VIES since said "not valid"
+    assert not validated(None, None) and not validated(True, 10, vat_id="")
+
+
+def test_reverse_charge_needs_two_eu_countries():
+    assert reverse_charge_possible(seller_country="DE", buyer_country="FR")
+    assert not reverse_charge_possible(seller_country="DE", buyer_country="DE")
+    assert not reverse_charge_possible(seller_country="DE", buyer_country="US")
+    assert not reverse_charge_possible(seller_country="DE", buyer_country="")
