@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from moneyed import Money
 
-from billing.plan import SUBSCRIPTION, Line, invoice_totals
+from billing.plan import SUBSCRIPTION, Discount, Line, invoice_totals
 from billing.tax import (
     DOMESTIC,
     EU_CONSUMER,
@@ -109,3 +109,53 @@ def test_reverse_charge_needs_two_eu_countries():
     assert not reverse_charge_possible(seller_country="DE", buyer_country="DE")
     assert not reverse_charge_possible(seller_country="DE", buyer_country="US")
     assert not reverse_charge_possible(seller_country="DE", buyer_country="")
+
+
+# ---------------------------------------------------------------- tax-inclusive prices
+
+
+def inclusive(*amounts, rate, discounts=(), credit="0.00"):
+    lines = [Line(SUBSCRIPTION, "Pro", None, 1, Money(a, "EUR"), Money(a, "EUR"), 30, 30) for a in amounts]
+    return invoice_totals(
+        lines=lines,
+        currency="EUR",
+        discounts=list(discounts),
+        tax_rate=Decimal(rate),
+        credit_balance=Money(credit, "EUR"),
+        tax_included=True,
+    )
+
+
+def test_inclusive_price_keeps_its_total_and_extracts_the_tax():
+    # 119.00 inclusive at 19 %: tax = 119.00 × 0.19 / 1.19 = 19.00, net 100.00, total 119.00 as priced.
+    totals = inclusive("119.00", rate="0.19")
+    assert (totals.subtotal, totals.tax, totals.total) == (
+        Money("119.00", "EUR"),
+        Money("19.00", "EUR"),
+        Money("119.00", "EUR"),
+    )
+    assert totals.total - totals.tax == Money("100.00", "EUR") and totals.tax_included
+    assert totals.amount_due == Money("119.00", "EUR")
+
+
+def test_inclusive_tax_is_rounded_once_per_invoice():
+    # Two lines of 9.99 at 19 %: per line 9.99 × 0.19 / 1.19 = 1.595… → 1.60, twice 3.20; once per
+    # invoice 19.98 × 0.19 / 1.19 = 3.1901… → 3.19. The invoice carries 3.19.
+    totals = inclusive("9.99", "9.99", rate="0.19")
+    assert (totals.tax, totals.total) == (Money("3.19", "EUR"), Money("19.98", "EUR"))
+
+
+def test_inclusive_with_a_25_5_rate_a_discount_and_credit():
+    # Finland 25.5 %: 100.00 inclusive → tax 100.00 × 0.255 / 1.255 = 20.318… → 20.32, net 79.68.
+    assert inclusive("100.00", rate="0.255").tax == Money("20.32", "EUR")
+    # 10 % off 119.00 → 107.10 gross; tax 107.10 × 0.19 / 1.19 = 17.10; 50.00 credit → 57.10 due.
+    ten = Discount(label="10 %", percent=Decimal(10))
+    totals = inclusive("119.00", rate="0.19", discounts=[ten], credit="50.00")
+    assert (totals.discount, totals.tax, totals.total) == (
+        Money("11.90", "EUR"),
+        Money("17.10", "EUR"),
+        Money("107.10", "EUR"),
+    )
+    assert (totals.credit_applied, totals.amount_due) == (Money("50.00", "EUR"), Money("57.10", "EUR"))
+    # Reverse charge (0 %) on an inclusive price: nothing to extract, 119.00 stays 119.00.
+    assert inclusive("119.00", rate="0").tax == Money("0.00", "EUR")
