@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.urls import reverse
 from moneyed import Money
 
 from billing.tax import DOMESTIC, REVERSE_CHARGE
@@ -13,6 +14,10 @@ from invoicing.models import Invoice
 from subscriptions import services
 from subscriptions.models import Cycle
 from tests.builders import make_account, make_plan, owner_of
+from tests.subscriptions.test_admin import (
+    admin_client,  # noqa: F401 (fixture)
+    on_nov_15,  # noqa: F401 (fixture)
+)
 
 NOV_1 = dt.date(2026, 11, 1)
 
@@ -46,3 +51,12 @@ def test_an_inclusive_price_is_invoiced_as_priced(eu_tax_rates, client):
     services.billing_run(on=dt.date(2026, 12, 1))
     renewal = Invoice.objects.get(account=account, issued_on=dt.date(2026, 12, 1))
     assert (renewal.tax_reason, renewal.tax, renewal.total) == (REVERSE_CHARGE, eur("0.00"), eur("119.00"))
+
+
+def test_the_admin_says_the_tax_is_included(admin_client, on_nov_15, eu_tax_rates):  # noqa: F811
+    account = make_account("Berlin GmbH", country="DE", tax_rate=None)
+    plan = make_plan("pro-incl", currency="EUR", monthly="119.00", annual=None, prices_include_tax=True)
+    services.subscription_create(account=account, plan=plan, cycle=Cycle.MONTHLY, on=NOV_1)
+    invoice = Invoice.objects.get(account=account)
+    page = admin_client.get(reverse("admin:invoicing_invoice_change", args=[invoice.pk])).content.decode()
+    assert "(19%, included in the total)" in page
