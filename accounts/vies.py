@@ -28,6 +28,7 @@ from accounts.models import Account
 from accounts.tax import vat_id_validated
 from billing import tax as rules
 from common.clock import today
+from common.errors import Refused
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,18 @@ def vies_check_on_commit(account: Account) -> None:
     """Check the account's VAT ID once the change that set it commits (a rolled-back change asks nothing)."""
     if vies_needed(account):
         transaction.on_commit(partial(vies_check, account.pk), robust=True)
+
+
+def vies_check_request(*, account: Account, by=None) -> Account:
+    """Support's "Check the VAT ID with VIES now" (the Account admin): asked once this commits.
+
+    A preview of it (rolled back) asks nothing. `by` is the staff user, for the same signature as
+    the other staff actions; the answer is recorded in the account's history as a "VIES check".
+    """
+    if not vies_needed(account):
+        raise Refused("Only an EU business in another country than the seller, without a manual rate, needs VIES.")
+    vies_check_on_commit(account)
+    return account
 
 
 def vies_checks_run(*, on: date, accounts) -> int:

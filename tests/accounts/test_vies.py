@@ -163,3 +163,26 @@ def test_the_client_says_unavailable_rather_than_guessing(vies):
     # Greece: ISO GR, VAT prefix EL.
     vies_ask("EL094259216", "GR", base_url=vies.url, timeout=5)
     assert vies.asked[-1] == {"countryCode": "EL", "vatNumber": "094259216"}
+
+
+def test_support_asks_vies_from_the_account_admin(vies, buyer, client, django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    from accounts.models import User
+    from tests.builders import verified_login
+    from tests.subscriptions.test_admin import preview_then_confirm
+
+    Account.objects.filter(pk=buyer.pk).update(tax_id=FR_VAT)
+    vies.valid.add(FR_VAT)
+    with time_machine.travel(DEC_1_NOON, tick=False):
+        verified_login(client, User.objects.create_superuser(email="root@prorata.example", password=None))
+        url = reverse("admin:accounts_account_action", args=[buyer.pk, "vies_check"])
+        with django_capture_on_commit_callbacks(execute=False):
+            client.post(url, {"preview": "1"})
+        assert vies.asked == []  # the preview asks nothing
+        with django_capture_on_commit_callbacks(execute=True):
+            preview_then_confirm(client, url, {})
+    buyer.refresh_from_db()
+    assert len(vies.asked) == 1
+    assert (buyer.vies_valid, buyer.vies_valid_on, buyer.vies_consultation) == (True, DEC_1, "WAPIAAAAW0000001")
+    assert buyer.history.order_by("-history_id").first().history_change_reason == "VIES check"
