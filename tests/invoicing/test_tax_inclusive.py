@@ -51,6 +51,7 @@ def test_an_inclusive_price_is_invoiced_as_priced(eu_tax_rates, client):
     services.billing_run(on=dt.date(2026, 12, 1))
     renewal = Invoice.objects.get(account=account, issued_on=dt.date(2026, 12, 1))
     assert (renewal.tax_reason, renewal.tax, renewal.total) == (REVERSE_CHARGE, eur("0.00"), eur("119.00"))
+    assert renewal.tax_included  # written by the daily run's bulk insert too
 
 
 def test_the_admin_says_the_tax_is_included(admin_client, on_nov_15, eu_tax_rates):  # noqa: F811
