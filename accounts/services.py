@@ -22,6 +22,8 @@ from stdnum.util import clean
 from accounts.countries import EU_VAT_FORMATS, countries, vat_prefix
 from accounts.models import Account, Membership, User
 from accounts.signals import membership_changed
+from accounts.tax import vat_id_validated
+from accounts.vies import vies_check_on_commit
 from common.clock import today
 from common.errors import Refused
 
@@ -501,14 +503,21 @@ def billing_details_update(*, account: Account, changes: dict, by: User | None =
 
     Checked by `billing_details_clean` before anything is saved. Issued documents keep the
     buyer block frozen on them; the next document carries the new details. A changed VAT ID
-    forgets the last VIES answer, which was about the old one.
+    forgets the last VIES answer, which was about the old one, and asks VIES about the new one
+    after commit (`accounts.vies`); so does saving a VAT ID whose evidence does not hold.
     """
     Account.objects.select_for_update().filter(pk=account.pk).first()
     account.refresh_from_db()
     clean = billing_details_clean(account=account, changes=changes)
     changed = [name for name in BILLING_DETAILS if getattr(account, name) != clean[name]]
-    if not changed:
-        return account
+    if changed:
+        _billing_details_save(account, clean, changed, by=by)
+    if "tax_id" in changed or not vat_id_validated(account, today(account)):
+        vies_check_on_commit(account)  # saving again asks again (after a refusal or an outage)
+    return account
+
+
+def _billing_details_save(account: Account, clean: dict, changed: list[str], *, by: User | None) -> None:
     if "tax_id" in changed:
         account.vies_valid = account.vies_checked_on = account.vies_valid_on = None
         account.vies_consultation = account.vies_message = ""
@@ -519,4 +528,3 @@ def billing_details_update(*, account: Account, changes: dict, by: User | None =
     if by is not None:
         account._history_user = by
     account.save(update_fields=changed)
-    return account

@@ -5,7 +5,7 @@ on the day; a buyer counts as a validated business when VIES said its VAT ID was
 `VIES_MAX_AGE_DAYS` of the day.
 """
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -27,10 +27,14 @@ def tax_rates_on(on: date) -> dict[str, Decimal]:
 
 
 def vat_id_validated(account: Account, on: date) -> bool:
-    """A VAT ID VIES found valid on a day no older than `VIES_MAX_AGE_DAYS` before `on`."""
-    if not account.tax_id or account.vies_valid_on is None:
-        return False
-    return on - account.vies_valid_on <= timedelta(days=settings.VIES_MAX_AGE_DAYS)
+    """A VAT ID VIES found valid on a day no older than `VIES_MAX_AGE_DAYS` before `on`, and not since found invalid."""
+    return rules.vat_id_validated(
+        vat_id=account.tax_id,
+        last_answer_valid=account.vies_valid,
+        valid_on=account.vies_valid_on,
+        on=on,
+        max_age_days=settings.VIES_MAX_AGE_DAYS,
+    )
 
 
 def account_tax(account: Account, on: date, *, rates: dict[str, Decimal] | None = None) -> rules.TaxTreatment:

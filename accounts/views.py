@@ -25,6 +25,8 @@ from accounts.decorators import billing_required, members_required, settings_req
 from accounts.forms import BillingDetailsForm, InvitationAcceptForm, InviteForm, RoleForm, SignupForm, role_choices
 from accounts.middleware import SESSION_KEY, memberships_of
 from accounts.models import Membership, User
+from accounts.vies import vies_notice
+from common.clock import today
 from common.errors import Refused
 
 Role = Membership.Role
@@ -167,7 +169,8 @@ def billing_details(request):
         else:
             messages.success(request, "Saved. Invoices and credit notes issued from now on carry these details.")
             return redirect("billing_details")
-    return render(request, "accounts/billing_details.html", {"form": form, "account": account})
+    notice = vies_notice(account, today(account))
+    return render(request, "accounts/billing_details.html", {"form": form, "account": account, "vies_notice": notice})
 
 
 # ---------------------------------------------------------------- Settings › Members

@@ -97,7 +97,7 @@ def rich_invoice() -> Invoice:
         legal_name="Acme Analytics GmbH",
         address="Hauptstraße 5\n80331 München",
         country="DE",
-        tax_id="DE123456789",
+        tax_id="DE136695976",
         tax_rate=Decimal("0.2"),
     )
     plan = Plan.objects.create(

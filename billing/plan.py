@@ -11,7 +11,7 @@ from decimal import Decimal
 from moneyed import Money
 
 from billing.calendar import Period, remaining_days
-from billing.proration import prorate, round_money, scale, zero
+from billing.proration import prorate, round_money, scale, tax_within, zero
 
 SUBSCRIPTION = "subscription"
 PRORATION = "proration"
@@ -185,6 +185,7 @@ class Totals:
     credit_applied: Money
     amount_due: Money
     credit_added: Money
+    tax_included: bool = False  # prices include tax: `total` is subtotal − discount, tax is inside it
 
 
 def charges(lines: list[Line], currency: str) -> Money:
@@ -213,18 +214,28 @@ def invoice_totals(
     discounts: list[Discount] = (),
     tax_rate: Decimal = Decimal(0),
     credit_balance: Money | None = None,
+    tax_included: bool = False,
 ) -> Totals:
-    """SPEC §2.2: subtotal, discount, tax, total, credit applied, amount due."""
+    """SPEC §2.2: subtotal, discount, tax, total, credit applied, amount due.
+
+    With `tax_included` (a plan whose prices include tax) the lines are gross: the total stays
+    as priced, `subtotal − discount`, and the tax is extracted from it once per invoice with the
+    same rounding rule (`tax_within`): 119.00 at 19 % → tax 19.00, net 100.00, total 119.00.
+    """
     nothing = zero(currency)
     subtotal = sum((line.amount for line in lines), nothing)
     discount = discount_total(list(lines), list(discounts), currency)
-    tax = scale(subtotal - discount, Decimal(tax_rate))
-    total = subtotal - discount + tax
+    if tax_included:
+        tax = tax_within(subtotal - discount, Decimal(tax_rate))
+        total = subtotal - discount
+    else:
+        tax = scale(subtotal - discount, Decimal(tax_rate))
+        total = subtotal - discount + tax
     balance = credit_balance if credit_balance is not None else nothing
     if total.amount < 0:
-        return Totals(subtotal, discount, tax, total, nothing, nothing, -total)
+        return Totals(subtotal, discount, tax, total, nothing, nothing, -total, tax_included)
     credit_applied = max(nothing, min(balance, total))
-    return Totals(subtotal, discount, tax, total, credit_applied, total - credit_applied, nothing)
+    return Totals(subtotal, discount, tax, total, credit_applied, total - credit_applied, nothing, tax_included)
 
 
 def switch_credit_note_lines(
@@ -234,6 +245,7 @@ def switch_credit_note_lines(
     currency: str,
     discounts: list[Discount] = (),
     tax_rate: Decimal = Decimal(0),
+    tax_included: bool = False,
 ) -> list[Line]:
     """The credit note of a switch issued as two documents (SPEC §2.4 `credit_note_and_invoice`).
 
@@ -241,7 +253,10 @@ def switch_credit_note_lines(
     balance; the invoice of `invoice_lines` follows and that balance pays it in part. The note also
     gives back the tax the credit line would have taken off one invoice, so that the amount due and
     the balance left are those of one invoice: its total is total(invoice) − total(one invoice).
+    With prices that include tax, the credit line already carries its tax: nothing is added.
     """
+    if tax_included:
+        return [credit]
     one = invoice_totals(lines=[credit, *invoice_lines], currency=currency, discounts=discounts, tax_rate=tax_rate)
     alone = invoice_totals(lines=list(invoice_lines), currency=currency, discounts=discounts, tax_rate=tax_rate)
     tax_back = alone.tax - one.tax

@@ -46,3 +46,12 @@ def prorate(unit_price: Money, quantity: int, days: int, period_days: int) -> Mo
 def scale(amount: Money, factor: Decimal) -> Money:
     """amount × factor, rounded once (percent discounts, tax)."""
     return round_money(amount.amount * Decimal(factor), amount.currency.code)
+
+
+def tax_within(gross: Money, rate: Decimal) -> Money:
+    """The tax inside a tax-inclusive amount: gross × rate / (1 + rate), rounded once.
+
+    119.00 at 19 % → 19.00 (and 100.00 net); 9.99 at 25.5 % → 2.0298… → 2.03.
+    """
+    rate = Decimal(rate)
+    return round_money(gross.amount * rate / (1 + rate), gross.currency.code)

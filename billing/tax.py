@@ -8,6 +8,7 @@ and a reason code the invoice keeps.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 DOMESTIC = "domestic"
@@ -25,6 +26,26 @@ EU_COUNTRIES = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU 
 class TaxTreatment:
     rate: Decimal
     reason: str
+
+
+def vat_id_validated(
+    *, vat_id: str, last_answer_valid: bool | None, valid_on: date | None, on: date, max_age_days: int
+) -> bool:
+    """Whether the evidence lets an invoice of `on` treat the buyer as a business (reverse charge).
+
+    The evidence is VIES's last answer about `vat_id` and the last day it said "valid". A valid
+    answer holds for `max_age_days`, also while VIES is down (a failed check changes neither);
+    an answer "not valid" ends it at once.
+    """
+    if not vat_id or last_answer_valid is False or valid_on is None:
+        return False
+    return on - valid_on <= timedelta(days=max_age_days)
+
+
+def reverse_charge_possible(*, seller_country: str, buyer_country: str) -> bool:
+    """Seller and buyer in two EU countries: a validated VAT ID would make it reverse charge."""
+    seller, buyer = seller_country.upper(), buyer_country.upper()
+    return bool(buyer) and seller != buyer and seller in EU_COUNTRIES and buyer in EU_COUNTRIES
 
 
 class UnknownRate(LookupError):

@@ -189,6 +189,9 @@ class Invoice(Created):
         default="manual",
         help_text="Why this rate: the tax rule that chose it (billing/tax.py).",
     )
+    tax_included = models.BooleanField(
+        default=False, help_text="The plan's prices include tax: the total is as priced, the tax is part of it."
+    )
     subtotal = _money()
     discount = _money()
     discount_label = models.CharField(max_length=200, blank=True)

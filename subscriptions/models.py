@@ -116,6 +116,11 @@ class Plan(models.Model):
         default_currency="USD",
         help_text="A fixed amount off the first monthly invoice, if accepted during the trial.",
     )
+    prices_include_tax = models.BooleanField(
+        default=False,
+        help_text="Prices are tax-inclusive: invoices total as priced and the tax is taken out of the price "
+        "(119.00 at 19 % is 100.00 + 19.00). Off: tax is added on top.",
+    )
     refund_window_days = models.PositiveIntegerField(default=0)
     grace_days = models.PositiveIntegerField(default=14)
     max_instances = models.PositiveIntegerField(

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from django.db import models, transaction
 from django.db.models import Max, Min
@@ -57,6 +58,8 @@ class InvoicePreview:
     amount_due: Money
     status: str
     number: str = field(default="", compare=False)
+    tax_rate: Decimal = Decimal(0)
+    tax_included: bool = False  # the plan's prices include tax: `tax` is part of `total`
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,8 @@ def invoice_preview(invoice: Invoice, locale: str = "en_US") -> InvoicePreview:
         amount_due=invoice.amount_due,
         status=invoice.status,
         number=invoice.number or "",
+        tax_rate=invoice.tax_rate,
+        tax_included=invoice.tax_included,
     )
 
 

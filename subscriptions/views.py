@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import billing_required
 from accounts.models import Membership
+from accounts.vies import vies_notice
 from common.clock import today
 from common.errors import Refused
 from invoicing.formatting import billed, day, money
@@ -171,6 +172,7 @@ def _detail_context(request, *, coupon_form=None) -> dict:
         ),
         trial_days_left=max((sub.trial_end - on).days, 0) if sub.is_trialing and sub.trial_end else None,
         card_label=_card_label(account),
+        vies_notice=vies_notice(account, on),
     )
     return ctx
 

@@ -70,7 +70,7 @@ def make_billed_account(*, locale: str = "en_US", tax_rate: str = "0", **profile
         "legal_name": "Acme Analytics GmbH",
         "address": "Hauptstraße 5\n80331 München",
         "country": "DE",
-        "tax_id": "DE123456789",
+        "tax_id": "DE136695976",
         **profile,
     }
     return make_account(f"Acme {next(_seq)}", locale=locale, tax_rate=Decimal(tax_rate), **profile)

@@ -131,3 +131,21 @@ def celery_on_redis(redis_url):
     finally:
         forget_connections()
         app.conf.update(before)
+
+
+@pytest.fixture(autouse=True)
+def no_real_vies(settings):
+    """Never the EU's real VIES: a closed local port (every check finds VIES unavailable) unless a
+    test asks for the `vies` server."""
+    settings.VIES_BASE_URL = "http://127.0.0.1:9"
+    settings.VIES_TIMEOUT_SECONDS = 2
+
+
+@pytest.fixture
+def vies(settings):
+    """A VIES-shaped server on a free port of 127.0.0.1 (tests/vies_server.py), used by the VIES client."""
+    from tests.vies_server import ViesServer
+
+    with ViesServer() as server:
+        settings.VIES_BASE_URL = server.url
+        yield server

@@ -38,6 +38,11 @@ def buyer_snapshot(account: Account) -> dict:
     }
 
 
+def prices_include_tax(subscription) -> bool:
+    """Whether the invoice's lines are tax-inclusive: its plan says so (a plan setting)."""
+    return bool(subscription is not None and subscription.plan.prices_include_tax)
+
+
 def _due_on(account: Account, on: date) -> date:
     if account.payment_gateway == Account.Gateway.BANK_TRANSFER:
         return on + timedelta(days=settings.BANK_TRANSFER_PAYMENT_TERMS_DAYS)
@@ -126,6 +131,7 @@ def _issue(drafts: list[InvoiceDraft], *, recorded: bool) -> list[Invoice | None
             discounts=list(d.discounts),
             tax_rate=tax.rate,
             credit_balance=balances[account.pk],
+            tax_included=prices_include_tax(d.subscription),
         )
         balances[account.pk] = balances[account.pk] - totals.credit_applied + totals.credit_added
         invoices.append(_invoice_of(d, totals, tax))
@@ -173,6 +179,7 @@ def _invoice_of(d: InvoiceDraft, totals: core.Totals, tax: TaxTreatment) -> Invo
         due_on=_due_on(account, d.on),
         tax_rate=tax.rate,
         tax_reason=tax.reason,
+        tax_included=totals.tax_included,
         subtotal=totals.subtotal,
         discount=totals.discount,
         discount_label=", ".join(x.label for x in d.discounts) if totals.discount.amount else "",

@@ -77,6 +77,7 @@ COLUMNS: dict[type[models.Model], Columns] = {
             "due_on",
             "tax_rate",
             "tax_reason",
+            "tax_included",
             "discount_label",
             "paid_on",
             "emailed_at",

@@ -116,6 +116,7 @@ def _below_minimum(sub: Subscription, lines: list[core.Line], waiting: list[Invo
         currency=sub.account.currency,
         discounts=[d for d in [coupon_discount(sub)] if d is not None],
         tax_rate=account_tax(sub.account, on).rate,
+        tax_included=sub.plan.prices_include_tax,
     )
     return core.below_minimum_invoice(totals.total, sub.plan.minimum_invoice)
 

@@ -12,6 +12,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from moneyed import Money
 
 from accounts.models import Account
+from accounts.vies import vies_checks_run
 from billing import plan as core
 from billing.calendar import period_for
 from billing.proration import amount_text
@@ -194,6 +195,7 @@ def renewals_run(*, on: date, accounts=None, progress=None, part: int = 0, parts
     goes one subscription per transaction. `progress(done, total)` is told after each chunk.
     With `parts` > 1, only the subscriptions whose id leaves `part` divided by `parts`:
     processes given parts 0 … parts − 1 share the run without ever waiting on one another's chunks.
+    First, the VAT IDs of the renewing accounts whose VIES evidence would not hold are checked.
     """
     summary = RunSummary(on=on)
     due = subscriptions_due(on=on)
@@ -201,6 +203,8 @@ def renewals_run(*, on: date, accounts=None, progress=None, part: int = 0, parts
         due = due.filter(account__in=accounts)
     if parts > 1:
         due = due.alias(part=F("pk") % parts).filter(part=part)
+    # Reverse charge needs a fresh VIES answer: ask before billing, outside any transaction.
+    vies_checks_run(on=on, accounts=due.values("account_id"))
     total = due.count() if progress is not None else 0
     done, last = 0, 0
     while ids := list(due.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:RUN_CHUNK]):

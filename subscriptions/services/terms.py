@@ -94,6 +94,7 @@ def _switch_credit_note(sub: Subscription, *, credit: core.Line, invoice_lines: 
             currency=sub.account.currency,
             discounts=[d for d in [coupon_discount(sub)] if d is not None],
             tax_rate=account_tax(sub.account, on).rate,
+            tax_included=sub.plan.prices_include_tax,
         ),
         memo=f"Unused time: {credit.description}",
         by=by,

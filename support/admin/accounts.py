@@ -21,6 +21,7 @@ from accounts.services import (
     membership_archive,
     membership_reactivate,
 )
+from accounts.vies import vies_check_request, vies_needed
 from common.clock import today
 from common.errors import Refused
 from invoicing.models import CreditEntry, CreditNote, Invoice
@@ -104,6 +105,25 @@ class UnlockAccount(StaffAction):
 
     def done(self, obj, written):
         return f"{account_of(obj)} is unlocked."
+
+
+class CheckVatId(StaffAction):
+    label = "Check VAT ID with VIES now"
+    permission = "accounts.change_account"
+    form_class = ActionForm
+    note = "VIES is asked once you confirm; its answer, day and consultation number show under “VAT ID check”."
+
+    def applies(self, obj):
+        return vies_needed(account_of(obj))
+
+    def call(self, obj, data, user):
+        return vies_check_request, {"account": account_of(obj), "by": user}
+
+    def done(self, obj, written):
+        account = Account.objects.get(pk=account_of(obj).pk)
+        answer = {True: "valid", False: "not valid", None: "no answer yet"}[account.vies_valid]
+        said = f" ({account.vies_message})" if account.vies_message else ""
+        return f"VIES asked about {account.tax_id}: {answer}{said}."
 
 
 # ---------------------------------------------------------------- users, accounts, members
@@ -220,7 +240,7 @@ class AccountAdmin(StaffActionsMixin, HistoryAdmin):
         ("Credit", {"fields": ["credit_balance_display"]}),
         ("Documents", {"fields": ["recent_invoices", "recent_credit_notes"]}),
     ]
-    staff_actions = {"grant_credit": GrantCredit, "unlock": UnlockAccount}
+    staff_actions = {"grant_credit": GrantCredit, "unlock": UnlockAccount, "vies_check": CheckVatId}
 
     def save_model(self, request, obj, form, change):
         """The billing details through their service (history, a VAT ID's VIES answer); the rest as usual."""

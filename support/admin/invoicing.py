@@ -375,7 +375,9 @@ class InvoiceAdmin(DocumentSearchMixin, StaffActionsMixin, ReadOnlyAdminMixin, H
 
     @admin.display(description="Tax")
     def tax_display(self, obj):
-        return f"{self._money(obj, obj.tax)} ({obj.tax_rate * 100:g}%)"
+        included = ", included in the total" if obj.tax_included else ""
+        rate = f"{obj.tax_rate * 100:.4f}".rstrip("0").rstrip(".")  # 0.1900 → 19, 0.2550 → 25.5
+        return f"{self._money(obj, obj.tax)} ({rate}%{included})"
 
     @admin.display(description="Total", ordering="total")
     def total_display(self, obj):

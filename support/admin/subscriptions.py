@@ -241,6 +241,7 @@ class PlanForm(forms.ModelForm):
             "currency",
             "monthly_price",
             "annual_price",
+            "prices_include_tax",
             "seat_mode",
             "seat_add_billing_monthly",
             "seat_add_billing_annual",
@@ -293,7 +294,18 @@ class PlanAdmin(HistoryAdmin):
     search_fields = ["code", "name"]
     fieldsets = [
         (None, {"fields": ["code", "name", "is_public", "currency"]}),
-        ("Prices per seat", {"fields": ["monthly_price", "annual_price", "two_months_free", "existing_subscriptions"]}),
+        (
+            "Prices per seat",
+            {
+                "fields": [
+                    "monthly_price",
+                    "annual_price",
+                    "two_months_free",
+                    "prices_include_tax",
+                    "existing_subscriptions",
+                ]
+            },
+        ),
         (
             "Seats",
             {

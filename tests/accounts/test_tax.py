@@ -45,3 +45,14 @@ def test_rates_are_half_open_by_date(db):
     TaxRate.objects.create(country="DE", rate=Decimal("0.19"), valid_from=date(2021, 1, 1))
     assert tax_rates_on(date(2020, 12, 31))["DE"] == Decimal("0.16")
     assert tax_rates_on(date(2021, 1, 1))["DE"] == Decimal("0.19")
+
+
+def test_the_demo_vat_ids_pass_their_check_digits(db, settings):
+    # The seller's default SELLER_TAX_ID and the builders' buyer are numbers python-stdnum accepts,
+    # so the billing-details form and VIES would not refuse them.
+    from stdnum.eu import vat
+
+    from tests.builders import make_billed_account
+
+    assert vat.is_valid(settings.SELLER["tax_id"]), settings.SELLER["tax_id"]
+    assert vat.is_valid(make_billed_account().tax_id)

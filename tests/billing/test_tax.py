@@ -1,11 +1,12 @@
 """The tax rules (billing/tax.py): each rule with worked numbers. No database."""
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from moneyed import Money
 
-from billing.plan import SUBSCRIPTION, Line, invoice_totals
+from billing.plan import SUBSCRIPTION, Discount, Line, invoice_totals
 from billing.tax import (
     DOMESTIC,
     EU_CONSUMER,
@@ -14,7 +15,9 @@ from billing.tax import (
     REVERSE_CHARGE,
     TaxTreatment,
     UnknownRate,
+    reverse_charge_possible,
     tax_treatment,
+    vat_id_validated,
 )
 
 RATES = {"DE": Decimal("0.19"), "FR": Decimal("0.20"), "AT": Decimal("0.20"), "FI": Decimal("0.255")}
@@ -84,3 +87,75 @@ def test_seller_outside_the_eu_charges_nothing_abroad():
 def test_missing_rate_is_an_error_not_zero():
     with pytest.raises(UnknownRate):
         treat("IT")
+
+
+def test_vies_evidence_holds_for_max_age_days_and_ends_with_a_refusal():
+    on = date(2026, 12, 1)
+
+    def validated(last_answer, valid_days_ago, vat_id="FR40303265045"):
+        valid_on = None if valid_days_ago is None else on - timedelta(days=valid_days_ago)
+        return vat_id_validated(vat_id=vat_id, last_answer_valid=last_answer, valid_on=valid_on, on=on, max_age_days=90)
+
+    assert validated(True, 0) and validated(True, 90)  # valid today, or exactly 90 days ago
+    assert not validated(True, 91)  # too old
+    # VIES down since a valid answer 30 days ago: the answer is still True, so it holds.
+    assert validated(True, 30)
+    assert not validated(False, 30)  # VIES since said "not valid"
+    assert not validated(None, None) and not validated(True, 10, vat_id="")
+
+
+def test_reverse_charge_needs_two_eu_countries():
+    assert reverse_charge_possible(seller_country="DE", buyer_country="FR")
+    assert not reverse_charge_possible(seller_country="DE", buyer_country="DE")
+    assert not reverse_charge_possible(seller_country="DE", buyer_country="US")
+    assert not reverse_charge_possible(seller_country="DE", buyer_country="")
+
+
+# ---------------------------------------------------------------- tax-inclusive prices
+
+
+def inclusive(*amounts, rate, discounts=(), credit="0.00"):
+    lines = [Line(SUBSCRIPTION, "Pro", None, 1, Money(a, "EUR"), Money(a, "EUR"), 30, 30) for a in amounts]
+    return invoice_totals(
+        lines=lines,
+        currency="EUR",
+        discounts=list(discounts),
+        tax_rate=Decimal(rate),
+        credit_balance=Money(credit, "EUR"),
+        tax_included=True,
+    )
+
+
+def test_inclusive_price_keeps_its_total_and_extracts_the_tax():
+    # 119.00 inclusive at 19 %: tax = 119.00 × 0.19 / 1.19 = 19.00, net 100.00, total 119.00 as priced.
+    totals = inclusive("119.00", rate="0.19")
+    assert (totals.subtotal, totals.tax, totals.total) == (
+        Money("119.00", "EUR"),
+        Money("19.00", "EUR"),
+        Money("119.00", "EUR"),
+    )
+    assert totals.total - totals.tax == Money("100.00", "EUR") and totals.tax_included
+    assert totals.amount_due == Money("119.00", "EUR")
+
+
+def test_inclusive_tax_is_rounded_once_per_invoice():
+    # Two lines of 9.99 at 19 %: per line 9.99 × 0.19 / 1.19 = 1.595… → 1.60, twice 3.20; once per
+    # invoice 19.98 × 0.19 / 1.19 = 3.1901… → 3.19. The invoice carries 3.19.
+    totals = inclusive("9.99", "9.99", rate="0.19")
+    assert (totals.tax, totals.total) == (Money("3.19", "EUR"), Money("19.98", "EUR"))
+
+
+def test_inclusive_with_a_25_5_rate_a_discount_and_credit():
+    # Finland 25.5 %: 100.00 inclusive → tax 100.00 × 0.255 / 1.255 = 20.318… → 20.32, net 79.68.
+    assert inclusive("100.00", rate="0.255").tax == Money("20.32", "EUR")
+    # 10 % off 119.00 → 107.10 gross; tax 107.10 × 0.19 / 1.19 = 17.10; 50.00 credit → 57.10 due.
+    ten = Discount(label="10 %", percent=Decimal(10))
+    totals = inclusive("119.00", rate="0.19", discounts=[ten], credit="50.00")
+    assert (totals.discount, totals.tax, totals.total) == (
+        Money("11.90", "EUR"),
+        Money("17.10", "EUR"),
+        Money("107.10", "EUR"),
+    )
+    assert (totals.credit_applied, totals.amount_due) == (Money("50.00", "EUR"), Money("57.10", "EUR"))
+    # Reverse charge (0 %) on an inclusive price: nothing to extract, 119.00 stays 119.00.
+    assert inclusive("119.00", rate="0").tax == Money("0.00", "EUR")

@@ -74,6 +74,32 @@ def test_the_plan_form_saves_both_settings_in_the_plans_currency(admin_client):
     assert done.status_code == 302
     plan = Plan.objects.get(code="start")
     assert (plan.downgrade, plan.minimum_invoice) == (Downgrade.AT_PERIOD_END, usd("1.00"))
+    assert plan.prices_include_tax is False  # the default: tax is added on top of the price
+
+
+def test_the_plan_form_sets_tax_inclusive_prices(admin_client):
+    page = admin_client.get(reverse("admin:subscriptions_plan_add")).content.decode()
+    assert 'name="prices_include_tax"' in page and "119.00 at 19 % is 100.00 + 19.00" in page
+    data = {
+        "code": "incl",
+        "name": "Inclusive",
+        "currency": "EUR",
+        "monthly_price_0": "119.00",
+        "monthly_price_1": "EUR",
+        "prices_include_tax": "on",
+        "seat_mode": "auto",
+        "seat_add_billing_monthly": "invoice_now",
+        "seat_add_billing_annual": "invoice_now",
+        "seat_removal": "keep_until_renewal",
+        "to_monthly": "support_only",
+        "downgrade": "at_period_end",
+        "trial_days": 0,
+        "refund_window_days": 0,
+        "grace_days": 14,
+    }
+    done = admin_client.post(reverse("admin:subscriptions_plan_add"), data)
+    assert done.status_code == 302, done.context["adminform"].form.errors
+    assert Plan.objects.get(code="incl").prices_include_tax is True
 
 
 def test_a_downgrade_by_support_is_scheduled_shown_and_undone(admin_client):
