@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "common.csp.ProrataCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -109,7 +110,12 @@ AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # support sees failed logins as well as successful ones (AccessLog)
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# Pages follow the browser's language among these (LocaleMiddleware); documents and their emails follow
+# the account's invoice language (invoicing.formatting.document_language). Catalogues: locale/*/django.po,
+# compiled to .mo by `make messages` (run by `make run` and `make test`).
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -138,7 +144,7 @@ BANK_TRANSFER_PAYMENT_TERMS_DAYS = env.int("BANK_TRANSFER_PAYMENT_TERMS_DAYS", d
 SELLER = {
     "name": env("SELLER_NAME", default="Prorata Demo Ltd"),
     "address": env("SELLER_ADDRESS", default="1 Example Street\n10115 Berlin\nGermany"),
-    "tax_id": env("SELLER_TAX_ID", default="DE000000000"),
+    "tax_id": env("SELLER_TAX_ID", default="DE136695976"),
     "country": env("SELLER_COUNTRY", default="DE"),  # ISO 3166 code: the tax rules' "domestic"
     "bank": env("SELLER_BANK", default="IBAN DE00 0000 0000 0000 0000 00 · BIC DEMODEXXX"),
     "email": env("SELLER_EMAIL", default="billing@prorata.localhost"),

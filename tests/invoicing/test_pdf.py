@@ -42,7 +42,7 @@ def test_invoice_pdf_shows_number_lines_totals_and_amount_due():
     assert "Credit applied -$2.00" in text
     assert "Amount due $47.80" in text
     assert "Acme Analytics GmbH" in text and "DE123456789" in text  # buyer
-    assert "Prorata Demo Ltd" in text and "DE000000000" in text  # seller (settings.SELLER)
+    assert "Prorata Demo Ltd" in text and "DE136695976" in text  # seller (settings.SELLER)
     assert "Please pay $47.80 by Nov 10, 2026" in text and f"reference {invoice.number}" in text
     assert "IBAN" in text
 
