@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run worker test lint install install-dev migrate demo scenarios clean
+.PHONY: run worker test lint install install-dev migrate demo scenarios clean messages makemessages
 
 $(BIN)/python:
 	@echo "==> Creating the virtualenv in $(VENV)"
@@ -24,7 +24,16 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-migrate: install
+# The translations (German, French): locale/*/LC_MESSAGES/django.po, compiled to .mo with Babel
+# (pure Python, no gettext needed). `make makemessages` re-extracts the strings after a change;
+# that one needs GNU gettext (apt install gettext).
+messages: install
+	$(BIN)/python -m babel.messages.frontend compile -d locale -D django
+
+makemessages: install
+	$(BIN)/python manage.py makemessages -l de -l fr --no-obsolete --ignore=var --ignore=tests --ignore=bench --ignore=test-output
+
+migrate: install messages
 	@echo "==> Applying migrations to the database (one line per migration)"
 	$(BIN)/python manage.py migrate --noinput -v1
 	$(BIN)/python manage.py createcachetable
@@ -48,7 +57,7 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: lint
+test: lint messages
 	$(BIN)/python manage.py makemigrations --check --dry-run -v1
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 

@@ -14,17 +14,27 @@ from babel.numbers import format_percent
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import translation
+from django.utils.translation import gettext, pgettext_lazy
 
 from billing.proration import zero
 from invoicing import pdf
-from invoicing.formatting import day, line_explain, money, span
+from invoicing.formatting import (
+    country_name,
+    document_day,
+    document_language,
+    document_locale,
+    line_explain,
+    money,
+    span,
+)
 from invoicing.models import CreditNote, Invoice
 
 STAMPS = {
-    Invoice.Status.DRAFT: "DRAFT",
-    Invoice.Status.PAID: "PAID",
-    Invoice.Status.VOID: "VOID",
-    Invoice.Status.UNCOLLECTIBLE: "UNCOLLECTIBLE",
+    Invoice.Status.DRAFT: pgettext_lazy("stamp", "DRAFT"),
+    Invoice.Status.PAID: pgettext_lazy("stamp", "PAID"),
+    Invoice.Status.VOID: pgettext_lazy("stamp", "VOID"),
+    Invoice.Status.UNCOLLECTIBLE: pgettext_lazy("stamp", "UNCOLLECTIBLE"),
 }
 LINE_FIELDS = ("kind", "description", "period_start", "period_end", "quantity", "unit_price", "days", "period_days")
 
@@ -45,6 +55,7 @@ def invoice_data(invoice: Invoice) -> dict:
         "paid_on": invoice.paid_on,
         "buyer": dict(invoice.buyer or {}),
         "tax_rate": invoice.tax_rate,
+        "tax_reason": invoice.tax_reason,
         "discount_label": invoice.discount_label,
         **{
             name: getattr(invoice, name)
@@ -74,6 +85,8 @@ def credit_note_data(note: CreditNote) -> dict:
         "issued_on": note.issued_on,
         "buyer": dict(note.buyer or {}),
         "invoice_number": note.invoice.number if note.invoice_id else "",
+        "tax_rate": note.tax_rate,
+        "tax_reason": note.tax_reason,
         "total": note.total,
         "to_balance": sum((entry.amount for entry in note.credit_entries.all()), zero(note.currency)),
         "lines": [
@@ -99,6 +112,11 @@ def address_lines(party: dict) -> list[str]:
     return [*lines, town] if town else lines
 
 
+def _buyer(buyer: dict, locale: str) -> dict:
+    """The frozen buyer block, with its street lines and its country by name (“France”, “Frankreich”)."""
+    return {**buyer, "address_lines": address_lines(buyer), "country_name": country_name(buyer.get("country"), locale)}
+
+
 def _seller() -> dict:
     seller = dict(settings.SELLER)
     logo = seller.get("logo")
@@ -107,19 +125,52 @@ def _seller() -> dict:
     return seller
 
 
+def percent(rate, locale: str) -> str:
+    """0.19 → “19%” (“19 %” in German), 0.255 → “25.5%”: as many places as the stored rate needs."""
+    return format_percent(rate, locale=locale, decimal_quantization=False)
+
+
+def tax_words(reason: str, rate, country: str, locale: str) -> str:
+    """The tax treatment in words, in the active language: “VAT 19% (Germany)”, “Reverse charge”…
+
+    `country` is the buyer's: the seller's own for `domestic`, the one whose rate applies for `eu_consumer`.
+    """
+    if reason == "reverse_charge":
+        return gettext("Reverse charge")
+    if reason == "export":
+        return gettext("Export outside the EU — no VAT")
+    if reason in ("domestic", "eu_consumer"):
+        place = country_name(country or settings.SELLER.get("country", ""), locale)
+        return gettext("VAT %(rate)s (%(country)s)") % {"rate": percent(rate, locale), "country": place}
+    return gettext("Tax (%(rate)s)") % {"rate": percent(rate, locale)}
+
+
+def _tax_context(data: dict, loc: str) -> dict:
+    """The tax treatment a document prints: its words, and the reverse-charge sentence where it applies."""
+    reason, rate = data.get("tax_reason") or "manual", data.get("tax_rate") or 0
+    return {
+        "tax_words": tax_words(reason, rate, data["buyer"].get("country", ""), loc),
+        "tax_shown": reason != "manual" or bool(rate),
+        "reverse_charge": reason == "reverse_charge",
+    }
+
+
 def document_context(data: dict) -> dict:
-    """Everything the PDF templates print, formatted for the buyer's locale (Babel)."""
+    """Everything the PDF templates print, formatted for the buyer's locale (Babel), in the active language."""
     buyer = data["buyer"]
-    loc = buyer.get("locale") or "en_US"
+    loc = document_locale(buyer)
+    day = document_day
     status = data["status"]
     ctx = {
         "doc": data,
-        "seller": _seller(),
-        "buyer": {**buyer, "address_lines": address_lines(buyer)},
-        "number": data["number"] or "Draft",
+        "language": document_language(buyer),
+        "seller": {**_seller(), "country_name": country_name(settings.SELLER.get("country", ""), loc)},
+        "buyer": _buyer(buyer, loc),
+        "number": data["number"] or gettext("Draft"),
         "issued_on": day(data["issued_on"], loc),
         "stamp": STAMPS.get(status, ""),
-        "status_label": Invoice.Status(status).label if status in Invoice.Status.values else "Issued",
+        "status_label": Invoice.Status(status).label if status in Invoice.Status.values else gettext("Issued"),
+        **_tax_context(data, loc),
         "lines": [
             {**line, "explain": _explain(line, loc), "amount_text": money(line["amount"], loc)}
             for line in data["lines"]
@@ -141,8 +192,8 @@ def document_context(data: dict) -> dict:
         paid_on=day(data["paid_on"], loc) if data.get("paid_on") else "",
         subtotal=money(data["subtotal"], loc),
         discount=money(-data["discount"], loc) if data["discount"].amount else "",
-        tax=money(data["tax"], loc) if data["tax_rate"] else "",
-        tax_rate=format_percent(data["tax_rate"], "#,##0.##%", locale=loc),
+        tax=money(data["tax"], loc),
+        tax_rate=percent(data["tax_rate"], loc),
         credit_applied=money(-data["credit_applied"], loc) if data["credit_applied"].amount else "",
         amount_paid=money(-data["amount_paid"], loc) if data["amount_paid"].amount else "",
         amount_credited=money(-credited, loc) if credited.amount else "",
@@ -154,9 +205,10 @@ def document_context(data: dict) -> dict:
 
 
 def render(data: dict) -> bytes:
-    """The PDF of an invoice or credit note given as plain data."""
+    """The PDF of an invoice or credit note given as plain data, in the buyer's invoice language."""
     template = "invoicing/invoice_pdf.html" if data["type"] == "invoice" else "invoicing/credit_note_pdf.html"
-    return pdf.render(template, document_context(data), title=data["number"] or "Draft invoice")
+    with translation.override(document_language(data["buyer"])):
+        return pdf.render(template, document_context(data), title=data["number"] or gettext("Draft invoice"))
 
 
 def data_of(document) -> dict:
@@ -197,12 +249,14 @@ def receipt_context(receipt) -> dict:
     payment = receipt.payment
     invoice = payment.invoice
     buyer = dict(invoice.buyer or {})
-    loc = buyer.get("locale") or "en_US"
+    loc = document_locale(buyer)
+    day = document_day
     method = payment.get_method_display()
     return {
         "doc": {"type": "receipt", "status": "paid"},
+        "language": document_language(buyer),
         "seller": _seller(),
-        "buyer": {**buyer, "address_lines": address_lines(buyer)},
+        "buyer": _buyer(buyer, loc),
         "number": receipt.number,
         "invoice_number": invoice.number,
         "paid_on": day(payment.on, loc),
@@ -212,7 +266,8 @@ def receipt_context(receipt) -> dict:
         "stamp": "",
         "lines": [
             {
-                "description": f"Payment of invoice {invoice.number} ({method.lower()})",
+                "description": gettext("Payment of invoice %(number)s (%(method)s)")
+                % {"number": invoice.number, "method": str(method).lower()},
                 "explain": payment.reference,
                 "amount_text": money(payment.amount, loc),
             }
@@ -228,4 +283,5 @@ def receipt_context(receipt) -> dict:
 
 def receipt_pdf(receipt) -> bytes:
     """A receipt's PDF, rendered from its frozen figures (the same bytes' worth of text every time)."""
-    return pdf.render("invoicing/receipt_pdf.html", receipt_context(receipt), title=receipt.number)
+    with translation.override(document_language(receipt.payment.invoice.buyer or {})):
+        return pdf.render("invoicing/receipt_pdf.html", receipt_context(receipt), title=receipt.number)

@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
 from simple_history.models import HistoricalRecords
 
@@ -146,20 +147,20 @@ class NumberSeries(models.Model):
 
 class Invoice(Created):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        OPEN = "open", "Open"
-        PAID = "paid", "Paid"
-        VOID = "void", "Void"
-        UNCOLLECTIBLE = "uncollectible", "Uncollectible"
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open")
+        PAID = "paid", _("Paid")
+        VOID = "void", _("Void")
+        UNCOLLECTIBLE = "uncollectible", _("Uncollectible")
 
     class Reason(models.TextChoices):
-        PURCHASE = "purchase", "Purchase"
-        RENEWAL = "renewal", "Renewal"
-        SEATS = "seats", "Seats added"
-        TRUE_UP = "true_up", "Seat true-up"
-        CYCLE_SWITCH = "cycle_switch", "Billing cycle switch"
-        PLAN_CHANGE = "plan_change", "Plan change"
-        FINAL = "final", "Final invoice"
+        PURCHASE = "purchase", _("Purchase")
+        RENEWAL = "renewal", _("Renewal")
+        SEATS = "seats", _("Seats added")
+        TRUE_UP = "true_up", _("Seat true-up")
+        CYCLE_SWITCH = "cycle_switch", _("Billing cycle switch")
+        PLAN_CHANGE = "plan_change", _("Plan change")
+        FINAL = "final", _("Final invoice")
 
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="invoices")
     subscription = models.ForeignKey(
@@ -299,11 +300,11 @@ class CreditNote(CreatedBy):
     """A numbered correction or credit; its total goes to the credit balance."""
 
     class Reason(models.TextChoices):
-        SEATS_REMOVED = "seats_removed", "Seats removed"
-        CYCLE_SWITCH = "cycle_switch", "Unused time (billing cycle switch)"
-        CORRECTION = "correction", "Invoice correction"
-        GRANT = "grant", "Credit granted by support"
-        REFUND = "refund", "Refund"
+        SEATS_REMOVED = "seats_removed", _("Seats removed")
+        CYCLE_SWITCH = "cycle_switch", _("Unused time (billing cycle switch)")
+        CORRECTION = "correction", _("Invoice correction")
+        GRANT = "grant", _("Credit granted by support")
+        REFUND = "refund", _("Refund")
 
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="credit_notes")
     subscription = models.ForeignKey(

@@ -1,7 +1,17 @@
 import os
 
 import pytest
+from django.conf import settings
 from moneyed import Money
+
+from common.catalogs import catalogs_compile
+
+
+def pytest_sessionstart(session):
+    """German and French documents need the compiled catalogues (`make messages` does the same)."""
+    for root in settings.LOCALE_PATHS:
+        catalogs_compile(root)
+
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
