@@ -23,6 +23,7 @@ from subscriptions.models import (
     Cycle,
     Downgrade,
     Plan,
+    PlanEntitlement,
     SeatChange,
     SeatMode,
     Subscription,
@@ -283,9 +284,18 @@ class PlanForm(forms.ModelForm):
         return data
 
 
+class PlanEntitlementInline(admin.TabularInline):
+    """Feature keys the product checks (`GET /api/v1/account`, licences); a limit only where it counts."""
+
+    model = PlanEntitlement
+    extra = 1
+    fields = ["key", "limit"]
+
+
 @admin.register(Plan)
 class PlanAdmin(HistoryAdmin):
     form = PlanForm
+    inlines = [PlanEntitlementInline]
     save_as = True
     change_form_template = "admin/prorata/plan_change_form.html"
     list_display = ["code", "name", "monthly", "annual", "seat_mode", "seat_removal", "to_monthly", "is_public"]

@@ -56,5 +56,5 @@ def test_every_operation_conforms_to_the_schema(live_server, plan, monkeypatch, 
         check()
     with capsys.disabled():
         print(f"\nschemathesis: {ran} cases over {operations} operations")
-    assert operations == 23
+    assert operations == 24
     assert ran >= operations
