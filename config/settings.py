@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "djmoney",
     "simple_history",
+    # Before the apps whose signals it hears: the event of a change is written before its consequences'.
+    "webhooks",
     "accounts",
     "subscriptions",
     "invoicing",
