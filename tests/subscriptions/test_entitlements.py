@@ -106,3 +106,16 @@ def test_support_edits_entitlements_in_the_plan_form(client, pro):
         ("max_projects", 100),
         ("time_tracking", None),
     ]
+
+
+def test_finance_edits_entitlements_support_only_sees_them(client, pro):
+    from accounts.staff_groups import FINANCE, SUPPORT
+    from tests.subscriptions.test_admin import staff
+
+    url = reverse("admin:subscriptions_plan_change", args=[pro.pk])
+    verified_login(client, staff("fay@prorata.example", FINANCE))
+    assert 'name="entitlements-0-key"' in client.get(url).content.decode()
+    client.logout()
+    verified_login(client, staff("sam@prorata.example", SUPPORT))
+    page = client.get(url).content.decode()
+    assert "max_projects" in page and 'name="entitlements-0-key"' not in page
