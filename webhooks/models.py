@@ -14,6 +14,7 @@ class EventType(models.TextChoices):
     SUBSCRIPTION_UPDATED = "subscription.updated", "subscription.updated"
     SUBSCRIPTION_CANCELED = "subscription.canceled", "subscription.canceled"
     SUBSCRIPTION_EXPIRED = "subscription.expired", "subscription.expired"
+    SUBSCRIPTION_TRIAL_WILL_END = "subscription.trial_will_end", "subscription.trial_will_end"
     SEATS_CHANGED = "seats.changed", "seats.changed"
     INVOICE_ISSUED = "invoice.issued", "invoice.issued"
     INVOICE_PAID = "invoice.paid", "invoice.paid"

@@ -17,8 +17,9 @@ from subscriptions.signals import account_locked, account_unlocked
 from webhooks import events
 from webhooks.models import EventType as T
 
-# The subscription fields whose change is an event (`paid_seats` is seats.changed).
-WATCHED = ("plan_id", "cycle", "status", "paid_seats", "cancel_at_period_end", "trial_end")
+# The subscription fields whose change is an event (`paid_seats` is seats.changed; the trial reminder
+# being recorded, once per trial end, is subscription.trial_will_end).
+WATCHED = ("plan_id", "cycle", "status", "paid_seats", "cancel_at_period_end", "trial_end", "trial_reminder_sent_on")
 
 
 def _seen(instance, fields) -> dict:
@@ -52,6 +53,11 @@ def subscription_saved(sender, instance, created, raw=False, update_fields=None,
     changed = {f for f in fields if f in old and old[f] != new[f]}
     if changed == {"status"} and _mirrors_cancel(old["status"], sub):
         changed = set()  # `canceled` follows `cancel_at_period_end`, whose change was the event
+    reminded = "trial_reminder_sent_on" in changed and sub.trial_reminder_sent_on is not None
+    changed.discard("trial_reminder_sent_on")
+    if reminded:
+        payload = events.subscription_data(sub)
+        events.event_record(T.SUBSCRIPTION_TRIAL_WILL_END, account_id=sub.account_id, payload=payload)
     if not changed:
         return
     kind = None

@@ -1,6 +1,6 @@
 """The event outbox (issue 20): one row per change, a snapshot payload, written in the change's transaction."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -192,3 +192,19 @@ def test_a_rolled_back_change_leaves_no_event(sub, account):
     assert types_since(mark) == []  # …and gone with it
     sub.refresh_from_db()
     assert sub.cancel_at_period_end is False
+
+
+def test_the_trial_reminder_is_trial_will_end_once(account, pro):
+    from subscriptions.notifications import TRIAL_REMINDER_DAYS, reminders_send
+
+    pro.trial_days = 14
+    pro.save()
+    trial = services.subscription_create(account=account, plan=pro, cycle="monthly", on=NOV_1, trial=True)
+    day = trial.trial_end - timedelta(days=TRIAL_REMINDER_DAYS)
+    mark = last_id()
+    reminders_send(on=day)
+    reminders_send(on=day)  # reminded already: no second event
+    assert types_since(mark) == ["subscription.trial_will_end"]
+    ending = last("subscription.trial_will_end")
+    assert (ending["subscription"]["trial_end"], ending["account_status"]) == ("2026-11-15", "trialing")
+    assert ending["entitlements"] == [{"key": "api_access", "limit": None}]
