@@ -11,6 +11,8 @@ FINANCE = "Finance"
 
 # Apps installed after accounts.0002 was written; their permissions join when their own migrations have run.
 LATER_APPS = ("axes",)
+# Models added after accounts.0002 to an app it covers; the migration that adds each syncs the groups again.
+LATER_MODELS = {("subscriptions", "planentitlement")}
 
 # app label -> model -> codenames (without the app label)
 GROUPS: dict[str, dict[str, dict[str, list[str]]]] = {
@@ -22,6 +24,7 @@ GROUPS: dict[str, dict[str, dict[str, list[str]]]] = {
         },
         "subscriptions": {
             "plan": ["view_plan"],
+            "planentitlement": ["view_planentitlement"],
             "coupon": ["view_coupon"],
             "subscription": ["view_subscription", "change_subscription"],
             "seatchange": ["view_seatchange"],
@@ -56,6 +59,13 @@ GROUPS: dict[str, dict[str, dict[str, list[str]]]] = {
         },
         "subscriptions": {
             "plan": ["view_plan", "add_plan", "change_plan"],
+            # A plan's features, edited in its form (the inline).
+            "planentitlement": [
+                "view_planentitlement",
+                "add_planentitlement",
+                "change_planentitlement",
+                "delete_planentitlement",
+            ],
             "coupon": ["view_coupon", "add_coupon", "change_coupon"],
             "subscription": ["view_subscription"],
             "seatchange": ["view_seatchange"],
@@ -126,6 +136,8 @@ def staff_groups_sync(apps=global_apps) -> None:
             if label not in present:
                 continue
             for model, codenames in models.items():
+                if (label, model) in LATER_MODELS and not _has_model(apps, label, model):
+                    continue
                 found = Permission.objects.filter(
                     content_type__app_label=label, content_type__model=model, codename__in=codenames
                 )
@@ -134,3 +146,11 @@ def staff_groups_sync(apps=global_apps) -> None:
                     raise LookupError(f"{name}: no permission {label}.{', '.join(sorted(missing))}")
                 wanted += list(found)
         group.permissions.set(wanted)
+
+
+def _has_model(apps, label: str, model: str) -> bool:
+    try:
+        apps.get_model(label, model)
+    except LookupError:
+        return False
+    return True

@@ -69,6 +69,23 @@ class HasAccount(permissions.BasePermission):
         raise AccountLocked() if status == "locked" else SubscriptionExpired()
 
 
+class InAnyState(permissions.BasePermission):
+    """An API key or member (role not `none`) of an account, whatever its state: locked and expired included.
+
+    For `GET /api/v1/account`, the one call that tells the product the account is blocked.
+    """
+
+    def has_permission(self, request, view):
+        actor = actor_of(request)
+        if actor is None:
+            if request.user.is_authenticated:
+                raise exceptions.PermissionDenied("You are not a member of any account.", code="no_account")
+            return False
+        if actor.membership.role == Membership.Role.NONE:
+            raise exceptions.PermissionDenied("This door is locked: your role gives no access.", code="door_locked")
+        return True
+
+
 class _Role(permissions.BasePermission):
     check = staticmethod(lambda membership: False)
     message = ""

@@ -11,7 +11,7 @@ from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from invoicing.selectors import invoice_outstanding
 from licensing.models import Activation, Licence
 from subscriptions.models import Cycle, Subscription
-from subscriptions.selectors import seats_in_use
+from subscriptions.selectors import PRODUCT_STATUSES, seats_in_use
 
 
 class PreviewQuerySerializer(serializers.Serializer):
@@ -105,6 +105,50 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 
 
 MAX_API_SEATS = 1000
+
+
+class EntitlementSerializer(serializers.Serializer):
+    key = serializers.SlugField(help_text="The feature the product checks, e.g. `time_tracking`, `max_projects`.")
+    limit = serializers.IntegerField(allow_null=True, help_text="A number the product enforces; null: no limit.")
+
+
+class AccountPlanSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AccountSeatsSerializer(serializers.Serializer):
+    in_use = serializers.IntegerField(help_text="Active and invited members whose role is not `none`.")
+    paid = serializers.IntegerField(allow_null=True, help_text="Seats paid for; null when nothing is subscribed.")
+
+
+class PeriodSerializer(serializers.Serializer):
+    start = serializers.DateField(help_text="The period's first day.")
+    end = serializers.DateField(help_text="The day after its last day: the next period starts here.")
+
+
+class AccountStateSerializer(serializers.Serializer):
+    """What the product needs to decide what a user may do (`GET /api/v1/account`)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=[(v, v) for v in PRODUCT_STATUSES],
+        help_text="`locked`: an invoice is unpaid past its lock day (wins over the rest); `expired`: no running "
+        "subscription; `past_due`: an open invoice is past its due date, not locked yet; `trialing`; `active` "
+        "(also a canceled subscription until its period ends: see `cancel_at_period_end`).",
+    )
+    plan = AccountPlanSerializer(allow_null=True, help_text="The running subscription's plan; null when expired.")
+    cycle = serializers.ChoiceField(choices=Cycle.choices, allow_null=True)
+    seats = AccountSeatsSerializer()
+    current_period = PeriodSerializer(allow_null=True)
+    trial_end = serializers.DateField(allow_null=True)
+    cancel_at_period_end = serializers.BooleanField()
+    locked_on = serializers.DateField(allow_null=True)
+    entitlements = EntitlementSerializer(
+        many=True,
+        help_text="The plan's features while active, trialing or past due; empty when locked or expired.",
+    )
 
 
 class SeatsInputSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ docs = {"permission_classes": [AllowAny], "authentication_classes": []}
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(**docs), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema", **docs), name="docs"),
+    path("api/v1/account", views.AccountView.as_view(), name="account"),
     path("api/v1/subscription", views.SubscriptionView.as_view(), name="subscription"),
     path("api/v1/subscription/seats", views.SubscriptionSeatsView.as_view(), name="subscription_seats"),
     path("api/v1/subscription/cycle", views.SubscriptionCycleView.as_view(), name="subscription_cycle"),

@@ -20,7 +20,7 @@ from api import serializers as s
 from api.errors import ErrorSerializer, error_body, invalid_input
 from api.idempotency import idempotent
 from api.pagination import Cursor
-from api.permissions import CanManageBilling, CanManageMembers, HasAccount, actor_of
+from api.permissions import CanManageBilling, CanManageMembers, HasAccount, InAnyState, actor_of
 from api.throttling import ActivationRateThrottle
 from common.clock import today
 from common.errors import Refused
@@ -31,7 +31,7 @@ from licensing.selectors import licences_of, licensed_membership_ids
 from licensing.services import activation_activate
 from subscriptions import previews
 from subscriptions import services as sub_services
-from subscriptions.selectors import live_subscription
+from subscriptions.selectors import entitlements_for, live_subscription, product_status, seats_in_use
 
 ERROR_TEXT = {
     400: "Invalid input (the schema's types, formats and choices, VAT ID check digits); `field` names it.",
@@ -103,6 +103,49 @@ def _change_body(result: previews.Preview, *, sub, preview: bool, request) -> di
         "credit_notes": notes,
     }
     return s.ChangeResultSerializer(body, context={"request": request}).data
+
+
+# ---------------------------------------------------------------- account
+
+
+def account_state(account, *, on) -> dict:
+    """The body of `GET /api/v1/account`: status, plan, cycle, seats, period and entitlements."""
+    sub = live_subscription(account)
+    state = product_status(account, sub, on=on)
+    return {
+        "id": account.pk,
+        "name": account.name,
+        "status": state,
+        "plan": {"code": sub.plan.code, "name": sub.plan.name} if sub else None,
+        "cycle": sub.cycle if sub else None,
+        "seats": {"in_use": seats_in_use(account), "paid": sub.paid_seats if sub else None},
+        "current_period": {"start": sub.period_start, "end": sub.period_end} if sub else None,
+        "trial_end": sub.trial_end if sub else None,
+        "cancel_at_period_end": bool(sub and sub.cancel_at_period_end),
+        "locked_on": account.locked_on,
+        "entitlements": entitlements_for(state, sub.plan if sub else None),
+    }
+
+
+class AccountView(APIView):
+    """Any key or member of the account, in every state: locked and expired accounts are answered, not refused."""
+
+    permission_classes = [InAnyState]
+
+    @extend_schema(
+        tags=["account"],
+        summary="The account's status, plan, seats and entitlements",
+        description=(
+            "The one call a product needs to decide what a user may do: `status` says whether the product "
+            "should work (`active`, `trialing`, `past_due`) or be blocked (`locked`, `expired`), and "
+            "`entitlements` lists the features the plan unlocks (empty while blocked). Answered for locked and "
+            "expired accounts too, with any key role."
+        ),
+        responses={200: s.AccountStateSerializer, **errors(401, 403, 429)},
+    )
+    def get(self, request):
+        account = actor_of(request).account
+        return Response(s.AccountStateSerializer(account_state(account, on=today(account))).data)
 
 
 # ---------------------------------------------------------------- subscription

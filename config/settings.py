@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "djmoney",
     "simple_history",
+    # Before the apps whose signals it hears: the event of a change is written before its consequences'.
+    "webhooks",
     "accounts",
     "subscriptions",
     "invoicing",
@@ -251,7 +253,14 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Prorata API",
     "DESCRIPTION": "Subscription, members, invoices and licences of one account. "
-    'Authenticate with `Authorization: Bearer <API key>`; errors are `{"error": {code, message, field}}`.',
+    'Authenticate with `Authorization: Bearer <API key>`; errors are `{"error": {code, message, field}}`. '
+    "`GET /api/v1/account` tells a product the account's status and the features its plan unlocks.\n\n"
+    "**Events.** Each change writes an event (a stable UUID, type, account, time and a snapshot payload) in the "
+    "same transaction: `subscription.created`, `subscription.updated`, `subscription.canceled`, "
+    "`subscription.expired`, `subscription.trial_will_end`, `seats.changed`, `invoice.issued`, `invoice.paid`, "
+    "`invoice.voided`, `credit_note.issued`, `account.locked`, `account.unlocked`, `licence.assigned`, "
+    "`licence.released`. Webhook endpoints that will receive them, signed per Standard Webhooks "
+    "(`webhook-id`, `webhook-timestamp`, `webhook-signature`), are registered by the vendor's staff.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -14,3 +14,10 @@ invoice_paid = Signal()
 # An open invoice was voided or written off as uncollectible (`invoice_void`, `invoice_mark_uncollectible`):
 # it is no longer owed. Arguments: invoice, on. Sender: Invoice.
 invoice_closed = Signal()
+
+# Invoices were issued (`invoice_issue`, `invoice_issue_many`, the daily run's batches): open, or paid at once
+# when nothing was due. Arguments: invoices (a list). Sender: Invoice.
+invoices_issued = Signal()
+
+# A credit note was issued (`credit_note_issue`). Arguments: credit_note. Sender: CreditNote.
+credit_note_issued = Signal()

@@ -17,7 +17,7 @@ from licensing import keys
 from licensing.models import Activation, Licence
 from licensing.verify import FORMAT, canonical
 from subscriptions.models import Subscription
-from subscriptions.selectors import live_subscription
+from subscriptions.selectors import live_subscription, plan_entitlements
 
 INSTANCE_ID_CHARS = frozenset(string.ascii_letters + string.digits + "-_.:{}")
 
@@ -114,7 +114,7 @@ def _expires_on(sub: Subscription) -> date:
 
 
 def licence_document(*, subscription: Subscription, instance_id: str, kind: str, now: datetime) -> dict:
-    """What a licence says: account, plan, seats, licensed users, instance, issued and expiry."""
+    """What a licence says: account, plan, seats, entitlements, licensed users, instance, issued and expiry."""
     account = subscription.account
     holders = (
         Licence.objects.filter(account=account, membership__isnull=False)
@@ -133,6 +133,8 @@ def licence_document(*, subscription: Subscription, instance_id: str, kind: str,
         },
         "status": subscription.status,
         "seats": subscription.paid_seats,
+        # Activation refuses locked and expired accounts, so a licence always carries the plan's features.
+        "entitlements": plan_entitlements(subscription.plan),
         "licensed_users": [
             {"id": lic.membership_id, "user_id": lic.membership.user_id, "email": lic.membership.email}
             for lic in holders

@@ -169,6 +169,25 @@ class Plan(models.Model):
         return self.seat_add_billing_monthly if cycle == Cycle.MONTHLY else self.seat_add_billing_annual
 
 
+class PlanEntitlement(models.Model):
+    """What a plan unlocks in the product: a feature key, and a limit when the feature has one.
+
+    `time_tracking` (no limit: on or off) or `max_projects` with limit 50. The product reads an account's
+    entitlements from `GET /api/v1/account` or its licence; the plan's `features` text is for people.
+    """
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="entitlements")
+    key = models.SlugField(max_length=60, help_text="What the product checks, e.g. time_tracking or max_projects.")
+    limit = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit (the feature is on).")
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [models.UniqueConstraint(fields=["plan", "key"], name="one_entitlement_per_plan_key")]
+
+    def __str__(self):
+        return self.key if self.limit is None else f"{self.key}: {self.limit}"
+
+
 def new_public_id() -> str:
     return "sub_" + secrets.token_urlsafe(18)
 

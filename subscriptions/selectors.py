@@ -9,6 +9,7 @@ from moneyed import Money
 from accounts.models import Account, Membership
 from billing import plan as core
 from billing.calendar import Period
+from common.clock import today
 from invoicing.models import Invoice, InvoiceLine
 from invoicing.selectors import money_sum
 from subscriptions.models import CouponRedemption, Plan, Subscription
@@ -76,6 +77,50 @@ def account_status(account: Account) -> str:
     if latest is not None and latest.status == Subscription.Status.EXPIRED:
         return "expired"
     return "active"
+
+
+# What the product is told about an account (GET /api/v1/account, licences, events).
+PRODUCT_STATUSES = ("active", "trialing", "past_due", "locked", "expired")
+# Locked and expired accounts have the product blocked for everyone (SPEC §2.5), so they unlock nothing.
+ENTITLED_STATUSES = frozenset({"active", "trialing", "past_due"})
+
+
+def product_status(account: Account, sub: Subscription | None, *, on: date) -> str:
+    """One of PRODUCT_STATUSES: `locked` wins (an invoice unpaid past its lock day), then `expired` (no
+    subscription that has not expired), `past_due` (an open invoice past its due date, not locked yet),
+    `trialing`, else `active` (a canceled subscription runs, and is active, until its period ends).
+    """
+    if account.locked_on:
+        return "locked"
+    if sub is None or sub.is_expired:
+        return "expired"
+    if sub.status == Subscription.Status.PAST_DUE or (
+        Invoice.objects.filter(account=account, status=Invoice.Status.OPEN, due_on__lt=on).exists()
+    ):
+        return "past_due"
+    if sub.is_trialing:
+        return "trialing"
+    return "active"
+
+
+def plan_entitlements(plan: Plan | None) -> list[dict]:
+    """The plan's entitlements as [{"key": "max_projects", "limit": 50}, …], by key."""
+    if plan is None:
+        return []
+    rows = plan.entitlements.order_by("key").values_list("key", "limit")
+    return [{"key": key, "limit": limit} for key, limit in rows]
+
+
+def entitlements_for(status: str, plan: Plan | None) -> list[dict]:
+    """What an account in `status` on `plan` may use: the plan's entitlements, or none when blocked."""
+    return plan_entitlements(plan) if status in ENTITLED_STATUSES else []
+
+
+def account_entitlements(account: Account, *, on: date | None = None) -> list[dict]:
+    """The account's entitlements now, from its live subscription's plan (trialing counts as the plan's)."""
+    sub = live_subscription(account)
+    status = product_status(account, sub, on=on or today(account))
+    return entitlements_for(status, sub.plan if sub is not None else None)
 
 
 def subscription_period(sub: Subscription) -> Period:

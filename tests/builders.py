@@ -24,6 +24,15 @@ _seq = count(1)
 # Money, plans and coupons
 
 
+# The plan form's entitlements inline, empty: the management form every plan POST carries.
+ENTITLEMENTS_NONE = {
+    "entitlements-TOTAL_FORMS": "0",
+    "entitlements-INITIAL_FORMS": "0",
+    "entitlements-MIN_NUM_FORMS": "0",
+    "entitlements-MAX_NUM_FORMS": "1000",
+}
+
+
 def usd(value) -> Money:
     return Money(Decimal(str(value)), "USD")
 

@@ -17,7 +17,7 @@ from invoicing.services.delivery import document_queue
 from invoicing.services.issuing import buyer_snapshot
 from invoicing.services.numbering import CREDIT_NOTE_SERIES, number_allocate
 from invoicing.services.rows import line_from_core
-from invoicing.signals import invoice_paid
+from invoicing.signals import credit_note_issued, invoice_paid
 
 
 @transaction.atomic
@@ -90,6 +90,7 @@ def credit_note_issue(
             credit_note=note,
         )
     document_queue(note)
+    credit_note_issued.send(sender=CreditNote, credit_note=note)
     return note
 
 

@@ -21,6 +21,7 @@ from invoicing.selectors import credit_balances
 from invoicing.services.delivery import document_queue
 from invoicing.services.numbering import INVOICE_SERIES, numbers_allocate
 from invoicing.services.rows import line_from_core, line_to_core, rows_insert
+from invoicing.signals import invoices_issued
 
 
 def buyer_snapshot(account: Account) -> dict:
@@ -157,6 +158,7 @@ def _issue(drafts: list[InvoiceDraft], *, recorded: bool) -> list[Invoice | None
     rows_insert(new_lines)
     rows_insert(entries)
     _open(invoices, recorded=recorded)
+    invoices_issued.send(sender=Invoice, invoices=invoices)
     for inv in invoices:
         document_queue(inv)
         # Bank transfer collects nothing (gateways.bank_transfer); other gateways charge after commit.

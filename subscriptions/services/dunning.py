@@ -11,6 +11,7 @@ from subscriptions.models import Subscription
 from subscriptions.notifications import reminders_send
 from subscriptions.selectors import live_subscription, lock_day
 from subscriptions.services._common import Status, _lock
+from subscriptions.signals import account_locked, account_unlocked
 
 
 def subscription_sync_status(*, subscription: Subscription, on: date) -> Subscription:
@@ -41,14 +42,17 @@ def account_after_payment(*, account: Account, on: date) -> None:
             Account.objects.filter(pk=account.pk).update(locked_on=None)
             account.locked_on = None
             history_record(instance=account, reason="Unlocked: nothing unpaid past its lock day")
+            account_unlocked.send(sender=Account, account=account, on=on)
 
 
 @transaction.atomic
 def account_unlock(*, account: Account, on: date, by=None, reason: str = "") -> Account:
     """Support unlocks an account by hand (SPEC §2.5); the history says who and why."""
-    Account.objects.filter(pk=account.pk).update(locked_on=None)
+    was_locked = Account.objects.filter(pk=account.pk, locked_on__isnull=False).update(locked_on=None)
     account.locked_on = None
     history_record(instance=account, reason=reason.strip() or "Unlocked by support", by=by)
+    if was_locked:
+        account_unlocked.send(sender=Account, account=account, on=on)
     return account
 
 
@@ -67,6 +71,8 @@ def dunning_run(*, on: date, accounts=None) -> dict:
                 if Account.objects.filter(pk=inv.account_id, locked_on__isnull=True).update(locked_on=on):
                     history_record(instance=inv.account, reason=f"Locked: {inv.number} unpaid past its grace days")
                     locked += 1
+                    inv.account.locked_on = on
+                    account_locked.send(sender=Account, account=inv.account, on=on)
                 inv.account.locked_on = on
     reminders_send(on=on, accounts=accounts)
     return {"locked": locked}

@@ -283,6 +283,10 @@ def plan_keep_price_for_subscribers(*, plan: Plan, on: date, by=None) -> Plan | 
     copy.name = f"{plan.name} (price until {on:%Y-%m-%d})"[:100]
     copy.is_public = False
     copy.save()
+    # The copy unlocks what the plan unlocks today (its entitlements), as it keeps today's price.
+    for entitlement in plan.entitlements.all():
+        entitlement.pk, entitlement.plan = None, copy
+        entitlement.save()
     for sub in live:
         sub.plan = copy
         sub.save(update_fields=["plan"])

@@ -23,6 +23,7 @@ from subscriptions.models import (
     Cycle,
     Downgrade,
     Plan,
+    PlanEntitlement,
     SeatChange,
     SeatMode,
     Subscription,
@@ -260,10 +261,11 @@ class PlanForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # A post that leaves it out (a form from before the setting existed) keeps the plan's value.
-        self.fields["switch_documents"].required = False
-        # A form posted without the setting (an older page, a script) keeps the plan's current one.
-        self.fields["downgrade"].required = False
+        # A post that leaves them out (a form from before the setting existed, a script) keeps the plan's value.
+        # Staff who may only view plans get a form without these fields (the admin shows them read only).
+        for name in ("switch_documents", "downgrade"):
+            if name in self.fields:
+                self.fields[name].required = False
 
     def clean_downgrade(self):
         return self.cleaned_data.get("downgrade") or self.instance.downgrade or Downgrade.NOW
@@ -284,9 +286,18 @@ class PlanForm(forms.ModelForm):
         return data
 
 
+class PlanEntitlementInline(admin.TabularInline):
+    """Feature keys the product checks (`GET /api/v1/account`, licences); a limit only where it counts."""
+
+    model = PlanEntitlement
+    extra = 1
+    fields = ["key", "limit"]
+
+
 @admin.register(Plan)
 class PlanAdmin(HistoryAdmin):
     form = PlanForm
+    inlines = [PlanEntitlementInline]
     save_as = True
     change_form_template = "admin/prorata/plan_change_form.html"
     list_display = ["code", "name", "monthly", "annual", "seat_mode", "seat_removal", "to_monthly", "is_public"]

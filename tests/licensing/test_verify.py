@@ -92,3 +92,17 @@ def test_pem_private_key_is_accepted(settings):
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     assert verify_licence(licence_sign(SMALL), keys.public_key_pem(), today=BEFORE) == SMALL
+
+
+def test_an_activated_licence_carries_the_plans_entitlements_under_its_signature(subscription):
+    from licensing.services import activation_activate
+    from subscriptions.models import PlanEntitlement
+
+    PlanEntitlement.objects.create(plan=subscription.plan, key="time_tracking")
+    PlanEntitlement.objects.create(plan=subscription.plan, key="max_projects", limit=50)
+    _, signed = activation_activate(subscription_id=subscription.public_id, instance_id="srv-1")
+    licence = verify_licence(signed, keys.public_key_pem(), today=date(2026, 11, 16))
+    assert licence["entitlements"] == [{"key": "max_projects", "limit": 50}, {"key": "time_tracking", "limit": None}]
+    tampered = signed.replace(b'"limit":50', b'"limit":99')
+    with pytest.raises(LicenceInvalid):
+        verify_licence(tampered, keys.public_key_pem(), today=date(2026, 11, 16))

@@ -16,7 +16,7 @@ from invoicing.models import CreditNote, Invoice
 from invoicing.selectors import credit_balance
 from subscriptions import services
 from subscriptions.models import Cycle, Subscription
-from tests.builders import invite, make_account, make_plan, usd, verified_login
+from tests.builders import ENTITLEMENTS_NONE, invite, make_account, make_plan, usd, verified_login
 
 NOV_1 = dt.date(2026, 11, 1)
 NOV_15 = dt.datetime(2026, 11, 15, 12, tzinfo=dt.UTC)
@@ -294,6 +294,7 @@ def plan_form_data(plan, *, monthly, annual, **extra) -> dict:
         "grace_days": plan.grace_days,
         "max_instances": "",
         "existing_subscriptions": "move",
+        **ENTITLEMENTS_NONE,
     }
     data.update(extra)
     return data

@@ -10,7 +10,7 @@ from accounts.models import User
 from invoicing.models import Invoice
 from subscriptions import services
 from subscriptions.models import Downgrade, Plan, Subscription
-from tests.builders import invite, make_account, make_plan, usd, verified_login
+from tests.builders import ENTITLEMENTS_NONE, invite, make_account, make_plan, usd, verified_login
 
 NOV_1 = dt.date(2026, 11, 1)
 
@@ -65,6 +65,7 @@ def test_the_plan_form_saves_both_settings_in_the_plans_currency(admin_client):
         "trial_days": 0,
         "refund_window_days": 0,
         "grace_days": 14,
+        **ENTITLEMENTS_NONE,
     }
     refused = admin_client.post(reverse("admin:subscriptions_plan_add"), data)
     assert refused.context["adminform"].form.errors["minimum_invoice"] == [

@@ -1,0 +1,74 @@
+"""The event outbox and the endpoints events go to (issue 20)."""
+
+import base64
+import secrets
+import uuid
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+
+
+class EventType(models.TextChoices):
+    SUBSCRIPTION_CREATED = "subscription.created", "subscription.created"
+    SUBSCRIPTION_UPDATED = "subscription.updated", "subscription.updated"
+    SUBSCRIPTION_CANCELED = "subscription.canceled", "subscription.canceled"
+    SUBSCRIPTION_EXPIRED = "subscription.expired", "subscription.expired"
+    SUBSCRIPTION_TRIAL_WILL_END = "subscription.trial_will_end", "subscription.trial_will_end"
+    SEATS_CHANGED = "seats.changed", "seats.changed"
+    INVOICE_ISSUED = "invoice.issued", "invoice.issued"
+    INVOICE_PAID = "invoice.paid", "invoice.paid"
+    INVOICE_VOIDED = "invoice.voided", "invoice.voided"
+    CREDIT_NOTE_ISSUED = "credit_note.issued", "credit_note.issued"
+    ACCOUNT_LOCKED = "account.locked", "account.locked"
+    ACCOUNT_UNLOCKED = "account.unlocked", "account.unlocked"
+    LICENCE_ASSIGNED = "licence.assigned", "licence.assigned"
+    LICENCE_RELEASED = "licence.released", "licence.released"
+
+
+class Event(models.Model):
+    """One thing that happened, written in the transaction that made it happen (an outbox row).
+
+    `payload` is a snapshot at that moment; it never changes. `id` orders the events of an account;
+    `event_id` is what receivers see (the Standard Webhooks `webhook-id`) and stays the same on a retry.
+    """
+
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    type = models.CharField(max_length=40, choices=EventType.choices)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["account", "id"])]
+
+    def __str__(self):
+        return f"{self.type} · {self.event_id}"
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 24 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+class WebhookEndpoint(models.Model):
+    """Where the vendor's product receives events; several are allowed, each with its own secret."""
+
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    secret = models.CharField(max_length=100, default=new_secret, editable=False)
+    event_types = models.JSONField(
+        default=list, blank=True, help_text="The event types sent to this endpoint; none chosen: every type."
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["url", "id"]
+
+    def __str__(self):
+        return self.url
+
+    def wants(self, event_type: str) -> bool:
+        return self.enabled and (not self.event_types or event_type in self.event_types)
