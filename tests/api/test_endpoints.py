@@ -281,7 +281,7 @@ def test_schema_and_docs_are_served_without_a_cdn(db):
     paths = json.loads(schema.content)["paths"]
     assert "/api/v1/activations" in paths
     assert "429" in paths["/api/v1/subscription"]["get"]["responses"]
-    assert len(paths) == 20
+    assert len(paths) == 21
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     html = docs.content.decode()

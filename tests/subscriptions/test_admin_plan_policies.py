@@ -97,6 +97,10 @@ def test_the_plan_form_sets_tax_inclusive_prices(admin_client):
         "trial_days": 0,
         "refund_window_days": 0,
         "grace_days": 14,
+        "entitlements-TOTAL_FORMS": "0",  # the plan's entitlements table, left empty
+        "entitlements-INITIAL_FORMS": "0",
+        "entitlements-MIN_NUM_FORMS": "0",
+        "entitlements-MAX_NUM_FORMS": "1000",
     }
     done = admin_client.post(reverse("admin:subscriptions_plan_add"), data)
     assert done.status_code == 302, done.context["adminform"].form.errors
