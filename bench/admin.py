@@ -176,7 +176,6 @@ def main():
     args = parse_args()
     tmp = setup_database()
     from django.db import connection
-    from django.test import Client
     from django.urls import reverse
 
     from accounts.models import User
@@ -186,8 +185,9 @@ def main():
     count = Invoice.objects.count()
     sample = Invoice.objects.filter(account_id=busiest).order_by("id").values_list("number", flat=True)[7]
     root = User.objects.create_superuser(email="bench@prorata.example", password=None)
-    client = Client()
-    client.force_login(root)
+    from bench._login import staff_client
+
+    client = staff_client(root)
     invoices = reverse("admin:invoicing_invoice_changelist")
     pages = [
         ("invoice changelist", invoices),
