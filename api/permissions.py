@@ -42,6 +42,18 @@ def actor_of(request) -> Actor | None:
     return actor
 
 
+def _member_of_an_account(request) -> Actor | None:
+    """The request's actor, if any; a signed-in person without an account, or with the role `none`, is refused."""
+    actor = actor_of(request)
+    if actor is None:
+        if request.user.is_authenticated:
+            raise exceptions.PermissionDenied("You are not a member of any account.", code="no_account")
+        return None
+    if actor.membership.role == Membership.Role.NONE:
+        raise exceptions.PermissionDenied("This door is locked: your role gives no access.", code="door_locked")
+    return actor
+
+
 class HasAccount(permissions.BasePermission):
     """An API key, or a signed-in member of an account whose role is not `none`.
 
@@ -50,13 +62,9 @@ class HasAccount(permissions.BasePermission):
     """
 
     def has_permission(self, request, view):
-        actor = actor_of(request)
+        actor = _member_of_an_account(request)
         if actor is None:
-            if request.user.is_authenticated:
-                raise exceptions.PermissionDenied("You are not a member of any account.", code="no_account")
             return False
-        if actor.membership.role == Membership.Role.NONE:
-            raise exceptions.PermissionDenied("This door is locked: your role gives no access.", code="door_locked")
         status = account_status(actor.account)
         if status == "active":
             return True
@@ -76,14 +84,7 @@ class InAnyState(permissions.BasePermission):
     """
 
     def has_permission(self, request, view):
-        actor = actor_of(request)
-        if actor is None:
-            if request.user.is_authenticated:
-                raise exceptions.PermissionDenied("You are not a member of any account.", code="no_account")
-            return False
-        if actor.membership.role == Membership.Role.NONE:
-            raise exceptions.PermissionDenied("This door is locked: your role gives no access.", code="door_locked")
-        return True
+        return _member_of_an_account(request) is not None
 
 
 class _Role(permissions.BasePermission):
