@@ -128,6 +128,27 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "static"
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 MEDIA_URL = "media/"
+# Issued PDFs live in the default storage: MEDIA_ROOT on this disk, or, with DOCUMENTS_S3_BUCKET, an S3 bucket
+# (AWS, or any S3-compatible store at DOCUMENTS_S3_ENDPOINT_URL) that the web and every worker machine share.
+DOCUMENTS_S3_BUCKET = env("DOCUMENTS_S3_BUCKET", default="")
+if DOCUMENTS_S3_BUCKET:
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": DOCUMENTS_S3_BUCKET,
+                "endpoint_url": env("DOCUMENTS_S3_ENDPOINT_URL", default="") or None,
+                "access_key": env("DOCUMENTS_S3_ACCESS_KEY_ID", default="") or None,
+                "secret_key": env("DOCUMENTS_S3_SECRET_ACCESS_KEY", default="") or None,
+                "region_name": env("DOCUMENTS_S3_REGION", default="") or None,
+                "location": env("DOCUMENTS_S3_PREFIX", default=""),
+                "file_overwrite": False,  # issued documents are append-only: a new status is a new file
+                "default_acl": None,
+                "querystring_auth": True,
+            },
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="billing@prorata.localhost")
