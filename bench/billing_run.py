@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark the daily billing run (issue 3, "Performance").
 
-    .venv/bin/python bench/billing_run.py --subscriptions 20000 [--past-invoices 3]
+    .venv/bin/python bench/billing_run.py --subscriptions 20000 [--past-invoices 3] [--workers 1,2]
 
 Creates N subscriptions that all renew on one day — mixed plans and currencies,
 1–50 seats, monthly and annual, some with waiting proration lines, coupons,
@@ -13,15 +13,26 @@ final, straight into the real tables and commit (COPY on PostgreSQL, one
 executemany transaction on SQLite), measured in the same run, with the ratio
 on wall clock and on CPU (this process plus, on a local PostgreSQL, its backend
 process, read from /proc).
+
+With --workers 1,2 (and redis-server installed) the same run is then fanned out to Celery, as
+`run_billing` does with a broker: a redis-server on a free local port is started, and for each count W
+N more subscriptions due that day are built, `celery -A config worker -c W` is started, and the clock runs
+from the fan-out (one `renewals_part` task per --chunk due subscriptions) until the chunks are done and
+the rest of the day's run (`billing_run`) has finished in this process; renewals per second are printed
+beside the single-process figure. The workers take the chunks only (their own queue); the documents
+and card collections they enqueue wait in Redis, as the single-process run's wait in its broker.
 """
 
 import argparse
 import os
 import random
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +43,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 DAY = date(2026, 12, 1)
 CHUNK = 2000
+QUEUE = "bench-renewals"  # the workers take the renewal chunks only, not the documents the renewals enqueue
 
 
 def parse_args():
@@ -39,6 +51,10 @@ def parse_args():
     p.add_argument("--subscriptions", "-n", type=int, default=2000, help="subscriptions due on the day (N)")
     p.add_argument("--past-invoices", type=int, default=3, help="paid invoices each account already has")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--workers", help="comma-separated Celery worker process counts to fan the run out to, e.g. 1,2 (Redis)"
+    )
+    p.add_argument("--chunk", type=int, default=500, help="with --workers: due subscriptions per renewals_part task")
     p.add_argument("--profile", action="store_true", help="print the top functions of a cProfile of the run")
     p.add_argument(
         "--memory", action="store_true", help="trace the run's Python allocations (tracemalloc; slows the run)"
@@ -101,13 +117,11 @@ def cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def build(n: int, past: int, rng: random.Random) -> dict:
-    """N accounts, each with one subscription due on DAY; written in chunks so memory stays flat."""
+def catalogue() -> tuple[list, object]:
+    """The plans (one per seed vendor's policy, and a yen plan) and the coupon the bench accounts use."""
     from djmoney.money import Money
 
-    from accounts.models import Account, Membership
-    from invoicing.models import CreditEntry, Invoice, InvoiceLine, NumberSeries
-    from subscriptions.models import Coupon, CouponRedemption, Plan, Subscription
+    from subscriptions.models import Coupon, Plan
 
     # code, name, currency, monthly, annual, other settings: one plan per seed vendor's policy, and a yen plan
     table = [
@@ -128,11 +142,24 @@ def build(n: int, past: int, rng: random.Random) -> dict:
         )
         for code, name, cur, monthly, annual, extra in table
     ]
-    coupon = Coupon.objects.create(code="TWENTY", percent_off=Decimal(20), duration_periods=3)
-    numbers, minimum = {}, {}
+    return plans, Coupon.objects.create(code="TWENTY", percent_off=Decimal(20), duration_periods=3)
+
+
+def build(n: int, past: int, rng: random.Random, catalog: tuple[list, object], start_at: int = 0) -> dict:
+    """N accounts (numbered from `start_at`), each with one subscription due on DAY; written in chunks
+    so memory stays flat."""
+    from djmoney.money import Money
+
+    from accounts.models import Account, Membership
+    from invoicing.models import CreditEntry, Invoice, InvoiceLine, NumberSeries
+    from subscriptions.models import CouponRedemption, Subscription
+
+    plans, coupon = catalog
+    numbers = dict(NumberSeries.objects.filter(prefix="INV").values_list("year", "last_value"))
+    minimum = {}
     expected = 0
-    for first in range(0, n, CHUNK):
-        size = min(CHUNK, n - first)
+    for first in range(start_at, start_at + n, CHUNK):
+        size = min(CHUNK, start_at + n - first)
         shapes = []
         for i in range(first, first + size):
             plan = plans[rng.randrange(len(plans))]
@@ -275,7 +302,7 @@ def build(n: int, past: int, rng: random.Random) -> dict:
         CreditEntry.objects.bulk_create(credit)
         CouponRedemption.objects.bulk_create(redemptions)
     for year, value in numbers.items():
-        NumberSeries.objects.create(prefix="INV", year=year, last_value=value)
+        NumberSeries.objects.update_or_create(prefix="INV", year=year, defaults={"last_value": value})
     return {"subscriptions": expected}
 
 
@@ -384,16 +411,78 @@ def floor(invoice_ids: list[int]) -> tuple[float, float, int, int]:
     return elapsed, cpu, len(invoices), len(lines)
 
 
+@contextmanager
+def celery_workers(workers: int):
+    """`celery -A config worker -c W` on the renewal chunks' queue, from its "ready" on; stopped afterwards."""
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", str(workers), "-Q", QUEUE]
+    worker = subprocess.Popen(
+        [*command, "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in worker.stderr:
+            if "ready." in line:
+                break
+        else:
+            raise RuntimeError("the Celery worker did not start")
+        threading.Thread(target=worker.stderr.read, daemon=True).start()  # keep reading its log: never blocks
+        yield
+    finally:
+        worker.terminate()
+        worker.wait(60)
+
+
+def fanned_run(workers: int) -> tuple[object, float, float]:
+    """The day's run as `run_billing` does it with a broker: the chunks on the workers, then the rest of
+    the day here; (its summary, wall seconds from the fan-out to the end, of which the chunks took)."""
+    from subscriptions.management.commands.run_billing import fanned_out
+    from subscriptions.services import billing_run
+
+    with celery_workers(workers):
+        t0 = time.perf_counter()
+        summary = fanned_out(DAY, None)
+        chunks = time.perf_counter() - t0
+        summary.add(billing_run(on=DAY))
+        return summary, time.perf_counter() - t0, chunks
+
+
+def celery_rounds(args, catalog, rng, single_rate: float) -> None:
+    """For each worker count: N fresh subscriptions due on DAY, billed by the fanned-out run."""
+    counts = [int(w) for w in args.workers.split(",")]
+    for round_, workers in enumerate(counts, start=1):
+        build(args.subscriptions, args.past_invoices, rng, catalog, start_at=round_ * args.subscriptions)
+        summary, seconds, chunks = fanned_run(workers)
+        plural = "es" if workers > 1 else ""
+        print(
+            f"Celery on Redis, {workers} worker process{plural} ({args.chunk} per chunk): {summary.renewed} renewed, "
+            f"{summary.issued} invoices in {seconds:.2f}s (chunks {chunks:.2f}s, then the rest of the day): "
+            f"{summary.renewed / seconds:,.0f} renewals/s (single process: {single_rate:,.0f}/s)"
+        )
+        if summary.renewed != args.subscriptions:
+            sys.exit("bench: unexpected result")
+
+
 def main():
     args = parse_args()
-    tmp = None
+    tmp = tempfile.TemporaryDirectory(prefix="prorata-bench-")
     if not os.environ.get("DATABASE_URL"):
-        tmp = tempfile.TemporaryDirectory(prefix="prorata-bench-")
         os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
-    # PDFs and emails are background tasks (bench/pdf.py times them): here they go to a broker in this
-    # process's memory that nothing reads, so the bench times the billing and the enqueueing, not WeasyPrint.
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-    os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
+    # PDFs and emails are background tasks (bench/pdf.py times them): here they go to a broker that nothing
+    # reads (this process's memory; with --workers, Redis), so the bench times the billing and the
+    # enqueueing, not WeasyPrint.
+    redis = None
+    if args.workers:
+        from bench.pdf import start_redis
+
+        redis = start_redis(tmp.name)
+        if redis is None:
+            sys.exit("bench: --workers needs redis-server (Debian package redis-server)")
+        os.environ["BILLING_RUN_CHUNK"] = str(args.chunk)
+    os.environ["CELERY_BROKER_URL"] = redis[1] if redis else "memory://"
+    os.environ["CELERY_RESULT_BACKEND"] = redis[1] if redis else "cache+memory://"
     # As the daily job runs in production: DEBUG would keep every SQL statement in memory.
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
@@ -403,6 +492,13 @@ def main():
     from django.core.management import call_command
     from django.db import connection
 
+    if redis:
+        from config.celery import app
+
+        # Before anything is sent: Celery reads its routes once, at the first message.
+        app.conf.task_routes = {"subscriptions.renewals_part": {"queue": QUEUE}}
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: stopped"))  # the workers are stopped too
+
     from invoicing.models import Invoice
     from subscriptions.services import billing_run
 
@@ -411,7 +507,8 @@ def main():
         sys.exit("bench: the database is not empty; point DATABASE_URL at an empty database (or unset it)")
     rng = random.Random(args.seed)
     t0 = time.perf_counter()
-    made = build(args.subscriptions, args.past_invoices, rng)
+    catalog = catalogue()
+    made = build(args.subscriptions, args.past_invoices, rng, catalog)
     print(
         f"setup: {made['subscriptions']} subscriptions due {DAY}, {args.past_invoices} past invoices each, "
         f"{connection.vendor} ({time.perf_counter() - t0:.1f}s)"
@@ -477,6 +574,12 @@ def main():
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
     if renewed != made["subscriptions"] or again.issued:
         sys.exit("bench: unexpected result")
+    if redis:
+        try:
+            celery_rounds(args, catalog, rng, renewed / run)
+        finally:
+            redis[0].terminate()
+            redis[0].wait(10)
 
 
 if __name__ == "__main__":
