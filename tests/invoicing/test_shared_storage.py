@@ -9,6 +9,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import redis
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from moto.server import ThreadedMotoServer
@@ -61,8 +62,6 @@ def shared_storage(s3, settings, tmp_path):
 def test_a_document_stored_by_a_worker_in_the_bucket_is_the_one_downloaded(
     shared_storage, celery_on_redis, redis_url, client, tmp_path
 ):
-    import redis
-
     broker = redis.Redis.from_url(redis_url)
     account = make_billed_account(billing_email="finance@acme.example")
     invoice = subscribe(account)  # committed: the delivery waits in Redis

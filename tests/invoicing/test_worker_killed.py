@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 from django.core.mail.backends.filebased import EmailBackend
 from django.db import connection
 
@@ -81,8 +82,6 @@ ON_SQLITE = "needs PostgreSQL: worker processes cannot reach SQLite's in-memory 
 def test_a_worker_killed_mid_delivery_leaves_the_task_to_another_that_sends_it_once(
     celery_on_redis, redis_url, tmp_path
 ):
-    import redis
-
     broker = redis.Redis.from_url(redis_url)
     invoice = subscribe(make_billed_account(billing_email="finance@acme.example"))
     assert queued(broker) == ["invoicing.document_deliver"]
