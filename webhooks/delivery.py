@@ -182,7 +182,7 @@ def deliveries_replay(deliveries) -> int:
     """Send the chosen deliveries again, through the same queue and with the same `webhook-id`: each is back to
     pending, due now, with a fresh retry schedule. Deliveries to a disabled endpoint are left alone."""
     chosen = deliveries.filter(endpoint__enabled=True)
-    rows = list(chosen.only("id", "endpoint_id", "account_id").order_by("event_id"))
+    rows = list(chosen.select_related(None).only("id", "endpoint_id", "account_id").order_by("event_id"))
     Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(
         status=Delivery.Status.PENDING, attempt_count=0, next_attempt_at=timezone.now()
     )
