@@ -132,7 +132,8 @@ def delivery_attempt(delivery: Delivery) -> bool:
     delivery.attempt_count += 1
     if attempt.succeeded:
         delivery.status, delivery.next_attempt_at = Delivery.Status.SUCCEEDED, None
-        WebhookEndpoint.objects.filter(pk=endpoint.pk, failures_in_a_row__gt=0).update(failures_in_a_row=0)
+        if endpoint.failures_in_a_row:
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failures_in_a_row=0)
     else:
         _failed(delivery, at)
     delivery.save(update_fields=["status", "attempt_count", "next_attempt_at"])
