@@ -184,3 +184,13 @@ def test_disabled_endpoints_and_unwanted_types_receive_nothing(committed, receiv
         committed(subscribe)
         assert [json.loads(r["body"])["type"] for r in other.accepted] == ["invoice.issued"]
     assert receiver.requests == [] and Delivery.objects.count() == 1
+
+
+def test_the_safety_sweep_sends_deliveries_whose_task_never_ran(committed, receiver, endpoint, capsys):
+    from django.core.management import call_command
+
+    subscribe()  # committed in the test's transaction, but its sends were never run (the broker was down)
+    assert Delivery.objects.filter(status="pending").count() == 3 and receiver.requests == []
+    committed(lambda: call_command("requeue_pending"))
+    assert capsys.readouterr().out.strip().endswith("0 refunds, 1 webhook runs queued.")
+    assert [json.loads(r["body"])["type"] for r in receiver.accepted] == SUBSCRIBING
