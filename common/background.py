@@ -61,10 +61,20 @@ def enqueue(task, *args) -> None:
     transaction.on_commit(partial(task_send, task, args), robust=True)
 
 
-def task_send(task, args: tuple) -> None:
+def enqueue_later(task, *args, seconds: float) -> None:
+    """Like `enqueue`, but run by a worker no sooner than `seconds` after the commit (a retry's wait).
+
+    In-process there is no later: nothing is queued, and the work waits in the database for a sweep.
+    """
+    if is_dry_run() or in_process():
+        return
+    transaction.on_commit(partial(task_send, task, args, seconds), robust=True)
+
+
+def task_send(task, args: tuple, countdown: float | None = None) -> None:
     """Hand one task to the broker (or run it in-process); what `enqueue` does at commit."""
     try:
-        task.delay(*args)
+        task.apply_async(args, countdown=countdown)
     except Exception:
         # The broker is down: the work stays pending in the database and the daily run's sweep re-queues it.
         log.exception("Could not enqueue %s%r; the safety sweep will pick it up.", task.name, args)

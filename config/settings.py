@@ -200,7 +200,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.billing_run_daily",
         "schedule": crontab(hour=_run_hour, minute=_run_minute),
     },
+    "webhook-retries-due": {"task": "webhooks.deliveries_requeue_due", "schedule": 60.0},
 }
+# Webhooks (issue 20): each event is POSTed to the endpoints that want it; a failure is tried again after
+# each of these delays in seconds (5 s … 16 h, about 3 days in all), then given up as failed.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000, 50400, 50400, 57600]
+# An endpoint is disabled after this many failed attempts in a row (default: one delivery's whole schedule),
+# and WEBHOOK_ALERT_EMAIL (default: the ADMINS) is told.
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=len(WEBHOOK_RETRY_SCHEDULE) + 1)
+WEBHOOK_ALERT_EMAIL = env("WEBHOOK_ALERT_EMAIL", default="")
 # Per series: {"INV": {"padding": 6, "yearly_reset": true}}; see invoicing.services.series_format.
 NUMBER_SERIES = env.json("NUMBER_SERIES", default={})
 # Payments (issue 8): card payments through Stripe only when both keys are set; secrets come from the environment.

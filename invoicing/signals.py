@@ -21,3 +21,7 @@ invoices_issued = Signal()
 
 # A credit note was issued (`credit_note_issue`). Arguments: credit_note. Sender: CreditNote.
 credit_note_issued = Signal()
+
+# The safety sweep ran (`pending_requeue`): apps above invoicing queue their own pending work again.
+# Arguments: on, accounts (None: all). A receiver returns a dict of counts, e.g. {"webhooks": 3}.
+pending_swept = Signal()

@@ -1,4 +1,5 @@
-"""Payload snapshots and the one way an event row is written (inside the caller's transaction)."""
+"""Payload snapshots and the one way an event row is written (inside the caller's transaction), with its
+deliveries to the endpoints that want it."""
 
 from datetime import date
 
@@ -9,6 +10,7 @@ from invoicing.models import CreditNote, Invoice
 from licensing.models import Licence
 from subscriptions.models import Subscription
 from subscriptions.selectors import entitlements_for, product_status, seats_in_use
+from webhooks.delivery import deliveries_create
 from webhooks.models import Event
 
 
@@ -95,9 +97,13 @@ def licence_data(licence: Licence, membership: Membership) -> dict:
 
 def event_record(type: str, *, account_id: int, payload: dict) -> Event:
     """Write one event; call it inside the transaction of the change, so it commits or rolls back with it."""
-    return Event.objects.create(type=type, account_id=account_id, payload=payload)
+    event = Event.objects.create(type=type, account_id=account_id, payload=payload)
+    deliveries_create([event])
+    return event
 
 
 def events_record(rows: list[tuple[str, int, dict]]) -> list[Event]:
-    """Many events in one statement (a batch of invoices from the daily run)."""
-    return Event.objects.bulk_create([Event(type=t, account_id=a, payload=p) for t, a, p in rows])
+    """Many events in one statement (a batch of invoices from the daily run); one send per endpoint and account."""
+    events = Event.objects.bulk_create([Event(type=t, account_id=a, payload=p) for t, a, p in rows])
+    deliveries_create(events)
+    return events

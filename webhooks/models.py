@@ -63,6 +63,9 @@ class WebhookEndpoint(models.Model):
     )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    failures_in_a_row = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Failed attempts since the last success; WEBHOOK_DISABLE_AFTER disables."
+    )
 
     class Meta:
         ordering = ["url", "id"]
@@ -72,3 +75,57 @@ class WebhookEndpoint(models.Model):
 
     def wants(self, event_type: str) -> bool:
         return self.enabled and (not self.event_types or event_type in self.event_types)
+
+
+class Delivery(models.Model):
+    """One event on its way to one endpoint: pending until a 2xx answer, or failed once its retries are spent.
+
+    The account is copied from the event so that an account's deliveries to an endpoint, sent oldest
+    first, are one index scan.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "deliveries"
+        constraints = [models.UniqueConstraint(fields=["event", "endpoint"], name="webhooks_delivery_once")]
+        indexes = [
+            models.Index(fields=["endpoint", "account", "status", "event"]),
+            models.Index(fields=["status", "next_attempt_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.event} → {self.endpoint}"
+
+
+class Attempt(models.Model):
+    """One try at a delivery, as the receiver answered it (or did not): the log the admin shows."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    response = models.CharField(max_length=500, blank=True, help_text="The start of the answer's body.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.status_code or self.error[:40]} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300

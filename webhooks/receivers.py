@@ -10,11 +10,11 @@ from django.dispatch import receiver
 
 from accounts.models import Membership
 from invoicing.models import CreditNote, Invoice
-from invoicing.signals import credit_note_issued, invoice_closed, invoice_paid, invoices_issued
+from invoicing.signals import credit_note_issued, invoice_closed, invoice_paid, invoices_issued, pending_swept
 from licensing.models import Licence
 from subscriptions.models import Subscription
 from subscriptions.signals import account_locked, account_unlocked
-from webhooks import events
+from webhooks import delivery, events
 from webhooks.models import EventType as T
 
 # The subscription fields whose change is an event (`paid_seats` is seats.changed; the trial reminder
@@ -144,3 +144,8 @@ def licence_deleted(sender, instance, **kwargs):
     holder = getattr(instance, "_event_holder", None)
     if holder is not None and Membership.objects.filter(pk=holder).exists():
         _licence_event(T.LICENCE_RELEASED, instance, holder)
+
+
+@receiver(pending_swept)
+def deliveries_due_requeue(sender, *, accounts, **kwargs):
+    return {"webhooks": delivery.deliveries_requeue_due(accounts=accounts)}

@@ -2,7 +2,8 @@
 
 Work is enqueued when its transaction commits; if the broker was down then, or a task gave up after
 its retries, the database still says what is left: documents and receipts not emailed, card charges
-with no answer read, card refunds that never reached Stripe. The daily run sweeps its accounts;
+with no answer read, card refunds that never reached Stripe; and, through `pending_swept`, the work of
+the apps above (webhook deliveries due). The daily run sweeps its accounts;
 `manage.py requeue_pending` sweeps everything. Every task is harmless twice, so sweeping work a
 worker is doing right now costs nothing but a second look.
 """
@@ -11,6 +12,7 @@ from datetime import date
 
 from invoicing.services.delivery import invoice_deliver_pending
 from invoicing.services.receipts import receipts_deliver_pending
+from invoicing.signals import pending_swept
 
 
 def pending_requeue(*, on: date | None = None, accounts=None) -> dict:
@@ -21,4 +23,6 @@ def pending_requeue(*, on: date | None = None, accounts=None) -> dict:
     if accounts is None:
         counts["receipts"] = receipts_deliver_pending()
     counts.update(card_work_requeue(accounts=accounts))
+    for _receiver, more in pending_swept.send(sender=pending_requeue, on=on, accounts=accounts):
+        counts.update(more)
     return counts

@@ -62,8 +62,8 @@ def test_the_sweep_queues_each_pending_document_once_and_it_is_sent_once(django_
     with django_capture_on_commit_callbacks(execute=True) as again:
         call_command("requeue_pending")
     assert capsys.readouterr().out.splitlines() == [
-        "2 documents, 0 receipts, 0 card charges, 0 refunds queued.",
-        "0 documents, 0 receipts, 0 card charges, 0 refunds queued.",
+        "2 documents, 0 receipts, 0 card charges, 0 refunds, 0 webhook runs queued.",
+        "0 documents, 0 receipts, 0 card charges, 0 refunds, 0 webhook runs queued.",
     ]
     assert [c.args for c in queued] == [
         (tasks.document_deliver, ("invoicing.Invoice", invoice.pk)),
