@@ -28,6 +28,7 @@ from accounts.models import Membership, User
 from accounts.vies import vies_notice
 from common.clock import today
 from common.errors import Refused
+from common.locales import page_locale
 
 Role = Membership.Role
 Status = Membership.Status
@@ -220,7 +221,7 @@ def _members_page(request, *, invite_form=None, row_error=None, status=200):
             "can_transfer": permissions.can_transfer_ownership(actor),
             "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
             "seats": hooks.seat_summary(request.account),
-            "locale": request.account.locale or "en_US",
+            "locale": page_locale(request.account),
         },
         status=status,
     )

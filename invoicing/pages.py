@@ -18,6 +18,7 @@ from accounts.decorators import billing_required
 from accounts.models import Account
 from common.clock import today
 from common.errors import Refused
+from common.locales import page_locale
 from invoicing.formatting import money
 from invoicing.gateways import stripe_enabled
 from invoicing.models import CardCharge, CreditNote, Invoice, Payment, Receipt, StripeCustomer
@@ -146,7 +147,7 @@ def invoice_list(request):
             "card": _card(account),
             "seller": settings.SELLER,
             "self_pay": demo_self_pay(account),
-            "locale": account.locale or "en_US",
+            "locale": page_locale(account),
             "account": account,
             "today": today(account),
         },

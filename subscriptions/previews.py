@@ -26,6 +26,7 @@ from billing.calendar import Period
 from billing.proration import zero
 from common.dryrun import dry_run
 from common.errors import Refused
+from common.locales import page_locale
 from invoicing.formatting import day, line_explain, money
 from invoicing.models import CreditNote, Invoice, InvoiceLine, Payment, Refund
 from invoicing.selectors import invoice_outstanding
@@ -305,7 +306,8 @@ def _detached(kwargs: dict) -> dict:
 
 
 def _locale(account) -> str:
-    return getattr(account, "locale", None) or "en_US"
+    """The locale of the page asking (common.locales.page_locale): the explanations are in its language too."""
+    return page_locale(account)
 
 
 def preview(service: Callable, /, **kwargs) -> Preview:

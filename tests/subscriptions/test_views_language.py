@@ -1,0 +1,54 @@
+"""Settings › Subscription in the reader's language: German and French words, money and dates (issue 19)."""
+
+from datetime import date
+
+import pytest
+import time_machine
+
+from tests.builders import make_plan, world
+
+pytestmark = pytest.mark.django_db
+
+DETAIL = "/settings/subscription/"
+
+
+@pytest.fixture
+def euro_team(client):
+    """Olivia alone on a €3.50-a-seat monthly plan since Nov 1, signed in on Nov 15."""
+    with time_machine.travel("2026-11-15 12:00Z", tick=False):
+        plan = make_plan("team", currency="EUR", monthly="3.50", annual="35.00")
+        w = world(on=date(2026, 11, 1), plan_obj=plan, people=0)
+        client.force_login(w.owner)
+        yield client
+
+
+def page(client, accept: str) -> str:
+    with time_machine.travel("2026-11-15 12:00Z", tick=False):
+        return client.get(DETAIL, HTTP_ACCEPT_LANGUAGE=accept).content.decode()
+
+
+def test_a_german_browser_reads_the_subscription_in_german(euro_team):
+    html = page(euro_team, "de-DE,de;q=0.9")
+
+    assert '<html lang="de">' in html
+    assert "Team, monatlich abgerechnet" in html
+    assert "Verlängert sich am 01.12.2026." in html
+    assert "Nächste Rechnung" in html and "Belegte Plätze" in html
+    assert "3,50\xa0€" in html  # the next invoice, formatted the German way
+    assert "Guthaben: <strong data-credit-balance>0,00\xa0€</strong>" in html
+
+
+def test_a_french_browser_reads_the_subscription_in_french(euro_team):
+    html = page(euro_team, "fr-FR,fr;q=0.9")
+
+    assert '<html lang="fr">' in html
+    assert "Team, facturé mensuellement" in html
+    assert "Prochaine facture" in html and "Résilier l'abonnement" in html
+    assert "3,50\xa0€" in html
+
+
+def test_english_stays_the_default(euro_team):
+    html = page(euro_team, "es-ES,es;q=0.9")
+
+    assert "Team, billed monthly" in html and "Renews on Dec 1, 2026." in html
+    assert "€3.50" in html
