@@ -52,3 +52,17 @@ def test_english_stays_the_default(euro_team):
 
     assert "Team, billed monthly" in html and "Renews on Dec 1, 2026." in html
     assert "€3.50" in html
+
+
+def test_the_footer_switches_the_language_for_the_pages_that_follow(euro_team):
+    html = page(euro_team, "en")
+    assert 'action="/i18n/setlang/"' in html
+    assert 'name="language" value="de" lang="de"' in html and ">Deutsch<" in html and ">Français<" in html
+    assert "<script>" not in html  # a plain form: nothing inline for the Content-Security-Policy to refuse
+
+    with time_machine.travel("2026-11-15 12:00Z", tick=False):
+        switched = euro_team.post("/i18n/setlang/", {"language": "fr", "next": DETAIL})
+    assert switched.status_code == 302 and switched["Location"] == DETAIL
+
+    html = page(euro_team, "en")  # the chosen language wins over the browser's
+    assert '<html lang="fr">' in html and "Prochaine facture" in html and "3,50\xa0€" in html
