@@ -172,6 +172,32 @@ def vies_checks_run(*, on: date, accounts) -> int:
     return asked
 
 
+VIES_STATUSES = ("valid", "invalid", "unavailable", "pending")
+
+
+def vies_state(account: Account) -> dict | None:
+    """What VIES last said about the account's VAT ID, for the API; None when the VAT ID needs no check.
+
+    `valid` / `invalid`: VIES answered (with its consultation number); `unavailable`: the last ask got no
+    answer (`message` says why; an earlier valid answer may still hold); `pending`: not asked yet.
+    """
+    if not vies_needed(account):
+        return None
+    if account.vies_message:
+        status = "unavailable"
+    elif account.vies_valid is None:
+        status = "pending"
+    else:
+        status = "valid" if account.vies_valid else "invalid"
+    return {
+        "status": status,
+        "checked_on": account.vies_checked_on,
+        "valid_on": account.vies_valid_on,
+        "consultation_number": account.vies_consultation,
+        "message": account.vies_message,
+    }
+
+
 def _day(on: date) -> str:
     return f"{on.day} {on:%b %Y}"
 
