@@ -66,3 +66,33 @@ def test_the_footer_switches_the_language_for_the_pages_that_follow(euro_team):
 
     html = page(euro_team, "en")  # the chosen language wins over the browser's
     assert '<html lang="fr">' in html and "Prochaine facture" in html and "3,50\xa0€" in html
+
+
+@pytest.mark.parametrize(
+    ("url", "accept", "words"),
+    [
+        ("/settings/members/", "de", ["Mitglieder von Acme", "Personen einladen", "Inhaber", "1 Platz belegt"]),
+        ("/settings/members/", "fr", ["Membres de Acme", "Inviter des personnes", "Propriétaire", "Actif"]),
+        ("/settings/billing-details/", "de", ["Firmenname", "Postleitzahl", "Rechnungssprache", "speichern"]),
+        ("/settings/billing-details/", "fr", ["Raison sociale", "Code postal", "Langue des factures"]),
+        ("/settings/invoices/", "de", ["Nummer", "Datum", "Betrag", "3,50\xa0€"]),
+        ("/settings/subscription/cancel/", "fr", ["Pourquoi résiliez-vous ?", "C&#x27;est trop cher", "Garder l"]),
+    ],
+)
+def test_the_other_settings_pages_speak_the_browsers_language(euro_team, url, accept, words):
+    with time_machine.travel("2026-11-15 12:00Z", tick=False):
+        html = euro_team.get(url, HTTP_ACCEPT_LANGUAGE=accept).content.decode()
+
+    for word in words:
+        assert word in html, word
+
+
+def test_the_cost_of_a_seat_change_is_said_in_the_active_language():
+    from django.utils import translation
+
+    from subscriptions.previews import Preview, cost_impact
+
+    with translation.override("de"):
+        assert cost_impact(Preview()) == ["Noch kein Abonnement: keine Kosten."]
+    with translation.override("fr"):
+        assert cost_impact(Preview()) == ["Pas encore d'abonnement : aucun frais."]
