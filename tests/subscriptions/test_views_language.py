@@ -14,9 +14,10 @@ DETAIL = "/settings/subscription/"
 
 @pytest.fixture
 def euro_team(client):
-    """Olivia alone on a €3.50-a-seat monthly plan since Nov 1, signed in on Nov 15."""
+    """Olivia alone on a €3.50-a-seat monthly plan since Nov 1, signed in on Nov 15; a €5.00 plan to change to."""
     with time_machine.travel("2026-11-15 12:00Z", tick=False):
         plan = make_plan("team", currency="EUR", monthly="3.50", annual="35.00")
+        make_plan("pro", currency="EUR", monthly="5.00", annual="50.00")
         w = world(on=date(2026, 11, 1), plan_obj=plan, people=0)
         client.force_login(w.owner)
         yield client
@@ -77,6 +78,12 @@ def test_the_footer_switches_the_language_for_the_pages_that_follow(euro_team):
         ("/settings/billing-details/", "fr", ["Raison sociale", "Code postal", "Langue des factures"]),
         ("/settings/invoices/", "de", ["Nummer", "Datum", "Betrag", "3,50\xa0€"]),
         ("/settings/subscription/cancel/", "fr", ["Pourquoi résiliez-vous ?", "C&#x27;est trop cher", "Garder l"]),
+        (
+            "/settings/subscription/plan/",
+            "de",
+            ["Tarif wechseln", "Ihr Tarif", "3,50\xa0€ pro Platz und Monat", "5,00\xa0€ pro Platz und Monat"],
+        ),
+        ("/settings/payment-method/", "fr", ["Moyen de paiement", "Payez par virement à", "virement</strong>"]),
     ],
 )
 def test_the_other_settings_pages_speak_the_browsers_language(euro_team, url, accept, words):
