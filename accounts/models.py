@@ -10,6 +10,7 @@ from django.contrib.auth.models import (
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 
@@ -127,16 +128,16 @@ class Membership(models.Model):
     """A person's place in an account: a role and a status. Active and invited take a seat."""
 
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        ADMIN = "admin", "Admin"
-        BILLING_ADMIN = "billing_admin", "Billing admin"
-        MEMBER = "member", "Member"
-        NONE = "none", "None"
+        OWNER = "owner", _("Owner")
+        ADMIN = "admin", _("Admin")
+        BILLING_ADMIN = "billing_admin", _("Billing admin")
+        MEMBER = "member", _("Member")
+        NONE = "none", _("None")
 
     class Status(models.TextChoices):
-        INVITED = "invited", "Invited"
-        ACTIVE = "active", "Active"
-        ARCHIVED = "archived", "Archived"
+        INVITED = "invited", _("Invited")
+        ACTIVE = "active", _("Active")
+        ARCHIVED = "archived", _("Archived")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(

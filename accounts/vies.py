@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
+from babel.dates import format_date
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.countries import vat_prefix
 from accounts.models import Account
@@ -29,6 +31,7 @@ from accounts.tax import vat_id_validated
 from billing import tax as rules
 from common.clock import today
 from common.errors import Refused
+from common.locales import page_locale
 
 log = logging.getLogger(__name__)
 
@@ -172,25 +175,56 @@ def vies_checks_run(*, on: date, accounts) -> int:
     return asked
 
 
-def _day(on: date) -> str:
-    return f"{on.day} {on:%b %Y}"
+VIES_STATUSES = ("valid", "invalid", "unavailable", "pending")
+
+
+def vies_state(account: Account) -> dict | None:
+    """What VIES last said about the account's VAT ID, for the API; None when the VAT ID needs no check.
+
+    `valid` / `invalid`: VIES answered (with its consultation number); `unavailable`: the last ask got no
+    answer (`message` says why; an earlier valid answer may still hold); `pending`: not asked yet.
+    """
+    if not vies_needed(account):
+        return None
+    if account.vies_message:
+        status = "unavailable"
+    elif account.vies_valid is None:
+        status = "pending"
+    else:
+        status = "valid" if account.vies_valid else "invalid"
+    return {
+        "status": status,
+        "checked_on": account.vies_checked_on,
+        "valid_on": account.vies_valid_on,
+        "consultation_number": account.vies_consultation,
+        "message": account.vies_message,
+    }
+
+
+def _day(on: date, account: Account) -> str:
+    """“1 Dec 2026” in English; the page's own medium date in German or French (“01.12.2026”, “1 déc. 2026”)."""
+    locale = page_locale(account)
+    return f"{on.day} {on:%b %Y}" if locale.startswith("en") else format_date(on, "medium", locale=locale)
 
 
 def vies_notice(account: Account, on: date) -> str:
     """Why the account pays VAT although its VAT ID could make it reverse charge; "" when it does not.
 
-    Shown on Settings › Billing details and next to the tax of the next invoice.
+    Shown on Settings › Billing details and next to the tax of the next invoice, in the page's language.
     """
     if not vies_needed(account) or vat_id_validated(account, on):
         return ""
+    said = {"id": account.tax_id}
+    if account.vies_checked_on:
+        said["day"] = _day(account.vies_checked_on, account)
     if account.vies_message and account.vies_checked_on:
-        return (
-            f"Your VAT ID {account.tax_id} could not be checked with VIES on {_day(account.vies_checked_on)}; "
-            "VAT is charged until it can be."
-        )
+        return _("Your VAT ID %(id)s could not be checked with VIES on %(day)s; VAT is charged until it can be.") % said
     if account.vies_valid is False and account.vies_checked_on:
         return (
-            f"VIES found your VAT ID {account.tax_id} not valid on {_day(account.vies_checked_on)}, "
-            "so VAT is charged. Check the number with your tax office, then save it again."
+            _(
+                "VIES found your VAT ID %(id)s not valid on %(day)s, so VAT is charged. Check the number with your "
+                "tax office, then save it again."
+            )
+            % said
         )
-    return f"Your VAT ID {account.tax_id} is waiting for its check with VIES; VAT is charged until VIES confirms it."
+    return _("Your VAT ID %(id)s is waiting for its check with VIES; VAT is charged until VIES confirms it.") % said

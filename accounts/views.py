@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import emails, hooks, permissions, services
@@ -28,6 +29,7 @@ from accounts.models import Membership, User
 from accounts.vies import vies_notice
 from common.clock import today
 from common.errors import Refused
+from common.locales import page_locale
 
 Role = Membership.Role
 Status = Membership.Status
@@ -89,7 +91,7 @@ def email_verify(request, token: str):
         user = services.email_verify(token=token)
     except Refused as exc:
         if exc.code == "used":
-            messages.info(request, "Your address is already confirmed. Log in.")
+            messages.info(request, _("Your address is already confirmed. Log in."))
             return redirect("login")
         return render(
             request,
@@ -97,7 +99,7 @@ def email_verify(request, token: str):
             {"reason": exc.code, "max_age_days": settings.EMAIL_VERIFICATION_MAX_AGE_DAYS},
             status=400,
         )
-    messages.success(request, f"{user.email} is confirmed. Log in to start.")
+    messages.success(request, _("%(email)s is confirmed. Log in to start.") % {"email": user.email})
     return redirect(f"{reverse('login')}?{urlencode({'email': user.email})}")
 
 
@@ -134,7 +136,7 @@ def account_switch(request, slug: str | None = None):
     if request.method == "POST" and slug:
         membership = get_object_or_404(mine, account__slug=slug)
         _work_in(request, membership.account)
-        messages.success(request, f"You are now working in {membership.account.name}.")
+        messages.success(request, _("You are now working in %(name)s.") % {"name": membership.account.name})
         return redirect(_next_url(request, reverse("app")))
     return render(request, "accounts/account_switch.html", {"memberships": mine})
 
@@ -167,7 +169,7 @@ def billing_details(request):
         except Refused as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, "Saved. Invoices and credit notes issued from now on carry these details.")
+            messages.success(request, _("Saved. Invoices and credit notes issued from now on carry these details."))
             return redirect("billing_details")
     notice = vies_notice(account, today(account))
     return render(request, "accounts/billing_details.html", {"form": form, "account": account, "vies_notice": notice})
@@ -220,7 +222,7 @@ def _members_page(request, *, invite_form=None, row_error=None, status=200):
             "can_transfer": permissions.can_transfer_ownership(actor),
             "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
             "seats": hooks.seat_summary(request.account),
-            "locale": request.account.locale or "en_US",
+            "locale": page_locale(request.account),
         },
         status=status,
     )
@@ -287,10 +289,11 @@ def member_invite(request):
         return _members_page(request, invite_form=form)
     for membership in invited:
         invitation_send(request, membership)
-    who = invited[0].email if len(invited) == 1 else f"{len(invited)} people"
-    messages.success(
-        request, f"Invited {who}. The link in the email works for {settings.INVITATION_MAX_AGE_DAYS} days."
-    )
+    said = {"email": invited[0].email, "n": len(invited), "days": settings.INVITATION_MAX_AGE_DAYS}
+    if len(invited) == 1:
+        messages.success(request, _("Invited %(email)s. The link in the email works for %(days)s days.") % said)
+    else:
+        messages.success(request, _("Invited %(n)s people. The link in the email works for %(days)s days.") % said)
     return redirect("members")
 
 
@@ -307,13 +310,13 @@ def _act(request, pk: int, action, done: str):
         return _members_page(request, row_error={"pk": membership.pk, "message": exc.message})
     if page is not None:
         return page
-    messages.success(request, done.format(email=membership.email))
+    messages.success(request, done % {"email": membership.email})
     return redirect("members")
 
 
 def _with_cost(request, service, kwargs: dict, title: str, **hidden):
     """The page with what the change costs (accounts.hooks), or None once it is made."""
-    page, _ = hooks.change_confirmation(
+    page, _made = hooks.change_confirmation(
         request,
         service=service,
         kwargs={**kwargs, "by": request.user},
@@ -331,7 +334,7 @@ def member_archive(request, pk: int):
         _refuse_acting_on(request.membership, m)
         return _with_cost(request, services.membership_archive_many, {"memberships": [m]}, f"Archive {m.email}")
 
-    return _act(request, pk, archive, "Archived {email}. They no longer take a seat.")
+    return _act(request, pk, archive, _("Archived %(email)s. They no longer take a seat."))
 
 
 @require_POST
@@ -343,7 +346,7 @@ def member_reactivate(request, pk: int):
         lambda m: _with_cost(
             request, services.membership_reactivate_many, {"memberships": [m]}, f"Re-activate {m.email}"
         ),
-        "Re-activated {email}.",
+        _("Re-activated %(email)s."),
     )
 
 
@@ -363,7 +366,7 @@ def member_change_role(request, pk: int):
             request, services.membership_change_role, kwargs, f"Make {m.email} {Role(role).label}", role=role
         )
 
-    return _act(request, pk, change, "{email} has a new role.")
+    return _act(request, pk, change, _("%(email)s has a new role."))
 
 
 @require_POST
@@ -373,7 +376,7 @@ def member_remove_invitation(request, pk: int):
         request,
         pk,
         lambda m: services.membership_remove_invitation(membership=m, by=request.user),
-        "Withdrew the invitation to {email}.",
+        _("Withdrew the invitation to %(email)s."),
     )
 
 
@@ -385,7 +388,7 @@ def member_resend_invitation(request, pk: int):
             raise Refused(f"{m.email} has already joined.")
         invitation_send(request, m)
 
-    return _act(request, pk, resend, "Sent the invitation to {email} again.")
+    return _act(request, pk, resend, _("Sent the invitation to %(email)s again."))
 
 
 @require_POST
@@ -396,7 +399,7 @@ def ownership_transfer(request, pk: int):
             raise Refused("Only the owner can transfer ownership.")
         services.ownership_transfer(account=request.account, to=m, by=request.user)
 
-    return _act(request, pk, transfer, "{email} is now the owner; you are an admin.")
+    return _act(request, pk, transfer, _("%(email)s is now the owner; you are an admin."))
 
 
 # ---------------------------------------------------------------- accepting an invitation
@@ -440,7 +443,7 @@ def invitation_accept(request, token: str):
             if user is None:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             _work_in(request, membership.account)
-            messages.success(request, f"Welcome to {membership.account.name}.")
+            messages.success(request, _("Welcome to %(name)s.") % {"name": membership.account.name})
             return redirect("app")
     return render(
         request,

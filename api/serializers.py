@@ -6,8 +6,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Account, Membership
+from accounts.vies import VIES_STATUSES
 from billing.proration import amount_text
-from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
+from invoicing.documents import credit_note_tax
+from invoicing.models import TAX_REASONS, CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from invoicing.selectors import invoice_outstanding
 from licensing.models import Activation, Licence
 from subscriptions.models import Cycle, Subscription
@@ -56,6 +58,9 @@ class PlanSerializer(serializers.Serializer):
     )
     max_seats = serializers.IntegerField(allow_null=True)
     max_instances = serializers.IntegerField(allow_null=True, help_text="On-premise servers; null is unlimited.")
+    prices_include_tax = serializers.BooleanField(
+        help_text="The prices include tax: invoices total as priced and the tax is part of the total."
+    )
 
 
 class ScheduledChangeSerializer(serializers.Serializer):
@@ -115,6 +120,7 @@ class EntitlementSerializer(serializers.Serializer):
 class AccountPlanSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
+    prices_include_tax = serializers.BooleanField(help_text="The plan's prices include tax.")
 
 
 class AccountSeatsSerializer(serializers.Serializer):
@@ -219,6 +225,20 @@ class RoleInputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=GRANTABLE_ROLES)
 
 
+class ViesCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[(v, v) for v in VIES_STATUSES],
+        help_text="`valid` / `invalid`: what VIES answered; `unavailable`: the last ask got no answer (an earlier "
+        "valid answer may still hold); `pending`: not asked yet. Reverse charge needs a valid answer.",
+    )
+    checked_on = serializers.DateField(allow_null=True, help_text="The day VIES was last asked.")
+    valid_on = serializers.DateField(allow_null=True, help_text="The last day VIES said the VAT ID is valid.")
+    consultation_number = serializers.CharField(
+        allow_blank=True, help_text="VIES's consultation number for its last answer: the evidence to keep."
+    )
+    message = serializers.CharField(allow_blank=True, help_text="Why VIES could not answer, when `unavailable`.")
+
+
 class BillingDetailsSerializer(serializers.Serializer):
     """The buyer block of the account's next documents. Input is checked by the same service as
     Settings › Billing details (`accounts.services.billing_details_update`); issued documents keep theirs."""
@@ -236,6 +256,33 @@ class BillingDetailsSerializer(serializers.Serializer):
     billing_email = serializers.CharField(allow_blank=True, help_text="Empty: documents go to the owner.")
     invoice_language = serializers.CharField(
         help_text="One of " + ", ".join(f"`{value}` ({label})" for value, label in Account.Language.choices) + "."
+    )
+    vies = ViesCheckSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The VIES check of `tax_id` (an EU business in another country than the seller's); null when "
+        "no check applies. Saving a new VAT ID asks VIES again.",
+    )
+
+
+def _tax_rate_field():
+    """The frozen tax rate of an invoice or credit note, as the decimal string it is stored as."""
+    return serializers.DecimalField(
+        max_digits=6,
+        decimal_places=4,
+        read_only=True,
+        coerce_to_string=True,
+        help_text="The tax rate as a fraction: `0.1900` is 19 %.",
+    )
+
+
+def _tax_reason_field():
+    """The tax rule that chose the rate (billing/tax.py), as stored on the document."""
+    return serializers.ChoiceField(
+        choices=TAX_REASONS,
+        read_only=True,
+        help_text="Why this rate: `domestic`, `eu_consumer` (the buyer country's rate), `reverse_charge`, "
+        "`export` or `manual` (set by support).",
     )
 
 
@@ -274,6 +321,11 @@ class InvoiceSerializer(serializers.ModelSerializer):
     amount_credited = MoneyField(help_text="Taken off by credit notes issued while the invoice was open.")
     amount_remaining = serializers.SerializerMethodField(help_text="What is left to pay: due − paid − credited.")
     pdf_url = serializers.SerializerMethodField()
+    tax_rate = _tax_rate_field()
+    tax_reason = _tax_reason_field()
+    tax_included = serializers.BooleanField(
+        read_only=True, help_text="The prices include tax: `total` is as priced and `tax` is part of it."
+    )
 
     class Meta:
         model = Invoice
@@ -288,6 +340,9 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "subtotal",
             "discount",
             "discount_label",
+            "tax_rate",
+            "tax_reason",
+            "tax_included",
             "tax",
             "total",
             "credit_applied",
@@ -326,10 +381,34 @@ class CreditNoteSerializer(serializers.ModelSerializer):
     total = MoneyField()
     invoice = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
     pdf_url = serializers.SerializerMethodField()
+    tax_rate = _tax_rate_field()
+    tax_reason = _tax_reason_field()
+    tax_included = serializers.BooleanField(read_only=True, help_text="`total` includes tax; `tax` is part of it.")
+    tax = serializers.SerializerMethodField(
+        help_text="The tax the note gives back: inside `total` when `tax_included`, else zero (a note on "
+        "tax-exclusive prices credits net amounts)."
+    )
 
     class Meta:
         model = CreditNote
-        fields = ["number", "reason", "memo", "currency", "issued_on", "total", "invoice", "pdf_url"]
+        fields = [
+            "number",
+            "reason",
+            "memo",
+            "currency",
+            "issued_on",
+            "tax_rate",
+            "tax_reason",
+            "tax_included",
+            "tax",
+            "total",
+            "invoice",
+            "pdf_url",
+        ]
+
+    @extend_schema_field(MoneySerializer)
+    def get_tax(self, note) -> dict:
+        return MoneyField().to_representation(credit_note_tax(note))
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_pdf_url(self, note) -> str:

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from accounts import permissions as rules
 from accounts import services as member_services
 from accounts.models import Membership
+from accounts.vies import vies_state
 from api import serializers as s
 from api.errors import ErrorSerializer, error_body, invalid_input
 from api.idempotency import idempotent
@@ -116,7 +117,9 @@ def account_state(account, *, on) -> dict:
         "id": account.pk,
         "name": account.name,
         "status": state,
-        "plan": {"code": sub.plan.code, "name": sub.plan.name} if sub else None,
+        "plan": {"code": sub.plan.code, "name": sub.plan.name, "prices_include_tax": sub.plan.prices_include_tax}
+        if sub
+        else None,
         "cycle": sub.cycle if sub else None,
         "seats": {"in_use": seats_in_use(account), "paid": sub.paid_seats if sub else None},
         "current_period": {"start": sub.period_start, "end": sub.period_end} if sub else None,
@@ -376,7 +379,8 @@ class BillingDetailsView(APIView):
     readable_when_blocked = True  # read only: billing roles see whom a locked account's invoices name
 
     def answer(self, account):
-        return Response(s.BillingDetailsSerializer(member_services.billing_details_of(account)).data)
+        details = {**member_services.billing_details_of(account), "vies": vies_state(account)}
+        return Response(s.BillingDetailsSerializer(details).data)
 
     @extend_schema(
         tags=["billing details"],

@@ -9,6 +9,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("app/", app_home, name="app"),  # the product placeholder that billing locks
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the switcher in the footer of every page
     path("", include("api.urls")),
     path("settings/", include("licensing.urls")),
     path("settings/", include("api.page_urls")),

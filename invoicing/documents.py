@@ -16,8 +16,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import translation
 from django.utils.translation import gettext, pgettext_lazy
+from moneyed import Money
 
-from billing.proration import zero
+from billing.proration import tax_within, zero
 from invoicing import pdf
 from invoicing.formatting import (
     country_name,
@@ -56,6 +57,7 @@ def invoice_data(invoice: Invoice) -> dict:
         "buyer": dict(invoice.buyer or {}),
         "tax_rate": invoice.tax_rate,
         "tax_reason": invoice.tax_reason,
+        "tax_included": invoice.tax_included,
         "discount_label": invoice.discount_label,
         **{
             name: getattr(invoice, name)
@@ -87,13 +89,25 @@ def credit_note_data(note: CreditNote) -> dict:
         "invoice_number": note.invoice.number if note.invoice_id else "",
         "tax_rate": note.tax_rate,
         "tax_reason": note.tax_reason,
+        "tax_included": note.tax_included,
         "total": note.total,
+        "tax": credit_note_tax(note),
         "to_balance": sum((entry.amount for entry in note.credit_entries.all()), zero(note.currency)),
         "lines": [
             {**_line(line, LINE_FIELDS[1:]), "kind": "credit", "corrects": line.invoice_line_id is not None}
             for line in note.lines.order_by("id")
         ],
     }
+
+
+def credit_note_tax(note: CreditNote) -> Money:
+    """The tax a credit note gives back: inside its total when its amounts include tax, else none.
+
+    A note on tax-exclusive prices credits net amounts (a switch's note adds the tax it gives back as a line).
+    """
+    if not note.tax_included:
+        return zero(note.currency)
+    return tax_within(note.total, note.tax_rate)
 
 
 def _explain(line: dict, locale: str) -> str:
@@ -152,6 +166,8 @@ def _tax_context(data: dict, loc: str) -> dict:
         "tax_words": tax_words(reason, rate, data["buyer"].get("country", ""), loc),
         "tax_shown": reason != "manual" or bool(rate),
         "reverse_charge": reason == "reverse_charge",
+        "tax_included": bool(data.get("tax_included")) and bool(rate),
+        "vat": reason in ("domestic", "eu_consumer"),
     }
 
 
@@ -183,6 +199,8 @@ def document_context(data: dict) -> dict:
         ctx.update(
             taken_off=money(taken_off, loc) if taken_off.amount else "",
             to_balance=money(data["to_balance"], loc) if data["to_balance"].amount else "",
+            tax=money(data["tax"], loc),
+            tax_amount_shown=ctx["tax_shown"] and (ctx["tax_included"] or not data.get("tax_rate")),
         )
         return ctx
     credited = data.get("amount_credited") or zero(data["total"].currency.code)

@@ -2,13 +2,14 @@
 
 from datetime import date, timedelta
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
+from babel import Locale
+from babel.dates import format_date, format_interval
 from babel.numbers import format_currency
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
 from moneyed import Money
 
 from billing.proration import round_money
+from common.locales import locale_for
 
 
 def money(value: Money, locale: str = "en_US") -> str:
@@ -18,7 +19,7 @@ def money(value: Money, locale: str = "en_US") -> str:
 
 def billed(cycle: str) -> str:
     """How often a cycle bills, as a sentence says it: “billed monthly”, “billed annually”."""
-    return "annually" if cycle == "annual" else "monthly"
+    return pgettext("billed", "annually") if cycle == "annual" else pgettext("billed", "monthly")
 
 
 def day(value: date, locale: str = "en_US") -> str:
@@ -26,10 +27,15 @@ def day(value: date, locale: str = "en_US") -> str:
 
 
 def span(start: date, end: date, locale: str = "en_US") -> str:
-    """A half-open period [start, end) as the inclusive days a person reads: “Nov 16 – Nov 30, 2026”."""
+    """A half-open period [start, end) as the inclusive days a person reads: “Nov 16 – Nov 30, 2026”.
+
+    Other languages take Babel's interval for theirs (“16.–30. Nov. 2026”, “16–30 nov. 2026”).
+    """
     last = end - timedelta(days=1)
     if start == last:
         return day(start, locale)
+    if not locale.startswith("en"):
+        return format_interval(start, last, "yMMMd", locale=locale)
     if start.year == last.year:
         return f"{format_date(start, 'MMM d', locale=locale)} – {day(last, locale)}"
     return f"{day(start, locale)} – {day(last, locale)}"
@@ -66,13 +72,7 @@ def document_locale(buyer: dict) -> str:
     the account's locale when it is one of that language (`de_AT`), else the language in the buyer's
     country when Babel knows it (`fr_BE`), else the language alone (`de`).
     """
-    language, own = document_language(buyer), buyer.get("locale") or "en_US"
-    if language == "en" or own.split("_")[0] == language:
-        return own
-    try:
-        return str(Locale.parse(f"{language}_{buyer.get('country') or ''}".rstrip("_")))
-    except (UnknownLocaleError, ValueError):
-        return language
+    return locale_for(document_language(buyer), buyer.get("locale") or "en_US", buyer.get("country") or "")
 
 
 def document_day(value: date, locale: str = "en_US") -> str:

@@ -332,6 +332,9 @@ class CreditNote(CreatedBy):
     tax_reason = models.CharField(
         max_length=16, choices=TAX_REASONS, default="manual", help_text="The tax treatment of the invoice it corrects."
     )
+    tax_included = models.BooleanField(
+        default=False, help_text="Its amounts include tax, as the prices of the invoice or plan it credits did."
+    )
     buyer = models.JSONField(default=dict, blank=True)
     pdf = models.FileField(upload_to="credit-notes/%Y/", blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from moneyed import Money
 
@@ -18,6 +19,7 @@ from accounts.decorators import billing_required
 from accounts.models import Account
 from common.clock import today
 from common.errors import Refused
+from common.locales import page_locale
 from invoicing.formatting import money
 from invoicing.gateways import stripe_enabled
 from invoicing.models import CardCharge, CreditNote, Invoice, Payment, Receipt, StripeCustomer
@@ -146,11 +148,19 @@ def invoice_list(request):
             "card": _card(account),
             "seller": settings.SELLER,
             "self_pay": demo_self_pay(account),
-            "locale": account.locale or "en_US",
+            "locale": page_locale(account),
             "account": account,
             "today": today(account),
         },
     )
+
+
+def _paid(invoice: Invoice, amount: Money, *, unlocked: bool) -> str:
+    """“Paid INV-…: $3.50.”, and whether that unlocked the account, in the page's language and locale."""
+    said = {"number": invoice.number, "amount": money(amount, page_locale(invoice.account))}
+    if unlocked:
+        return _("Paid %(number)s: %(amount)s. The account is unlocked.") % said
+    return _("Paid %(number)s: %(amount)s.") % said
 
 
 @billing_required
@@ -160,7 +170,7 @@ def invoice_pay_demo(request, number: str):
     account = request.account
     if not demo_self_pay(account):
         messages.error(
-            request, "Pay by bank transfer with the details shown; the invoice is marked paid when it arrives."
+            request, _("Pay by bank transfer with the details shown; the invoice is marked paid when it arrives.")
         )
         return redirect("invoice_list")
     invoice = get_object_or_404(Invoice, account=account, number=number)
@@ -177,8 +187,7 @@ def invoice_pay_demo(request, number: str):
         messages.error(request, str(refused))
         return redirect("invoice_list")
     account.refresh_from_db(fields=["locked_on"])
-    unlocked = " The account is unlocked." if was_locked and not account.locked_on else ""
-    messages.success(request, f"Paid {invoice.number}: {money(payment.amount, account.locale)}.{unlocked}")
+    messages.success(request, _paid(invoice, payment.amount, unlocked=was_locked and not account.locked_on))
     return redirect("invoice_list")
 
 
@@ -195,16 +204,17 @@ def invoice_pay_card(request, number: str):
         messages.error(request, str(refused))
         return redirect("invoice_list")
     except stripe.StripeError as e:
-        messages.error(request, e.user_message or "Stripe did not answer; please try again in a moment.")
+        messages.error(request, e.user_message or _("Stripe did not answer; please try again in a moment."))
         return redirect("invoice_list")
     if charge.status == CardCharge.Status.SUCCEEDED:
         account.refresh_from_db(fields=["locked_on"])
-        unlocked = " The account is unlocked." if was_locked and not account.locked_on else ""
-        messages.success(request, f"Paid {invoice.number}: {money(charge.amount, account.locale)}.{unlocked}")
+        messages.success(request, _paid(invoice, charge.amount, unlocked=was_locked and not account.locked_on))
     elif charge.status == CardCharge.Status.FAILED:
-        messages.error(request, f"The card did not pay {invoice.number}: {charge.failure_message}")
+        failed = _("The card did not pay %(number)s: %(why)s")
+        messages.error(request, failed % {"number": invoice.number, "why": charge.failure_message})
     else:
-        messages.success(request, f"The card payment of {invoice.number} is on its way; this page shows it once done.")
+        on_its_way = _("The card payment of %(number)s is on its way; this page shows it once done.")
+        messages.success(request, on_its_way % {"number": invoice.number})
     return redirect("invoice_list")
 
 

@@ -1,6 +1,7 @@
 """Forms of Settings › Subscription. They check shapes; the services check the rules."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.countries import countries
 from billing.tax import EU_COUNTRIES
@@ -22,15 +23,16 @@ class PlanChoiceField(forms.ModelChoiceField):
 
 
 class SubscribeForm(forms.Form):
-    plan = PlanChoiceField(queryset=Plan.objects.none(), empty_label=None, to_field_name="code")
-    cycle = forms.ChoiceField(choices=Cycle.choices, widget=forms.RadioSelect, initial=Cycle.MONTHLY)
+    plan = PlanChoiceField(queryset=Plan.objects.none(), empty_label=None, to_field_name="code", label=_("Plan"))
+    cycle = forms.ChoiceField(choices=Cycle.choices, widget=forms.RadioSelect, initial=Cycle.MONTHLY, label=_("Cycle"))
     seats = forms.IntegerField(
         min_value=1,
         required=False,
-        help_text="Plans with a bought seat count only; on other plans seats follow your members.",
+        label=_("Seats"),
+        help_text=_("Plans with a bought seat count only; on other plans seats follow your members."),
     )
-    coupon = forms.CharField(max_length=40, required=False)
-    trial = forms.BooleanField(required=False, label="Start with the plan's free trial, if it has one")
+    coupon = forms.CharField(max_length=40, required=False, label=_("Coupon"))
+    trial = forms.BooleanField(required=False, label=_("Start with the plan's free trial, if it has one"))
 
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,19 +42,21 @@ class SubscribeForm(forms.Form):
         self.fields["plan"].queryset = plans.order_by("monthly_price", "code")
         if asks_billing_country(account):
             self.fields["country"] = forms.CharField(
-                label="Your country", widget=forms.Select(choices=[("", "Choose…"), *countries()])
+                label=_("Your country"), widget=forms.Select(choices=[("", _("Choose…")), *countries()])
             )
             self.fields["buyer"] = forms.ChoiceField(
-                label="You buy as",
-                choices=[("business", "A business"), ("individual", "An individual")],
+                label=_("You buy as"),
+                choices=[("business", _("A business")), ("individual", _("An individual"))],
                 initial="business",
                 widget=forms.RadioSelect,
             )
             self.fields["tax_id"] = forms.CharField(
-                label="VAT ID",
+                label=_("VAT ID"),
                 required=False,
-                help_text="Businesses in the EU, with its country prefix, e.g. DE136695976. "
-                "All billing details are in Settings › Billing details.",
+                help_text=_(
+                    "Businesses in the EU, with its country prefix, e.g. DE136695976. "
+                    "All billing details are in Settings › Billing details."
+                ),
             )
             self.order_fields(["country", "buyer", "tax_id"])
 
@@ -68,7 +72,9 @@ class SubscribeForm(forms.Form):
         data = super().clean()
         if "country" in self.fields and data.get("buyer") == "business" and not data.get("tax_id"):
             if (data.get("country") or "").upper() in EU_COUNTRIES:
-                self.add_error("tax_id", "A business in the EU gives its VAT ID; buying as an individual needs none.")
+                self.add_error(
+                    "tax_id", _("A business in the EU gives its VAT ID; buying as an individual needs none.")
+                )
         return data
 
 
@@ -78,11 +84,11 @@ def asks_billing_country(account) -> bool:
 
 
 class CouponForm(forms.Form):
-    coupon = forms.CharField(max_length=40, label="Coupon code")
+    coupon = forms.CharField(max_length=40, label=_("Coupon code"))
 
 
 class SeatsForm(forms.Form):
-    seats = forms.IntegerField(min_value=1, label="Seats to pay for")
+    seats = forms.IntegerField(min_value=1, label=_("Seats to pay for"))
 
 
 class PlanForm(forms.Form):
@@ -97,10 +103,10 @@ class PlanForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.ChoiceField(
-        label="Why are you canceling?", choices=Subscription.CancelReason.choices, widget=forms.RadioSelect
+        label=_("Why are you canceling?"), choices=Subscription.CancelReason.choices, widget=forms.RadioSelect
     )
     comment = forms.CharField(
-        label="Anything you would like us to know (optional)",
+        label=_("Anything you would like us to know (optional)"),
         max_length=500,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

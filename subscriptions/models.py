@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
 from simple_history.models import HistoricalRecords
 
@@ -13,8 +14,8 @@ from billing.proration import minor_unit, round_money
 
 
 class Cycle(models.TextChoices):
-    MONTHLY = "monthly", "Monthly"
-    ANNUAL = "annual", "Annual"
+    MONTHLY = "monthly", _("Monthly")
+    ANNUAL = "annual", _("Annual")
 
 
 class SeatMode(models.TextChoices):
@@ -196,12 +197,12 @@ class Subscription(models.Model):
     """An account's subscription to a plan. At most one per account is not expired."""
 
     class CancelReason(models.TextChoices):
-        TOO_EXPENSIVE = "too_expensive", "It costs too much"
-        MISSING_FEATURES = "missing_features", "Features we need are missing"
-        SWITCHED = "switched", "We moved to another product"
-        NOT_USED = "not_used", "We don't use it enough"
-        TEMPORARY = "temporary", "We only needed it for a while"
-        OTHER = "other", "Another reason"
+        TOO_EXPENSIVE = "too_expensive", _("It costs too much")
+        MISSING_FEATURES = "missing_features", _("Features we need are missing")
+        SWITCHED = "switched", _("We moved to another product")
+        NOT_USED = "not_used", _("We don't use it enough")
+        TEMPORARY = "temporary", _("We only needed it for a while")
+        OTHER = "other", _("Another reason")
 
     class Status(models.TextChoices):
         TRIALING = "trialing", "Trial"

@@ -5,13 +5,18 @@ Only words: every amount is the plan's stored price; the rules themselves live i
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
 from invoicing.formatting import money
 from subscriptions.models import Cycle, Plan, SeatAddBilling, SeatMode, SeatRemoval, ToMonthly
 
 ADDED = {
-    SeatAddBilling.INVOICE_NOW: "a seat added mid-period is invoiced at once, for the days left",
-    SeatAddBilling.NEXT_INVOICE: "a seat added mid-period is charged on your next invoice, for the days it was used",
-    SeatAddBilling.MONTHLY_TRUE_UP: "seats added are charged once a month, for the days left in the year",
+    SeatAddBilling.INVOICE_NOW: gettext_lazy("a seat added mid-period is invoiced at once, for the days left"),
+    SeatAddBilling.NEXT_INVOICE: gettext_lazy(
+        "a seat added mid-period is charged on your next invoice, for the days it was used"
+    ),
+    SeatAddBilling.MONTHLY_TRUE_UP: gettext_lazy("seats added are charged once a month, for the days left in the year"),
 }
 
 
@@ -24,33 +29,36 @@ class PlanCard:
 
 
 def plan_card(plan: Plan, locale: str = "en_US") -> PlanCard:
+    """The card of `plan`, in the active language, its prices formatted for `locale`."""
     prices = []
     if plan.monthly_price is not None:
-        prices.append(f"{money(plan.monthly_price, locale)} per seat a month")
+        prices.append(_("%(price)s per seat a month") % {"price": money(plan.monthly_price, locale)})
     if plan.annual_price is not None:
-        prices.append(f"{money(plan.annual_price, locale)} per seat a year")
+        prices.append(_("%(price)s per seat a year") % {"price": money(plan.annual_price, locale)})
     terms = []
     if plan.seat_mode == SeatMode.FIXED:
-        terms.append("You choose how many seats to pay for; invite people into free seats at no charge.")
+        terms.append(_("You choose how many seats to pay for; invite people into free seats at no charge."))
     else:
-        terms.append("Seats follow your members: each active or invited member takes one.")
+        terms.append(_("Seats follow your members: each active or invited member takes one."))
     monthly, annual = plan.seat_add_billing_monthly, plan.seat_add_billing_annual
     if monthly == annual or plan.annual_price is None:
-        terms.append(f"Billed monthly or annually; {ADDED[monthly]}.")
+        terms.append(_("Billed monthly or annually; %(added)s.") % {"added": ADDED[monthly]})
     else:
-        terms.append(f"Monthly: {ADDED[monthly]}. Annual: {ADDED[annual]}.")
+        terms.append(
+            _("Monthly: %(monthly)s. Annual: %(annual)s.") % {"monthly": ADDED[monthly], "annual": ADDED[annual]}
+        )
     if plan.seat_removal == SeatRemoval.KEEP_UNTIL_RENEWAL:
-        terms.append("A seat you free stays paid until the renewal and can be refilled at no charge.")
+        terms.append(_("A seat you free stays paid until the renewal and can be refilled at no charge."))
     else:
-        terms.append("A seat you free is credited for the days left.")
+        terms.append(_("A seat you free is credited for the days left."))
     if plan.annual_price is not None and plan.to_monthly == ToMonthly.SUPPORT_ONLY:
-        terms.append("Annual to monthly is done by support at the end of the year.")
+        terms.append(_("Annual to monthly is done by support at the end of the year."))
     if plan.max_seats:
-        terms.append(f"Up to {plan.max_seats} user{'s' if plan.max_seats != 1 else ''}.")
+        terms.append(ngettext("Up to %(n)s user.", "Up to %(n)s users.", plan.max_seats) % {"n": plan.max_seats})
     if plan.trial_days:
-        terms.append(f"{plan.trial_days}-day free trial.")
+        terms.append(_("%(days)s-day free trial.") % {"days": plan.trial_days})
     if plan.refund_window_days:
-        terms.append(f"{plan.refund_window_days}-day money-back guarantee.")
+        terms.append(_("%(days)s-day money-back guarantee.") % {"days": plan.refund_window_days})
     features = [line.strip() for line in plan.features.splitlines() if line.strip()]
     return PlanCard(plan, prices, terms, features)
 

@@ -19,6 +19,8 @@ from decimal import Decimal
 
 from django.db import models, transaction
 from django.db.models import Max, Min
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from moneyed import Money
 
 from accounts.models import Account
@@ -26,6 +28,7 @@ from billing.calendar import Period
 from billing.proration import zero
 from common.dryrun import dry_run
 from common.errors import Refused
+from common.locales import page_locale
 from invoicing.formatting import day, line_explain, money
 from invoicing.models import CreditNote, Invoice, InvoiceLine, Payment, Refund
 from invoicing.selectors import invoice_outstanding
@@ -305,7 +308,8 @@ def _detached(kwargs: dict) -> dict:
 
 
 def _locale(account) -> str:
-    return getattr(account, "locale", None) or "en_US"
+    """The locale of the page asking (common.locales.page_locale): the explanations are in its language too."""
+    return page_locale(account)
 
 
 def preview(service: Callable, /, **kwargs) -> Preview:
@@ -435,48 +439,72 @@ def _first_waiting_day(account, *, after: date | None, before: date) -> date | N
 
 
 def _seats_word(n: int) -> str:
-    return f"{n} seat{'s' if n != 1 else ''}"
+    return ngettext("%(n)s seat", "%(n)s seats", n) % {"n": n}
 
 
 def cost_impact(result: Preview, locale: str = "en_US") -> list[str]:
-    """A seat change in words: “+1 seat: $3.50 invoiced now”, “fills a free seat: no charge” …"""
+    """A seat change in words: “+1 seat: $3.50 invoiced now”, “fills a free seat: no charge” …
+
+    In the active language: the page asking is in the reader's.
+    """
     if result.refused:
         return [result.refused]
     before, after = result.seats_before, result.seats_after
     words = []
     if before is None or after is None or before.status is None:
-        return ["No subscription yet: no charge."]
+        return [_("No subscription yet: no charge.")]
     added = (after.paid or 0) - (before.paid or 0)
     gained = after.in_use - before.in_use
     for inv in result.invoices:
-        due = f"{money(inv.amount_due, locale)} due now" if inv.amount_due.amount else "nothing due (paid from credit)"
-        words.append(f"{_signed(added)}: {money(inv.total, locale)} invoiced now ({due}).")
+        said = {"seats": _signed(added), "total": money(inv.total, locale), "due": money(inv.amount_due, locale)}
+        if inv.amount_due.amount:
+            words.append(_("%(seats)s: %(total)s invoiced now (%(due)s due now).") % said)
+        else:
+            words.append(_("%(seats)s: %(total)s invoiced now (nothing due (paid from credit)).") % said)
     held = after.seat_add_billing == SeatAddBilling.INVOICE_NOW and after.minimum_invoice is not None
     for line in result.waiting:
-        when = f" on {day(line.bill_on, locale)}" if line.bill_on else ""
+        said = {"seats": _signed(line.quantity), "amount": money(line.amount, locale)}
+        if line.bill_on:
+            said["day"] = day(line.bill_on, locale)
         if held:  # under `minimum_invoice` (SPEC §2.4)
-            words.append(
-                f"{_signed(line.quantity)}: {money(line.amount, locale)} — added to your next invoice{when}, "
-                f"as invoices under {money(after.minimum_invoice, locale)} are not issued on their own."
+            said["minimum"] = money(after.minimum_invoice, locale)
+            held_words = (
+                _(
+                    "%(seats)s: %(amount)s — added to your next invoice on %(day)s, as invoices under %(minimum)s "
+                    "are not issued on their own."
+                )
+                if line.bill_on
+                else _(
+                    "%(seats)s: %(amount)s — added to your next invoice, as invoices under %(minimum)s "
+                    "are not issued on their own."
+                )
             )
+            words.append(held_words % said)
             continue
-        words.append(f"{_signed(line.quantity)}: added to your next invoice{when}: {money(line.amount, locale)}.")
+        if line.bill_on:
+            words.append(_("%(seats)s: added to your next invoice on %(day)s: %(amount)s.") % said)
+        else:
+            words.append(_("%(seats)s: added to your next invoice: %(amount)s.") % said)
     for note in result.credit_notes:
-        words.append(f"{_signed(added)}: {money(note.total, locale)} credit, by a credit note issued today.")
+        said = {"seats": _signed(added), "total": money(note.total, locale)}
+        words.append(_("%(seats)s: %(total)s credit, by a credit note issued today.") % said)
     if words:
         return words
     if before.status == Subscription.Status.TRIALING:
-        return [f"{_signed(gained)} during the trial: no charge."]
+        return [_("%(seats)s during the trial: no charge.") % {"seats": _signed(gained)}]
     if gained > 0 and added == 0:
-        free = "Fills a free seat" if gained == 1 else f"Fills {gained} free seats"
-        return [f"{free}: no charge."]
+        return [ngettext("Fills a free seat: no charge.", "Fills %(n)s free seats: no charge.", gained) % {"n": gained}]
     if gained < 0 and after.seat_removal == SeatRemoval.KEEP_UNTIL_RENEWAL:
-        until = day(after.period.last_day, locale)
+        said = {"seats": _signed(gained), "until": day(after.period.last_day, locale)}
         return [
-            f"{_signed(gained)}: no credit. The freed {'seat stays' if gained == -1 else 'seats stay'} paid "
-            f"until {until} and can be refilled at no charge."
+            ngettext(
+                "%(seats)s: no credit. The freed seat stays paid until %(until)s and can be refilled at no charge.",
+                "%(seats)s: no credit. The freed seats stay paid until %(until)s and can be refilled at no charge.",
+                -gained,
+            )
+            % said
         ]
-    return ["No change to what you pay."]
+    return [_("No change to what you pay.")]
 
 
 def _signed(n: int) -> str:

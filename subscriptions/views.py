@@ -12,6 +12,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import billing_required
@@ -19,6 +21,7 @@ from accounts.models import Membership
 from accounts.vies import vies_notice
 from common.clock import today
 from common.errors import Refused
+from common.locales import page_locale
 from invoicing.formatting import billed, day, money
 from invoicing.models import Invoice, StripeCustomer
 from invoicing.selectors import credit_balance
@@ -51,7 +54,7 @@ Status = Subscription.Status
 
 
 def _locale(request) -> str:
-    return request.account.locale or "en_US"
+    return page_locale(request.account)
 
 
 def _detail_url() -> str:
@@ -62,14 +65,20 @@ def outcome_summary(result: Preview, locale: str) -> str:
     """The documents a confirmed change wrote, in one sentence for the flash message."""
     parts = []
     for inv in result.invoices:
-        due = f", {money(inv.amount_due, locale)} due" if inv.amount_due.amount else ", nothing due"
-        parts.append(f"Invoice {inv.number}: {money(inv.total, locale)}{due}.")
+        said = {"number": inv.number, "total": money(inv.total, locale), "due": money(inv.amount_due, locale)}
+        if inv.amount_due.amount:
+            parts.append(_("Invoice %(number)s: %(total)s, %(due)s due.") % said)
+        else:
+            parts.append(_("Invoice %(number)s: %(total)s, nothing due.") % said)
     for note in result.credit_notes:
-        parts.append(f"Credit note {note.number}: {money(note.total, locale)} added to your credit balance.")
+        said = {"number": note.number, "total": money(note.total, locale)}
+        parts.append(_("Credit note %(number)s: %(total)s added to your credit balance.") % said)
     for line in result.waiting:
-        parts.append(f"{money(line.amount, locale)} added to your invoice of {day(line.bill_on, locale)}.")
+        said = {"amount": money(line.amount, locale), "day": day(line.bill_on, locale)}
+        parts.append(_("%(amount)s added to your invoice of %(day)s.") % said)
     for refund in result.refunds:
-        parts.append(f"{money(refund.amount, locale)} refunded on {refund.invoice_number}.")
+        said = {"amount": money(refund.amount, locale), "number": refund.invoice_number}
+        parts.append(_("%(amount)s refunded on %(number)s.") % said)
     return " ".join(parts)
 
 
@@ -79,23 +88,40 @@ def outcome_summary(result: Preview, locale: str) -> str:
 def _seat_meaning(sub: Subscription, free: int, on, locale: str) -> str:
     """What the free seats mean under this plan's policy (SPEC §2.3)."""
     until = day(subscription_period(sub).last_day, locale)
+    said = {"free": free, "bought": sub.bought_seats, "until": until}
     if sub.is_trialing:
-        return "Seats cost nothing during the trial; you pay for the seats in use when it ends."
+        return _("Seats cost nothing during the trial; you pay for the seats in use when it ends.")
     if sub.plan.seat_mode == SeatMode.FIXED:
         if free:
-            verb = "is" if free == 1 else "are"
-            return f"{free} of your {sub.bought_seats} bought seats {verb} free: invite people at no charge."
-        return f"All {sub.bought_seats} bought seats are taken. Buy more seats before inviting anyone else."
+            return (
+                ngettext(
+                    "%(free)s of your %(bought)s bought seats is free: invite people at no charge.",
+                    "%(free)s of your %(bought)s bought seats are free: invite people at no charge.",
+                    free,
+                )
+                % said
+            )
+        return _("All %(bought)s bought seats are taken. Buy more seats before inviting anyone else.") % said
     if not free:
-        return "Seats follow your members: inviting someone adds a paid seat."
+        return _("Seats follow your members: inviting someone adds a paid seat.")
     if sub.plan.seat_removal == SeatRemoval.KEEP_UNTIL_RENEWAL:
         return (
-            f"{free} seat{'s' if free != 1 else ''} freed this period can be refilled at no charge until {until}; "
-            "after that you pay for the seats in use."
+            ngettext(
+                "%(free)s seat freed this period can be refilled at no charge until %(until)s; "
+                "after that you pay for the seats in use.",
+                "%(free)s seats freed this period can be refilled at no charge until %(until)s; "
+                "after that you pay for the seats in use.",
+                free,
+            )
+            % said
         )
-    verb = "is" if free == 1 else "are"
     return (
-        f"{free} seat{'s' if free != 1 else ''} of your minimum commitment {verb} unused: invite people at no charge."
+        ngettext(
+            "%(free)s seat of your minimum commitment is unused: invite people at no charge.",
+            "%(free)s seats of your minimum commitment are unused: invite people at no charge.",
+            free,
+        )
+        % said
     )
 
 
@@ -106,30 +132,34 @@ def _commitments(sub: Subscription, locale: str) -> list[tuple[str, str]]:
     `scheduled_change` and `minimum_seats`). A pending plan change has its own block with “undo”.
     """
     renewal = day(sub.period_end, locale)
+    words = {"minimum": sub.minimum_seats, "renewal": renewal}
     said = []
     if sub.minimum_seats:
         if sub.minimum_seats > sub.paid_seats:
             said.append(
                 (
-                    "Commitment",
-                    f"Minimum {sub.minimum_seats} seats: from the next invoice ({renewal}) you pay for at least "
-                    f"{sub.minimum_seats} seats, even with fewer in use.",
+                    _("Commitment"),
+                    _(
+                        "Minimum %(minimum)s seats: from the next invoice (%(renewal)s) you pay for at least "
+                        "%(minimum)s seats, even with fewer in use."
+                    )
+                    % words,
                 )
             )
         else:
             said.append(
                 (
-                    "Commitment",
-                    f"Minimum {sub.minimum_seats} seats: you pay for at least {sub.minimum_seats} seats, "
-                    "even with fewer in use.",
+                    _("Commitment"),
+                    _("Minimum %(minimum)s seats: you pay for at least %(minimum)s seats, even with fewer in use.")
+                    % words,
                 )
             )
     if sub.pending_cycle and sub.pending_cycle != sub.cycle and not sub.cancel_at_period_end:
+        cycles = {"renewal": renewal, "next": billed(sub.pending_cycle), "now": billed(sub.cycle)}
         said.append(
             (
-                "Scheduled",
-                f"From {renewal} you are billed {billed(sub.pending_cycle)}; "
-                f"until then this period stays billed {billed(sub.cycle)}.",
+                _("Scheduled"),
+                _("From %(renewal)s you are billed %(next)s; until then this period stays billed %(now)s.") % cycles,
             )
         )
     return said
@@ -205,15 +235,16 @@ def _next_invoice_change(service, kwargs: dict, result: Preview, locale: str) ->
     total_before = before.invoices[0].total if before.invoices else None
     total_after = after.invoices[0].total if after.invoices else None
     if total_after is None:
-        return "After this change nothing more is invoiced." if after_on is None else ""
-    now = f"Your next invoice, on {day(after_on, locale)}: {money(total_after, locale)}"
+        return _("After this change nothing more is invoiced.") if after_on is None else ""
+    said = {"day": day(after_on, locale), "total": money(total_after, locale)}
     if total_before is None:
-        return f"{now}."
+        return _("Your next invoice, on %(day)s: %(total)s.") % said
+    said |= {"before": money(total_before, locale), "before_day": day(before_on, locale)}
     if after_on == before_on:
         if total_before == total_after:
-            return f"Your next invoice, on {day(after_on, locale)}, stays {money(total_after, locale)}."
-        return f"{now} instead of {money(total_before, locale)}."
-    return f"{now} (without this change: {money(total_before, locale)} on {day(before_on, locale)})."
+            return _("Your next invoice, on %(day)s, stays %(total)s.") % said
+        return _("Your next invoice, on %(day)s: %(total)s instead of %(before)s.") % said
+    return _("Your next invoice, on %(day)s: %(total)s (without this change: %(before)s on %(before_day)s).") % said
 
 
 def _confirmation(
@@ -281,7 +312,7 @@ def _live_required(view):
     def wrapped(request, *args, **kwargs):
         sub = live_subscription(request.account)
         if sub is None:
-            messages.info(request, "There is no subscription to change; choose a plan first.")
+            messages.info(request, _("There is no subscription to change; choose a plan first."))
             return redirect(_detail_url())
         return view(request, sub, *args, **kwargs)
 
@@ -314,13 +345,17 @@ def subscribe(request):
     plan = cd["plan"]
     fixed = plan.seat_mode == SeatMode.FIXED
     trial = bool(cd["trial"] and plan.trial_days)
+    said = {"days": plan.trial_days, "plan": plan.name, "billed": billed(cd["cycle"])}
     if trial:
         intro = (
-            f"Start the {plan.trial_days}-day trial of {plan.name}, billed {billed(cd['cycle'])} after it: "
-            "nothing is charged during the trial."
+            _(
+                "Start the %(days)s-day trial of %(plan)s, billed %(billed)s after it: "
+                "nothing is charged during the trial."
+            )
+            % said
         )
     else:
-        intro = f"Subscribe to {plan.name}, billed {billed(cd['cycle'])}."
+        intro = _("Subscribe to %(plan)s, billed %(billed)s.") % said
     return _confirmation(
         request,
         service=services.subscription_start,
@@ -333,9 +368,9 @@ def subscribe(request):
             "coupon": cd["coupon"] or None,
             "trial": trial,
         },
-        title="Subscribe",
+        title=_("Subscribe"),
         intro=intro,
-        done=f"Welcome to {plan.name}.",
+        done=_("Welcome to %(plan)s.") % said,
         params={k: v for k, v in cd.items() if k != "plan"} | {"plan": plan.code},
         on_refused=show_form,
     )
@@ -351,14 +386,24 @@ def switch_cycle(request, sub: Subscription):
         request,
         service=services.subscription_switch_cycle,
         kwargs={"subscription": sub, "cycle": cycle},
-        title=f"Switch to {cycle} billing",
+        title=_("Switch to annual billing") if cycle == Cycle.ANNUAL else _("Switch to monthly billing"),
         intro=(
-            f"You are billed {billed(sub.cycle)} on the {sub.plan.name} plan. Switching credits the unused days "
-            f"and starts a new {cycle} period tomorrow."
+            (
+                _(
+                    "You are billed %(now)s on the %(plan)s plan. Switching credits the unused days "
+                    "and starts a new annual period tomorrow."
+                )
+                if cycle == Cycle.ANNUAL
+                else _(
+                    "You are billed %(now)s on the %(plan)s plan. Switching credits the unused days "
+                    "and starts a new monthly period tomorrow."
+                )
+            )
+            % {"now": billed(sub.cycle), "plan": sub.plan.name}
             if not sub.is_trialing
-            else f"Your trial continues; after it you will be billed {billed(cycle)}."
+            else _("Your trial continues; after it you will be billed %(next)s.") % {"next": billed(cycle)}
         ),
-        done=f"You are now billed {billed(cycle)}.",
+        done=_("You are now billed %(next)s.") % {"next": billed(cycle)},
         params={"cycle": cycle},
     )
 
@@ -391,35 +436,56 @@ def change_plan(request, sub: Subscription):
     if waits_until is not None:
         last_day = day(subscription_period(sub).last_day, locale)
         when = day(waits_until, locale)
-        unit = "month" if sub.cycle == Cycle.MONTHLY else "year"
+        said = {
+            "plan": plan.name,
+            "when": when,
+            "price": money(plan.price(sub.cycle), locale),
+            "now_price": money(sub.plan.price(sub.cycle), locale),
+            "now": sub.plan.name,
+            "last_day": last_day,
+        }
+        cheaper = (
+            _(
+                "%(plan)s costs less per seat (%(price)s instead of %(now_price)s a month), so the change waits for "
+                "the end of the period you have paid for: you stay on %(now)s until %(last_day)s, and from %(when)s "
+                "you are on %(plan)s. Nothing is credited for the rest of this period. You can undo the change until "
+                "then."
+            )
+            if sub.cycle == Cycle.MONTHLY
+            else _(
+                "%(plan)s costs less per seat (%(price)s instead of %(now_price)s a year), so the change waits for "
+                "the end of the period you have paid for: you stay on %(now)s until %(last_day)s, and from %(when)s "
+                "you are on %(plan)s. Nothing is credited for the rest of this period. You can undo the change until "
+                "then."
+            )
+        )
         return _confirmation(
             request,
             service=services.subscription_change_plan,
             kwargs={"subscription": sub, "plan": plan},
-            title=f"Change to {plan.name} on {when}",
-            intro=(
-                f"{plan.name} costs less per seat ({money(plan.price(sub.cycle), locale)} instead of "
-                f"{money(sub.plan.price(sub.cycle), locale)} a {unit}), so the change waits for the end of the "
-                f"period you have paid for: you stay on {sub.plan.name} until {last_day}, and from {when} you are "
-                f"on {plan.name}. Nothing is credited for the rest of this period. You can undo the change until then."
-            ),
-            done=f"Scheduled: you move to the {plan.name} plan on {when}. You can undo this until then.",
+            title=_("Change to %(plan)s on %(when)s") % said,
+            intro=cheaper % said,
+            done=_("Scheduled: you move to the %(plan)s plan on %(when)s. You can undo this until then.") % said,
             params={"plan": plan.code},
             until=waits_until,
         )
-    replaces = (
-        f" This replaces your scheduled change to {sub.pending_plan.name}." if sub.pending_plan is not None else ""
+    said = {"plan": plan.name, "now": sub.plan.name}
+    intro = (
+        _(
+            "From tomorrow you are on %(plan)s: the unused days of %(now)s are credited and the "
+            "rest of this period is charged at the new price."
+        )
+        % said
     )
+    if sub.pending_plan is not None:
+        intro += " " + _("This replaces your scheduled change to %(pending)s.") % {"pending": sub.pending_plan.name}
     return _confirmation(
         request,
         service=services.subscription_change_plan,
         kwargs={"subscription": sub, "plan": plan},
-        title=f"Change to {plan.name}",
-        intro=(
-            f"From tomorrow you are on {plan.name}: the unused days of {sub.plan.name} are credited and the "
-            f"rest of this period is charged at the new price.{replaces}"
-        ),
-        done=f"You are now on the {plan.name} plan.",
+        title=_("Change to %(plan)s") % said,
+        intro=intro,
+        done=_("You are now on the %(plan)s plan.") % said,
         params={"plan": plan.code},
     )
 
@@ -430,20 +496,20 @@ def set_seats(request, sub: Subscription):
     """Fixed-seat plans: buy more seats (charged) or fewer (per the plan's seat_removal)."""
     form = SeatsForm(_params(request))
     if not form.is_valid():
-        messages.error(request, "Give the number of seats to pay for.")
+        messages.error(request, _("Give the number of seats to pay for."))
         return redirect(_detail_url())
     seats = form.cleaned_data["seats"]
     return _confirmation(
         request,
         service=services.subscription_set_seats,
         kwargs={"subscription": sub, "seats": seats},
-        title=f"Pay for {seats} seats",
+        title=_("Pay for %(seats)s seats") % {"seats": seats},
         intro=(
-            f"You pay for {sub.bought_seats} seats now."
+            _("You pay for %(seats)s seats now.") % {"seats": sub.bought_seats}
             if sub.plan.seat_mode == SeatMode.FIXED
-            else f"Seats on the {sub.plan.name} plan follow your members."
+            else _("Seats on the %(plan)s plan follow your members.") % {"plan": sub.plan.name}
         ),
-        done=f"You now pay for {seats} seats.",
+        done=_("You now pay for %(seats)s seats.") % {"seats": seats},
         params={"seats": seats},
     )
 
@@ -465,12 +531,16 @@ def cancel(request, sub: Subscription):
         request,
         service=services.subscription_cancel,
         kwargs={"subscription": sub, "reason": reason, "comment": comment},
-        title="Cancel the subscription",
+        title=_("Cancel the subscription"),
         intro=(
-            f"The subscription stays as it is until {day(sub.period_end, locale)} and then ends: nothing more "
-            "is invoiced for it and the product closes for everyone. You can undo this until then."
+            _(
+                "The subscription stays as it is until %(day)s and then ends: nothing more "
+                "is invoiced for it and the product closes for everyone. You can undo this until then."
+            )
+            % {"day": day(sub.period_end, locale)}
         ),
-        done=f"Canceled. The subscription ends on {day(sub.period_end, locale)}; you can undo this until then.",
+        done=_("Canceled. The subscription ends on %(day)s; you can undo this until then.")
+        % {"day": day(sub.period_end, locale)},
         params={"reason": reason, "comment": comment},
     )
 
@@ -482,12 +552,12 @@ def request_refund(request, sub: Subscription):
         request,
         service=services.subscription_request_refund,
         kwargs={"subscription": sub},
-        title="Cancel with a full refund",
-        intro=(
+        title=_("Cancel with a full refund"),
+        intro=_(
             "The money-back guarantee refunds every paid invoice of this subscription, which ends today "
             "and closes the product for everyone."
         ),
-        done="Refunded, and the subscription has ended.",
+        done=_("Refunded, and the subscription has ended."),
         params={},
     )
 
@@ -510,7 +580,7 @@ def _act(request, service, sub: Subscription, done: str):
 @_live_required
 def undo_cancel(request, sub: Subscription):
     return _act(
-        request, services.subscription_undo_cancel, sub, "Cancellation undone: the subscription renews as before."
+        request, services.subscription_undo_cancel, sub, _("Cancellation undone: the subscription renews as before.")
     )
 
 
@@ -523,7 +593,7 @@ def undo_plan_change(request, sub: Subscription):
         request,
         services.subscription_undo_plan_change,
         sub,
-        f"The change to {pending} is undone: you stay on {sub.plan.name}.",
+        _("The change to %(pending)s is undone: you stay on %(plan)s.") % {"pending": pending, "plan": sub.plan.name},
     )
 
 
@@ -540,7 +610,8 @@ def apply_coupon(request, sub: Subscription):
         except Refused as refused:
             form.add_error("coupon", str(refused))
         else:
-            messages.success(request, f"Coupon {redemption.coupon.code} applied: it discounts from your next renewal.")
+            applied = _("Coupon %(code)s applied: it discounts from your next renewal.")
+            messages.success(request, applied % {"code": redemption.coupon.code})
             return redirect(_detail_url())
     return render(request, "subscriptions/subscription_detail.html", _detail_context(request, coupon_form=form))
 
@@ -551,7 +622,10 @@ def apply_coupon(request, sub: Subscription):
 def accept_trial_offer(request, sub: Subscription):
     offer = money(sub.plan.trial_offer, _locale(request)) if sub.plan.trial_offer is not None else ""
     return _act(
-        request, services.subscription_accept_trial_offer, sub, f"Offer taken: {offer} off your first monthly invoice."
+        request,
+        services.subscription_accept_trial_offer,
+        sub,
+        _("Offer taken: %(offer)s off your first monthly invoice.") % {"offer": offer},
     )
 
 

@@ -6,6 +6,7 @@ to the credit balance.
 """
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from moneyed import Money
 
 
@@ -22,10 +23,21 @@ class BankTransferGateway:
     def describe(self, account) -> str:
         seller = settings.SELLER
         days = settings.BANK_TRANSFER_PAYMENT_TERMS_DAYS
-        terms = f"within {days} days of the invoice date" if days else "on the invoice date"
+        said = {"name": seller["name"], "bank": seller["bank"], "days": days}
+        if days:
+            return (
+                _(
+                    "Pay by bank transfer to %(name)s, %(bank)s, quoting the invoice number. "
+                    "Invoices are due within %(days)s days of the invoice date."
+                )
+                % said
+            )
         return (
-            f"Pay by bank transfer to {seller['name']}, {seller['bank']}, quoting the invoice number. "
-            f"Invoices are due {terms}."
+            _(
+                "Pay by bank transfer to %(name)s, %(bank)s, quoting the invoice number. "
+                "Invoices are due on the invoice date."
+            )
+            % said
         )
 
     def has_payment_method(self, account) -> bool:

@@ -8,11 +8,13 @@ import stripe
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import billing_required
 from accounts.models import Account
 from common.errors import Refused
+from common.locales import page_locale
 from invoicing import stripe_services
 from invoicing.formatting import money
 from invoicing.gateways import gateway_for, stripe_enabled
@@ -52,7 +54,7 @@ def payment_method(request):
     if request.method == "POST":
         action = request.POST.get("action")
         if not stripe_enabled():
-            messages.error(request, "Card payments are not available; invoices are paid by bank transfer.")
+            messages.error(request, _("Card payments are not available; invoices are paid by bank transfer."))
             return redirect("payment_method")
         try:
             if action == "start":
@@ -63,37 +65,45 @@ def payment_method(request):
                 customer = stripe_services.payment_method_save(
                     account=account, setup_intent_id=request.POST.get("setup_intent", "")
                 )
-                messages.success(request, f"{customer.card_label} will pay your invoices.")
+                messages.success(request, _("%(card)s will pay your invoices.") % {"card": customer.card_label})
                 unpaid = set(open_invoices(account).values_list("number", flat=True))
                 paid = [inv for number, inv in was_open.items() if number not in unpaid]
                 if paid:
-                    what = ", ".join(f"{inv.number} ({money(invoice_outstanding(inv))})" for inv in paid)
+                    loc = page_locale(account)
+                    what = ", ".join(f"{inv.number} ({money(invoice_outstanding(inv), loc)})" for inv in paid)
                     account.refresh_from_db(fields=["locked_on"])
-                    reopened = " Your account is open again." if was_locked and account.locked_on is None else ""
-                    messages.success(request, f"It paid {what} just now.{reopened}")
+                    paid_now = (
+                        _("It paid %(what)s just now. Your account is open again.")
+                        if was_locked and account.locked_on is None
+                        else _("It paid %(what)s just now.")
+                    )
+                    messages.success(request, paid_now % {"what": what})
                 if unpaid:
-                    messages.error(request, f"The card could not pay {', '.join(sorted(unpaid))} yet; see Invoices.")
+                    messages.error(
+                        request,
+                        _("The card could not pay %(what)s yet; see Invoices.") % {"what": ", ".join(sorted(unpaid))},
+                    )
                 return redirect("payment_method")
             elif action in ("use_card", "use_bank"):
                 gateway = Account.Gateway.STRIPE if action == "use_card" else Account.Gateway.BANK_TRANSFER
                 stripe_services.payment_gateway_choose(account=account, gateway=gateway)
                 if gateway == Account.Gateway.STRIPE:
-                    messages.success(request, "Your card will pay your invoices. Open invoices can be paid now.")
+                    messages.success(request, _("Your card will pay your invoices. Open invoices can be paid now."))
                 else:
-                    messages.success(request, "You pay by bank transfer; the card stays on file.")
+                    messages.success(request, _("You pay by bank transfer; the card stays on file."))
                 return redirect("payment_method")
             elif action == "remove":
                 stripe_services.payment_method_remove(account=account)
-                messages.success(request, "The card was removed; invoices are now paid by bank transfer.")
+                messages.success(request, _("The card was removed; invoices are now paid by bank transfer."))
                 return redirect("payment_method")
             else:
-                messages.error(request, "Unknown action.")
+                messages.error(request, _("Unknown action."))
                 return redirect("payment_method")
         except Refused as e:
             messages.error(request, e.messages[0])
             return redirect("payment_method")
         except stripe.StripeError as e:
-            messages.error(request, e.user_message or "Stripe did not accept the card. Please try again.")
+            messages.error(request, e.user_message or _("Stripe did not accept the card. Please try again."))
             return redirect("payment_method")
     return render(
         request, "invoicing/payment_method.html", payment_method_context(request, client_secret=client_secret)

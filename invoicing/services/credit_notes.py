@@ -14,20 +14,21 @@ from common.errors import Refused
 from invoicing.models import CreditEntry, CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from invoicing.selectors import invoice_creditable, invoice_outstanding
 from invoicing.services.delivery import document_queue
-from invoicing.services.issuing import buyer_snapshot
+from invoicing.services.issuing import buyer_snapshot, prices_include_tax
 from invoicing.services.numbering import CREDIT_NOTE_SERIES, number_allocate
 from invoicing.services.rows import line_from_core
 from invoicing.signals import credit_note_issued, invoice_paid
 
 
-@transaction.atomic
-def _tax_of(account: Account, invoice: Invoice | None, on: date) -> dict:
+def _tax_of(account: Account, invoice: Invoice | None, subscription, on: date) -> dict:
+    """The corrected invoice's tax treatment; else today's rules, inclusive when the plan's prices are."""
     if invoice is not None:
-        return {"tax_rate": invoice.tax_rate, "tax_reason": invoice.tax_reason}
+        return {"tax_rate": invoice.tax_rate, "tax_reason": invoice.tax_reason, "tax_included": invoice.tax_included}
     tax = account_tax(account, on)
-    return {"tax_rate": tax.rate, "tax_reason": tax.reason}
+    return {"tax_rate": tax.rate, "tax_reason": tax.reason, "tax_included": prices_include_tax(subscription)}
 
 
+@transaction.atomic
 def credit_note_issue(
     *,
     account: Account,
@@ -69,7 +70,7 @@ def credit_note_issue(
         issued_on=on,
         total=total,
         # A correction keeps the tax treatment of the invoice it corrects.
-        **_tax_of(account, invoice, on),
+        **_tax_of(account, invoice, subscription, on),
         buyer=buyer_snapshot(account),
         created_by=by,
         number=number_allocate(prefix=CREDIT_NOTE_SERIES, on=on),

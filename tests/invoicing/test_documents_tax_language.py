@@ -145,3 +145,55 @@ def test_an_english_invoice_keeps_english_whatever_the_active_language():
         text = text_of(documents.document_pdf(invoice))
 
     assert "Invoice number" in text and "Facture" not in text
+
+
+def inclusive_invoice(**profile) -> Invoice:
+    """A German buyer on a plan priced €119.00 a month, VAT included: 19.00 of it is tax (domestic, 19 %)."""
+    address = {"address": "Hauptstr. 1", "postcode": "10115", "city": "Berlin"}
+    account = make_account("Kunde", tax_rate=None, legal_name="Kunde GmbH", country="DE", **address, **profile)
+    plan = make_plan(f"incl{account.pk}", currency="EUR", monthly="119.00", annual=None, prices_include_tax=True)
+    subscription_create(account=account, plan=plan, cycle="monthly", on=NOV_1)
+    return Invoice.objects.get(account=account)
+
+
+@pytest.mark.parametrize(
+    ("language", "included", "of_which"),
+    [
+        ("en", "Prices include VAT.", "Of which VAT 19% (Germany) €19.00"),
+        ("de", "Preise inkl. USt.", "Darin enthalten: USt. 19 % (Deutschland) 19,00 €"),
+        ("fr", "Prix TTC.", "Dont TVA 19 % (Allemagne) 19,00 €"),
+    ],
+)
+def test_an_invoice_on_tax_inclusive_prices_says_so_and_shows_the_tax_inside_the_total(language, included, of_which):
+    invoice = inclusive_invoice(invoice_language=language)
+
+    text = " ".join(text_of(documents.document_pdf(invoice)).split())  # a long row wraps in its cell
+
+    assert included in text and of_which in text
+    assert "€119.00" in text or "119,00 €" in text
+    assert "€138.61" not in text and "141,61 €" not in text  # the tax is not added on top
+
+
+def test_a_credit_note_on_tax_inclusive_prices_shows_the_tax_it_gives_back():
+    invoice = inclusive_invoice()
+    note = invoice_credit(invoice=invoice, on=date(2026, 11, 2), reason="goodwill", amount=Money("59.50", "EUR"))
+
+    text = text_of(documents.document_pdf(note))
+
+    assert note.tax_included and (note.tax_rate, note.tax_reason) == (invoice.tax_rate, "domestic")
+    assert "Tax VAT 19% (Germany)" in text  # the treatment of the invoice it corrects
+    assert "Total credited €59.50" in text
+    assert "Of which VAT 19% (Germany) €9.50" in text  # 59.50 × 0.19 / 1.19
+    assert "Prices include VAT." in text
+
+
+def test_a_reverse_charge_credit_note_shows_its_zero_tax_and_the_reverse_charge_text_in_german():
+    invoice = invoice_for(country="FR", tax_id="FR40303265045", vies_valid_on=NOV_1, invoice_language="de")
+    note = invoice_credit(invoice=invoice, on=date(2026, 11, 2), reason="goodwill", amount=Money("2.00", "EUR"))
+
+    text = " ".join(text_of(documents.document_pdf(note)).split())
+
+    assert "Gutschrift" in text and "Steuer Steuerschuldnerschaft des Leistungsempfängers" in text
+    assert "Steuerschuldnerschaft des Leistungsempfängers 0,00 €" in text
+    assert "die Umsatzsteuer schuldet der Leistungsempfänger" in text
+    assert "Preise inkl." not in text
