@@ -38,6 +38,7 @@ from subscriptions.previews import (
     preview,
     preview_next_invoice_after,
     preview_through,
+    preview_with_next_invoice,
 )
 from subscriptions.selectors import (
     active_redemption,
@@ -223,13 +224,17 @@ def subscription_detail(request):
 # ---------------------------------------------------------------- changes that cost or credit money
 
 
-def _next_invoice_change(service, kwargs: dict, result: Preview, locale: str) -> str:
-    """What the change does to the next invoice, in words: every preview says it (issue 17, item 8)."""
+def _next_invoice_change(service, kwargs: dict, result: Preview, locale: str, after=None) -> str:
+    """What the change does to the next invoice, in words: every preview says it (issue 17, item 8).
+
+    `after` is (the next invoice after the change, its day) when the caller already has it
+    (`preview_with_next_invoice`); otherwise it is previewed here.
+    """
     sub = kwargs.get("subscription")
     if sub is None or result.refused or sub.is_expired:
         return ""
     before, before_on = next_invoice_preview(sub), next_billing_day(sub)
-    after, after_on = preview_next_invoice_after(service, **kwargs)
+    after, after_on = after or preview_next_invoice_after(service, **kwargs)
     if after.refused:
         return ""
     total_before = before.invoices[0].total if before.invoices else None
@@ -266,7 +271,7 @@ def _confirmation(
     """
     locale = _locale(request)
     kwargs = {**kwargs, "on": today(request.account), "by": request.user}
-    changed = False
+    changed, after = False, None
     if request.method == "POST":
         try:
             ok, result = confirm(service, expected=request.POST.get("fingerprint", ""), **kwargs)
@@ -280,11 +285,15 @@ def _confirmation(
             return redirect(_detail_url())
         changed = True
     else:
-        result = preview(service, **kwargs)
+        if until is None and "subscription" in kwargs:  # the next invoice after it is shown: one dry run for both
+            result, next_after, next_on = preview_with_next_invoice(service, **kwargs)
+            after = (next_after, next_on)
+        else:
+            result = preview(service, **kwargs)
         if result.refused and on_refused is not None:
             return on_refused(Refused(result.refused, field=result.refused_field))
     later = preview_through(service, until=until, **kwargs) if until is not None and not result.refused else None
-    next_change = _next_invoice_change(service, kwargs, result, locale) if later is None else None
+    next_change = _next_invoice_change(service, kwargs, result, locale, after) if later is None else None
     return render(
         request,
         "subscriptions/confirm.html",

@@ -121,3 +121,23 @@ def test_query_count_does_not_grow_with_invoices(client, on_nov_15, django_asser
         counts.append(len(captured))
     print(f"invoice list: {counts[0]} queries with 2 invoices, {counts[1]} with 500")
     assert counts[1] <= counts[0]
+
+
+def test_all_years_are_paginated_newest_first_keeping_the_year_filter(client, on_nov_15):
+    w = world(on=NOV_1, people=2, plan_obj=make_team_plan(seat_removal=SeatRemoval.CREDIT_PRORATED))
+    bulk(w, members=0, invoices=400, on=NOV_1)  # one a day back from Oct 31, 2026: 304 in 2026, 96 in 2025
+    accounts_services.membership_archive_many(memberships=list(w.account.memberships.filter(role="member")), on=NOV_15)
+    client.force_login(w.owner)
+    response = client.get(LIST, {"year": "all"})
+    first = response.context
+    assert first["page"].paginator.count == 402  # the 400, the first invoice and the Nov 15 credit note
+    assert len(first["rows"]) == 50 and first["rows"][0].kind == "credit_note"
+    assert [r.issued_on for r in first["rows"][:3]] == [NOV_15, NOV_1, date(2026, 10, 31)]
+    html = response.content.decode()
+    assert "Page 1 of 9" in html and 'href="?year=all&amp;page=2" rel="next"' in html
+    last = client.get(LIST, {"year": "all", "page": 9}).context
+    assert len(last["rows"]) == 2 and [r.issued_on for r in last["rows"]] == [date(2025, 9, 28), date(2025, 9, 27)]
+    in_2025 = client.get(LIST, {"year": "2025", "page": 2})
+    assert in_2025.context["year"] == 2025 and in_2025.context["page"].paginator.count == 96
+    assert len(in_2025.context["rows"]) == 46 and {r.issued_on.year for r in in_2025.context["rows"]} == {2025}
+    assert 'href="?year=2025&amp;page=1" rel="prev"' in in_2025.content.decode()
