@@ -18,7 +18,7 @@ from billing.tax import TaxTreatment
 from invoicing import gateways
 from invoicing.models import CreditEntry, Invoice, InvoiceLine
 from invoicing.selectors import credit_balances
-from invoicing.services.delivery import document_queue
+from invoicing.services.delivery import documents_queue
 from invoicing.services.numbering import INVOICE_SERIES, numbers_allocate
 from invoicing.services.rows import line_from_core, line_to_core, rows_insert
 from invoicing.signals import invoices_issued
@@ -159,11 +159,15 @@ def _issue(drafts: list[InvoiceDraft], *, recorded: bool) -> list[Invoice | None
     rows_insert(entries)
     _open(invoices, recorded=recorded)
     invoices_issued.send(sender=Invoice, invoices=invoices)
-    for inv in invoices:
-        document_queue(inv)
-        # Bank transfer collects nothing (gateways.bank_transfer); other gateways charge after commit.
-        if inv.status == Invoice.Status.OPEN and gateways.gateway_for(inv.account).code != "bank_transfer":
-            gateways.collect_on_commit(inv)
+    documents_queue([(Invoice, inv.pk) for inv in invoices])
+    # Bank transfer collects nothing (gateways.bank_transfer); other gateways charge after commit.
+    gateways.collect_many_on_commit(
+        [
+            inv
+            for inv in invoices
+            if inv.status == Invoice.Status.OPEN and gateways.gateway_for(inv.account).code != "bank_transfer"
+        ]
+    )
     issued = iter(invoices)
     return [next(issued) if x is not None else None for x in live]
 
