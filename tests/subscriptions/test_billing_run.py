@@ -449,3 +449,24 @@ def test_run_billing_twice_bills_every_subscription_once(postgres):
     renewals = Invoice.objects.filter(issued_on=DEC1, reason="renewal")
     assert sorted(renewals.values_list("subscription__account__name", flat=True)) == sorted(a.name for a in accounts)
     assert sorted(Invoice.objects.values_list("number", flat=True)) == [f"INV-2026-{n:06d}" for n in range(1, 13)]
+
+
+@pytest.mark.django_db
+def test_the_chunk_writes_each_invoice_once_in_its_final_state(postgres):
+    world()
+
+    def written() -> tuple[int, int]:
+        """Invoice rows inserted and updated so far in this transaction (PostgreSQL's own counters)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT n_tup_ins, n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'invoicing_invoice'"
+            )
+            return cursor.fetchone()
+
+    inserted, updated = written()
+    summary = daily_run.renewals_run(on=DEC1)
+    renewals = Invoice.objects.filter(issued_on=DEC1)
+    assert summary.renewed == renewals.count() > 1
+    assert written() == (inserted + renewals.count(), updated)  # no draft → open UPDATE
+    assert set(renewals.values_list("status", flat=True)) <= {"open", "paid"}
+    assert not renewals.filter(number__isnull=True).exists()
