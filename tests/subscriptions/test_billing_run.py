@@ -21,6 +21,7 @@ from subscriptions import services
 from subscriptions.models import CouponRedemption, SeatChange, Subscription
 from subscriptions.services import daily_run
 from tests.builders import archive, invite, make_account, make_coupon, make_plan, usd
+from webhooks.models import Event
 
 NOV1, NOV15, DEC1 = date(2026, 11, 1), date(2026, 11, 15), date(2026, 12, 1)
 
@@ -470,3 +471,6 @@ def test_the_chunk_writes_each_invoice_once_in_its_final_state(postgres):
     assert written() == (inserted + renewals.count(), updated)  # no draft → open UPDATE
     assert set(renewals.values_list("status", flat=True)) <= {"open", "paid"}
     assert not renewals.filter(number__isnull=True).exists()
+    renewed = set(renewals.values_list("number", flat=True))
+    issued = [e.payload["invoice"]["number"] for e in Event.objects.filter(type="invoice.issued")]
+    assert renewed <= set(issued)  # the batch's events, written with COPY, with their invoice's number
