@@ -1,6 +1,7 @@
 """Proration and the one rounding rule (SPEC §2.2)."""
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
 from babel.numbers import get_currency_precision
 from moneyed import Money
@@ -8,7 +9,13 @@ from moneyed import Money
 
 def minor_unit(currency: str) -> Decimal:
     """The smallest amount of `currency`: 0.01 for USD, 1 for JPY."""
-    return Decimal(1).scaleb(-get_currency_precision(str(currency)))
+    return _minor_unit(str(currency))
+
+
+@cache
+def _minor_unit(code: str) -> Decimal:
+    """Kept per currency code: Babel's lookup costs more than the rounding, and every amount is rounded (issue 15)."""
+    return Decimal(1).scaleb(-get_currency_precision(code))
 
 
 def round_money(amount: Decimal, currency: str) -> Money:

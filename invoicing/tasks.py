@@ -11,6 +11,9 @@ from django.apps import apps
 
 from common.background import background_task
 
+# A worker given a longer list splits it into messages of this many, so that all workers share the work.
+SLICE = 50
+
 
 @background_task("invoicing.document_deliver")
 def document_deliver(model: str, pk: int) -> bool:
@@ -23,6 +26,23 @@ def document_deliver(model: str, pk: int) -> bool:
     from invoicing.services.delivery import document_deliver as deliver
 
     return deliver(model=apps.get_model(model), pk=pk, quiet=False)
+
+
+@background_task("invoicing.document_deliver_many")
+def document_deliver_many(model: str, pks: list[int]) -> int:
+    """`document_deliver` for the documents of one transaction (the daily run's chunk), sent as one message.
+
+    More than SLICE documents are first split into messages of SLICE, for the workers to share.
+    Harmless twice: each document is delivered as by `document_deliver` (row lock, `emailed_at`),
+    so a retry, or a slice sent twice, emails only what is still pending.
+    """
+    if len(pks) > SLICE:
+        for first in range(0, len(pks), SLICE):
+            document_deliver_many.delay(model, pks[first : first + SLICE])
+        return 0
+    from invoicing.services.delivery import documents_deliver
+
+    return documents_deliver(model=apps.get_model(model), pks=pks)
 
 
 @background_task("invoicing.receipt_deliver")
@@ -47,6 +67,23 @@ def invoice_collect(invoice_id: int, on: str | None = None) -> None:
     from invoicing.gateways import invoice_collect as collect
 
     collect(invoice_id=invoice_id, on=date.fromisoformat(on) if on else None)
+
+
+@background_task("invoicing.invoice_collect_many")
+def invoice_collect_many(invoice_ids: list[int]) -> None:
+    """`invoice_collect` for the invoices of one transaction (the daily run's chunk), sent as one message.
+
+    More than SLICE invoices are first split into messages of SLICE, for the workers to share.
+    Harmless twice: each invoice is collected as by `invoice_collect` (a pending or succeeded
+    charge stops a new one; Stripe's idempotency key returns the same PaymentIntent).
+    """
+    if len(invoice_ids) > SLICE:
+        for first in range(0, len(invoice_ids), SLICE):
+            invoice_collect_many.delay(invoice_ids[first : first + SLICE])
+        return
+    from invoicing.gateways import invoices_collect
+
+    invoices_collect(invoice_ids=invoice_ids)
 
 
 @background_task("invoicing.refund_send")

@@ -75,10 +75,26 @@ def invoice_collect(*, invoice_id: int, on=None) -> None:
         logger.exception("Collecting %s failed", invoice.number)
 
 
+def invoices_collect(*, invoice_ids: list[int]) -> None:
+    """`invoice_collect` of each invoice, in order; a failure is logged there and stops none of the others."""
+    for invoice_id in invoice_ids:
+        invoice_collect(invoice_id=invoice_id)
+
+
 def collect_on_commit(invoice) -> None:
     from invoicing import tasks
 
     enqueue(tasks.invoice_collect, invoice.pk)
+
+
+def collect_many_on_commit(invoices: list) -> None:
+    """`collect_on_commit` for many invoices as one message (a lone invoice as `collect_on_commit` sends it)."""
+    from invoicing import tasks
+
+    if len(invoices) == 1:
+        collect_on_commit(invoices[0])
+    elif invoices:
+        enqueue(tasks.invoice_collect_many, [inv.pk for inv in invoices])
 
 
 def refund_send(*, refund_id: int, quiet: bool = True) -> None:

@@ -18,7 +18,9 @@ from invoicing.services.credit_notes import credit_grant, credit_note_issue, inv
 from invoicing.services.delivery import (
     document_deliver,
     document_queue,
+    documents_deliver,
     documents_pending,
+    documents_queue,
     invoice_deliver_pending,
 )
 from invoicing.services.issuing import InvoiceDraft, buyer_snapshot, invoice_issue, invoice_issue_many
@@ -45,7 +47,9 @@ __all__ = [
     "credit_note_issue",
     "document_deliver",
     "document_queue",
+    "documents_deliver",
     "documents_pending",
+    "documents_queue",
     "invoice_credit",
     "invoice_deliver_pending",
     "invoice_issue",

@@ -23,6 +23,24 @@ def document_queue(document: Invoice | CreditNote) -> None:
     enqueue(tasks.document_deliver, document._meta.label, document.pk)
 
 
+def documents_queue(documents: list[tuple[type[Invoice] | type[CreditNote], int]]) -> None:
+    """`document_queue` for many (model, pk): one message per kind of document, not one per document.
+
+    The daily run issues a chunk of invoices in one transaction; a message each would cost the run more
+    than writing them (issue 15). A lone document goes as `document_queue` sends it.
+    """
+    from invoicing import tasks
+
+    by_label: dict[str, list[int]] = {}
+    for model, pk in documents:
+        by_label.setdefault(model._meta.label, []).append(pk)
+    for label, pks in by_label.items():
+        if len(pks) == 1:
+            enqueue(tasks.document_deliver, label, pks[0])
+        else:
+            enqueue(tasks.document_deliver_many, label, pks)
+
+
 def document_deliver(*, model: type[Invoice] | type[CreditNote], pk: int, quiet: bool = True) -> bool:
     """Store the PDF of one issued document, then email it; a failure is logged (or raised when not
     `quiet`, for the task to retry) and the document stays pending for the daily run's sweep.
@@ -54,6 +72,24 @@ def document_deliver(*, model: type[Invoice] | type[CreditNote], pk: int, quiet:
     return True
 
 
+def documents_deliver(*, model: type[Invoice] | type[CreditNote], pks: list[int]) -> int:
+    """`document_deliver` for each of `pks`, in order; how many were sent.
+
+    One failure does not stop the others: it is raised once all were tried, so a retry of the
+    whole list sends only what is still pending (the others have their `emailed_at`).
+    """
+    sent, failure = 0, None
+    for pk in pks:
+        try:
+            sent += document_deliver(model=model, pk=pk, quiet=False)
+        except Exception as exc:
+            log.exception("Could not deliver %s %s; it stays pending.", model.__name__, pk)
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return sent
+
+
 def documents_pending(*, on: date | None = None, accounts=None) -> list[tuple[type[Invoice] | type[CreditNote], int]]:
     """Issued invoices and credit notes not yet emailed (issued by `on`, if given), oldest first."""
     pending = [
@@ -77,11 +113,8 @@ def invoice_deliver_pending(*, on: date | None = None, accounts=None) -> int:
 
     Returns how many were queued; the tasks go out when the caller's transaction commits (none in a dry run).
     """
-    from invoicing import tasks
-
     if is_dry_run():
         return 0
     pending = documents_pending(on=on, accounts=accounts)
-    for model, pk in pending:
-        enqueue(tasks.document_deliver, model._meta.label, pk)
+    documents_queue(pending)
     return len(pending)

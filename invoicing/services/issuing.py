@@ -18,9 +18,9 @@ from billing.tax import TaxTreatment
 from invoicing import gateways
 from invoicing.models import CreditEntry, Invoice, InvoiceLine
 from invoicing.selectors import credit_balances
-from invoicing.services.delivery import document_queue
+from invoicing.services.delivery import documents_queue
 from invoicing.services.numbering import INVOICE_SERIES, numbers_allocate
-from invoicing.services.rows import line_from_core, line_to_core, rows_insert
+from invoicing.services.rows import ids_reserve, line_from_core, line_to_core, rows_insert
 from invoicing.signals import invoices_issued
 
 
@@ -137,35 +137,82 @@ def _issue(drafts: list[InvoiceDraft], *, recorded: bool) -> list[Invoice | None
         balances[account.pk] = balances[account.pk] - totals.credit_applied + totals.credit_added
         invoices.append(_invoice_of(d, totals, tax))
         all_totals.append(totals)
+    if recorded or connection.vendor != "postgresql":
+        _write_drafts_then_open(invoices, todo, all_totals, recorded=recorded)
+    else:
+        _write_lines_then_invoices(invoices, todo, all_totals)
+    invoices_issued.send(sender=Invoice, invoices=invoices)
+    documents_queue([(Invoice, inv.pk) for inv in invoices])
+    # Bank transfer collects nothing (gateways.bank_transfer); other gateways charge after commit.
+    gateways.collect_many_on_commit(
+        [
+            inv
+            for inv in invoices
+            if inv.status == Invoice.Status.OPEN and gateways.gateway_for(inv.account).code != "bank_transfer"
+        ]
+    )
+    issued = iter(invoices)
+    return [next(issued) if x is not None else None for x in live]
+
+
+def _write_drafts_then_open(invoices, todo, all_totals, *, recorded: bool) -> None:
+    """Numbered, written as drafts so that their lines can be added (the frozen guard), then opened (or paid)."""
     _number(invoices)
-    # Written as drafts, so their lines can be added; then opened (or paid).
     if recorded:
         for inv in invoices:
             inv.save()
     else:
         rows_insert(invoices)
-    waiting, new_lines, entries = [], [], []
-    for inv, (d, lines), totals in zip(invoices, todo, all_totals, strict=True):
+    _attach_waiting(_waiting_of(invoices, todo))
+    rows_insert(_lines_of(invoices, todo))
+    rows_insert(_entries_of(invoices, all_totals))
+    _open(invoices, recorded=recorded)
+
+
+def _write_lines_then_invoices(invoices, todo, all_totals) -> None:
+    """The daily run on PostgreSQL: each row written once, in its final state, and the number series
+    locked only from numbering to commit, so that runs sharing the day overlap on everything else.
+
+    The invoices' ids are taken first; their lines go in while the invoices do not exist yet (the
+    append-only trigger and the frozen guard let lines onto a draft or a missing invoice; the deferred
+    foreign key is checked at commit). Then the invoices are numbered and written open (or paid), and
+    the ledger entries, whose memos name the numbers.
+    """
+    ids_reserve(invoices)
+    _attach_waiting(_waiting_of(invoices, todo))
+    rows_insert(_lines_of(invoices, todo))
+    _number(invoices)
+    for inv in invoices:
+        inv.status = _final_status(inv)
+    rows_insert(invoices)
+    rows_insert(_entries_of(invoices, all_totals))
+
+
+def _waiting_of(invoices, todo) -> list[InvoiceLine]:
+    """The waiting lines of each draft, put on its invoice (unsaved), first."""
+    waiting = []
+    for inv, (d, _lines) in zip(invoices, todo, strict=True):
         for position, w in enumerate(d.waiting, start=1):
             w.invoice, w.position = inv, position
             waiting.append(w)
-        new_lines += [
-            line_from_core(line, invoice=inv, subscription=d.subscription, position=len(d.waiting) + i + 1)
-            for i, line in enumerate(lines)
-        ]
-        entries += _credit_entries(inv, totals)
-    _attach_waiting(waiting)
-    rows_insert(new_lines)
-    rows_insert(entries)
-    _open(invoices, recorded=recorded)
-    invoices_issued.send(sender=Invoice, invoices=invoices)
-    for inv in invoices:
-        document_queue(inv)
-        # Bank transfer collects nothing (gateways.bank_transfer); other gateways charge after commit.
-        if inv.status == Invoice.Status.OPEN and gateways.gateway_for(inv.account).code != "bank_transfer":
-            gateways.collect_on_commit(inv)
-    issued = iter(invoices)
-    return [next(issued) if x is not None else None for x in live]
+    return waiting
+
+
+def _lines_of(invoices, todo) -> list[InvoiceLine]:
+    """The new lines of each draft as rows of its invoice, after its waiting lines."""
+    return [
+        line_from_core(line, invoice=inv, subscription=d.subscription, position=len(d.waiting) + i + 1)
+        for inv, (d, lines) in zip(invoices, todo, strict=True)
+        for i, line in enumerate(lines)
+    ]
+
+
+def _entries_of(invoices, all_totals) -> list[CreditEntry]:
+    return [entry for inv, totals in zip(invoices, all_totals, strict=True) for entry in _credit_entries(inv, totals)]
+
+
+def _final_status(invoice: Invoice) -> str:
+    return Invoice.Status.PAID if invoice.paid_on is not None else Invoice.Status.OPEN
 
 
 def _invoice_of(d: InvoiceDraft, totals: core.Totals, tax: TaxTreatment) -> Invoice:
@@ -210,7 +257,7 @@ def _number(invoices: list[Invoice]) -> None:
 def _open(invoices: list[Invoice], *, recorded: bool) -> None:
     """Draft → open, or paid when nothing is due; one statement per status for a batch."""
     for inv in invoices:
-        inv.status = Invoice.Status.PAID if inv.paid_on is not None else Invoice.Status.OPEN
+        inv.status = _final_status(inv)
         if recorded:
             inv.save(update_fields=["status"])
     if not recorded:

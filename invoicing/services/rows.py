@@ -161,7 +161,8 @@ def _writer(model: type[models.Model]) -> tuple[list[str], list[Callable]]:
 
 
 def rows_insert(objs: list[models.Model]) -> None:
-    """`bulk_create(objs)` for the daily run: the same rows (and no signals), each object given its id.
+    """`bulk_create(objs)` for the daily run: the same rows (and no signals), each object given its id
+    (unless `ids_reserve` gave it one).
 
     On PostgreSQL the ids are taken from the table's sequence in one statement and the rows
     written with COPY, in the caller's transaction; `bulk_create`'s per-value preparation
@@ -175,17 +176,27 @@ def rows_insert(objs: list[models.Model]) -> None:
         model._default_manager.bulk_create(objs)
         return
     refuse_frozen_create(objs)  # the guard DocumentQuerySet.bulk_create applies
+    if objs[0].pk is None:
+        ids_reserve(objs)
     meta, quote = model._meta, connection.ops.quote_name
+    with connection.cursor() as cursor:
+        columns = ", ".join(quote(name) for name in names)
+        with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([obj.pk] + [read(obj) for read in readers])
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias
+
+
+def ids_reserve(objs: list[models.Model]) -> None:
+    """Give each unsaved object its id from the table's sequence, in one statement (PostgreSQL), before
+    `rows_insert` writes them: rows that point to them can be written first. The objects stay unsaved."""
+    meta, quote = objs[0]._meta, connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
             [quote(meta.db_table), meta.pk.column, len(objs)],
         )
         ids = sorted(pk for (pk,) in cursor.fetchall())
-        columns = ", ".join(quote(name) for name in names)
-        with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for obj, pk in zip(objs, ids, strict=True):
-                copy.write_row([pk] + [read(obj) for read in readers])
     for obj, pk in zip(objs, ids, strict=True):
         obj.pk = pk
-        obj._state.adding, obj._state.db = False, connection.alias

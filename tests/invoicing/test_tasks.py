@@ -1,6 +1,7 @@
 """Background work on a real Celery worker (a thread of this process) against a real Redis: a document
 issued in a committed transaction is rendered, stored and emailed once by the worker; a rolled-back
-change enqueues nothing. Needs `redis-server` (skipped with the reason without it)."""
+change enqueues nothing; the daily run's chunk goes to the broker as one message. Needs `redis-server`
+(skipped with the reason without it)."""
 
 import json
 import time
@@ -16,10 +17,11 @@ from pypdf import PdfReader
 
 from invoicing.models import Invoice
 from invoicing.services import pending_requeue
-from subscriptions.services import subscription_create
+from subscriptions.services import billing_run, subscription_create
 from tests.builders import make_billed_account, make_pro_plan
 
 NOV_1 = date(2026, 11, 1)
+DEC_1 = date(2026, 12, 1)
 
 # The worker is another thread with its own database connection: the test's data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -107,3 +109,21 @@ def test_a_task_that_fails_twice_is_retried_with_backoff_and_sends_once(celery_o
     assert message.subject == f"Invoice {invoice.number} — $7.00"
     ((_, content, _),) = message.attachments
     assert content == invoice.pdf.open("rb").read()  # the PDF stored by the first try is the one sent
+
+
+def test_the_invoices_of_one_transaction_go_to_the_broker_as_one_message(celery_on_redis, redis_url):
+    broker = redis.Redis.from_url(redis_url)
+    invoices = [subscribe(make_billed_account(billing_email=f"finance{i}@acme.example")) for i in range(3)]
+    with start_worker(celery_on_redis, perform_ping_check=False, shutdown_timeout=60):
+        wait_for(lambda: len(mail.outbox) == 3 and queued(broker) == [])  # each subscription's first invoice
+
+    summary = billing_run(on=DEC_1)  # the three renewals, issued together in one transaction
+    assert summary.renewed == 3
+    assert queued(broker) == ["invoicing.document_deliver_many"]  # one message for the chunk, not one each
+
+    with start_worker(celery_on_redis, perform_ping_check=False, shutdown_timeout=60):
+        wait_for(lambda: len(mail.outbox) == 6 and queued(broker) == [])
+    renewals = Invoice.objects.filter(issued_on=DEC_1)
+    assert renewals.count() == 3 and not renewals.filter(emailed_at__isnull=True).exists()
+    assert sorted(m.to[0] for m in mail.outbox[3:]) == [f"finance{i}@acme.example" for i in range(3)]
+    assert {inv.pk for inv in invoices}.isdisjoint(renewals.values_list("pk", flat=True))

@@ -21,6 +21,7 @@ from subscriptions import services
 from subscriptions.models import CouponRedemption, SeatChange, Subscription
 from subscriptions.services import daily_run
 from tests.builders import archive, invite, make_account, make_coupon, make_plan, usd
+from webhooks.models import Event
 
 NOV1, NOV15, DEC1 = date(2026, 11, 1), date(2026, 11, 15), date(2026, 12, 1)
 
@@ -449,3 +450,27 @@ def test_run_billing_twice_bills_every_subscription_once(postgres):
     renewals = Invoice.objects.filter(issued_on=DEC1, reason="renewal")
     assert sorted(renewals.values_list("subscription__account__name", flat=True)) == sorted(a.name for a in accounts)
     assert sorted(Invoice.objects.values_list("number", flat=True)) == [f"INV-2026-{n:06d}" for n in range(1, 13)]
+
+
+@pytest.mark.django_db
+def test_the_chunk_writes_each_invoice_once_in_its_final_state(postgres):
+    world()
+
+    def written() -> tuple[int, int]:
+        """Invoice rows inserted and updated so far in this transaction (PostgreSQL's own counters)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT n_tup_ins, n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'invoicing_invoice'"
+            )
+            return cursor.fetchone()
+
+    inserted, updated = written()
+    summary = daily_run.renewals_run(on=DEC1)
+    renewals = Invoice.objects.filter(issued_on=DEC1)
+    assert summary.renewed == renewals.count() > 1
+    assert written() == (inserted + renewals.count(), updated)  # no draft → open UPDATE
+    assert set(renewals.values_list("status", flat=True)) <= {"open", "paid"}
+    assert not renewals.filter(number__isnull=True).exists()
+    renewed = set(renewals.values_list("number", flat=True))
+    issued = [e.payload["invoice"]["number"] for e in Event.objects.filter(type="invoice.issued")]
+    assert renewed <= set(issued)  # the batch's events, written with COPY, with their invoice's number
