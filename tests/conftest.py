@@ -129,7 +129,8 @@ def celery_on_redis(redis_url):
     before = {key: app.conf[key] for key in keys}
 
     def forget_connections():
-        app.close()  # the broker connection pool
+        app._pool = None  # the broker connection pool (not app.close(): that unregisters the app, and tasks
+        # imported afterwards would never be registered with it)
         app.amqp._producer_pool = None  # producers bound to the old broker URL (e.g. amqp:// when it was empty)
         vars(app._local).pop("backend", None)  # the result backend this thread made from the old settings
 
