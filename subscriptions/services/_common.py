@@ -3,10 +3,13 @@
 from collections.abc import Iterable
 from datetime import date
 
+from django.utils.translation import gettext, gettext_noop, ngettext, pgettext_lazy
+
 from accounts.models import Account
 from accounts.tax import account_tax
 from billing import plan as core
 from common.errors import Refused
+from common.locales import in_invoice_language
 from invoicing.formatting import day as fmt_day
 from invoicing.models import Invoice, InvoiceLine
 from invoicing.services import invoice_issue, line_to_core
@@ -23,12 +26,35 @@ def _price(plan: Plan, cycle: str):
     return price
 
 
+CYCLE_WORDS = {"monthly": pgettext_lazy("cycle", "monthly"), "annual": pgettext_lazy("cycle", "annual")}
+
+
 def _label(plan: Plan, cycle: str) -> str:
-    return f"{plan.name} ({cycle})"
+    words = CYCLE_WORDS.get(cycle, cycle)
+    return gettext("%(plan)s (%(cycle)s)") % {"plan": plan.name, "cycle": words}
 
 
 def _seats(n: int) -> str:
-    return f"{n} seat{'s' if n != 1 else ''}"
+    return ngettext("%(n)s seat", "%(n)s seats", n) % {"n": n}
+
+
+PLAN_LINE = gettext_noop("%(plan)s · %(seats)s")
+UNUSED_LINE = gettext_noop("Unused time on %(plan)s · %(seats)s")
+ADDED_LINE = gettext_noop("%(plan)s · %(seats)s added")
+REMOVED_LINE = gettext_noop("%(plan)s · %(seats)s removed")
+SEATS_REMOVED = gettext_noop("%(seats)s removed")
+
+
+def _describe(account: Account, template: str, plan: Plan, cycle: str, seats: int) -> str:
+    """A line's description (“Team (monthly) · 2 seats”) in the account's invoice language."""
+    with in_invoice_language(account):
+        return gettext(template) % {"plan": _label(plan, cycle), "seats": _seats(seats)}
+
+
+def _seats_removed(account: Account, seats: int) -> str:
+    """A seat credit note's memo (“2 seats removed”) in the account's invoice language."""
+    with in_invoice_language(account):
+        return gettext(SEATS_REMOVED) % {"seats": _seats(seats)}
 
 
 def _lock(sub: Subscription) -> Subscription:

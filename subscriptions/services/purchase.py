@@ -13,15 +13,15 @@ from invoicing.models import Invoice
 from subscriptions.models import Cycle, Plan, SeatMode, Subscription
 from subscriptions.selectors import live_subscription, seats_in_use
 from subscriptions.services._common import (
+    PLAN_LINE,
     Status,
     _charged_seats,
     _check_currency,
     _check_max_seats,
+    _describe,
     _issue,
-    _label,
     _ledger,
     _price,
-    _seats,
 )
 from subscriptions.services.coupons import _coupon_for, _redeem, _start_period
 
@@ -94,7 +94,7 @@ def subscription_create(
     if not trialing:
         _start_period(sub, on=on)
         line = core.charge_line(
-            description=f"{_label(plan, cycle)} · {_seats(sub.paid_seats)}",
+            description=_describe(account, PLAN_LINE, plan, cycle, sub.paid_seats),
             unit_price=price,
             quantity=sub.paid_seats,
             period=period,

@@ -15,18 +15,20 @@ from invoicing.services import credit_note_issue, line_from_core
 from subscriptions.models import SeatAddBilling, SeatMode, SeatRemoval, Subscription
 from subscriptions.selectors import charged_fraction, live_subscription, seats_in_use, subscription_period
 from subscriptions.services._common import (
+    ADDED_LINE,
+    REMOVED_LINE,
     Status,
     _below_minimum,
     _check_max_seats,
     _check_paid_up,
     _check_pending_max_seats,
+    _describe,
     _held,
     _issue,
-    _label,
     _ledger,
     _lock,
     _price,
-    _seats,
+    _seats_removed,
 )
 
 
@@ -46,7 +48,7 @@ def _bill_added(sub: Subscription, added: int, *, on: date) -> SeatOutcome:
     """
     plan = sub.plan
     line = core.proration_line(
-        description=f"{_label(plan, sub.cycle)} · {_seats(added)} added",
+        description=_describe(sub.account, ADDED_LINE, plan, sub.cycle, added),
         unit_price=_price(plan, sub.cycle),
         quantity=added,
         period=subscription_period(sub),
@@ -70,7 +72,7 @@ def _bill_added(sub: Subscription, added: int, *, on: date) -> SeatOutcome:
 def _credit_removed(sub: Subscription, removed: int, *, on: date, by=None) -> SeatOutcome:
     """Credit the unused days of `removed` seats by a credit note issued today (SPEC §2.3)."""
     line = core.credit_line(
-        description=f"{_label(sub.plan, sub.cycle)} · {_seats(removed)} removed",
+        description=_describe(sub.account, REMOVED_LINE, sub.plan, sub.cycle, removed),
         unit_price=_price(sub.plan, sub.cycle),
         quantity=removed,
         period=subscription_period(sub),
@@ -83,7 +85,7 @@ def _credit_removed(sub: Subscription, removed: int, *, on: date, by=None) -> Se
         reason=CreditNote.Reason.SEATS_REMOVED,
         on=on,
         lines=[line],
-        memo=f"{_seats(removed)} removed",
+        memo=_seats_removed(sub.account, removed),
         by=by,
     )
     return SeatOutcome(credit_note=note)

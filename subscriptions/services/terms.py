@@ -4,11 +4,13 @@ end), and the plan's price for those on it."""
 from datetime import date, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.tax import account_tax
 from billing import plan as core
 from billing.calendar import first_period
 from common.errors import Refused
+from common.locales import in_invoice_language
 from invoicing.formatting import billed
 from invoicing.formatting import day as fmt_day
 from invoicing.models import CreditNote, Invoice
@@ -23,18 +25,19 @@ from subscriptions.selectors import (
     waiting_lines,
 )
 from subscriptions.services._common import (
+    PLAN_LINE,
+    UNUSED_LINE,
     Status,
     _charged_seats,
     _check_currency,
     _check_max_seats,
     _check_paid_up,
+    _describe,
     _held,
     _issue,
-    _label,
     _ledger,
     _lock,
     _price,
-    _seats,
 )
 from subscriptions.services.coupons import _start_period
 
@@ -47,7 +50,7 @@ def _restart(sub: Subscription, *, plan: Plan, cycle: str, on: date, reason: str
     """
     old_plan, old_cycle = sub.plan, sub.cycle
     credit = core.credit_line(
-        description=f"Unused time on {_label(old_plan, old_cycle)} · {_seats(sub.paid_seats)}",
+        description=_describe(sub.account, UNUSED_LINE, old_plan, old_cycle, sub.paid_seats),
         unit_price=_price(old_plan, old_cycle),
         quantity=sub.paid_seats,
         period=subscription_period(sub),
@@ -63,7 +66,7 @@ def _restart(sub: Subscription, *, plan: Plan, cycle: str, on: date, reason: str
     sub.save()
     _start_period(sub, on=on)
     charge = core.charge_line(
-        description=f"{_label(plan, cycle)} · {_seats(sub.paid_seats)}",
+        description=_describe(sub.account, PLAN_LINE, plan, cycle, sub.paid_seats),
         unit_price=_price(plan, cycle),
         quantity=sub.paid_seats,
         period=period,
@@ -96,9 +99,15 @@ def _switch_credit_note(sub: Subscription, *, credit: core.Line, invoice_lines: 
             tax_rate=account_tax(sub.account, on).rate,
             tax_included=sub.plan.prices_include_tax,
         ),
-        memo=f"Unused time: {credit.description}",
+        memo=_unused_memo(sub, credit.description),
         by=by,
     )
+
+
+def _unused_memo(sub: Subscription, description: str) -> str:
+    """The switch credit note's memo, in the account's invoice language like its line."""
+    with in_invoice_language(sub.account):
+        return gettext("Unused time: %(line)s") % {"line": description}
 
 
 @transaction.atomic
@@ -199,7 +208,7 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan, on: date
         return None
     period = subscription_period(sub)
     credit = core.credit_line(
-        description=f"Unused time on {_label(old_plan, sub.cycle)} · {_seats(sub.paid_seats)}",
+        description=_describe(sub.account, UNUSED_LINE, old_plan, sub.cycle, sub.paid_seats),
         unit_price=_price(old_plan, sub.cycle),
         quantity=sub.paid_seats,
         period=period,
@@ -210,7 +219,7 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan, on: date
     sub.paid_seats = _charged_seats(sub, in_use)
     sub.save(update_fields=["plan", "paid_seats", "bought_seats", "pending_plan"])
     charge = core.proration_line(
-        description=f"{_label(plan, sub.cycle)} · {_seats(sub.paid_seats)}",
+        description=_describe(sub.account, PLAN_LINE, plan, sub.cycle, sub.paid_seats),
         unit_price=new_price,
         quantity=sub.paid_seats,
         period=period,
