@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.models import Account
 from billing import plan as core
@@ -111,7 +112,8 @@ def subscription_sync_seats(*, account: Account, on: date, by=None, reason: str 
     if plan.seat_mode == SeatMode.FIXED:
         if in_use > sub.bought_seats:
             raise Refused(
-                f"All {sub.bought_seats} seats are taken. Buy more seats before inviting anyone else.",
+                gettext("All %(n)s seats are taken. Buy more seats before inviting anyone else.")
+                % {"n": sub.bought_seats},
                 code="no_free_seat",
                 field="email",
             )
@@ -138,15 +140,16 @@ def subscription_set_seats(*, subscription: Subscription, seats: int, on: date, 
     plan = sub.plan
     if plan.seat_mode != SeatMode.FIXED:
         raise Refused(
-            f"Seats on the {plan.name} plan follow your members; invite or archive people instead.",
+            gettext("Seats on the %(plan)s plan follow your members; invite or archive people instead.")
+            % {"plan": plan.name},
             field="seats",
         )
     if sub.status == Status.EXPIRED:
-        raise Refused("This subscription has expired.")
+        raise Refused(gettext("This subscription has expired."))
     in_use = seats_in_use(sub.account)
     if seats < in_use:
         raise Refused(
-            f"{in_use} people take seats; archive members before going below {in_use} seats.",
+            gettext("%(n)s people take seats; archive members before going below %(n)s seats.") % {"n": in_use},
             code="below_members",
             field="seats",
         )
@@ -181,7 +184,7 @@ def subscription_set_minimum_seats(*, subscription: Subscription, seats: int, on
     """Support sets the commitment `minimum_seats`; charged from the next renewal, switch or purchase on
     (SPEC §2.3)."""
     if seats < 0:
-        raise Refused("The minimum cannot be negative.", field="seats")
+        raise Refused(gettext("The minimum cannot be negative."), field="seats")
     sub = _lock(subscription)
     sub.minimum_seats = seats
     sub.save(update_fields=["minimum_seats"])

@@ -122,11 +122,11 @@ def subscription_switch_cycle(
     """Monthly ↔ annual (SPEC §2.4). Annual → monthly follows the plan's `to_monthly`."""
     sub = _lock(subscription)
     if cycle not in Cycle.values:
-        raise Refused(f"“{cycle}” is not a billing cycle.", field="cycle")
+        raise Refused(gettext("“%(cycle)s” is not a billing cycle.") % {"cycle": cycle}, field="cycle")
     if sub.status == Status.EXPIRED:
-        raise Refused("This subscription has expired.")
+        raise Refused(gettext("This subscription has expired."))
     if cycle == sub.cycle:
-        raise Refused(f"You are already billed {billed(cycle)}.", field="cycle")
+        raise Refused(gettext("You are already billed %(cycle)s.") % {"cycle": billed(cycle)}, field="cycle")
     if not by_support:
         _check_paid_up(sub)
     _price(sub.plan, cycle)
@@ -142,8 +142,10 @@ def subscription_switch_cycle(
     if cycle == Cycle.MONTHLY and sub.plan.to_monthly == ToMonthly.SUPPORT_ONLY:
         if not by_support:
             raise Refused(
-                "Switching from annual to monthly billing is done by support. Contact support and we will "
-                "switch you at the end of your annual period.",
+                gettext(
+                    "Switching from annual to monthly billing is done by support. Contact support and we will "
+                    "switch you at the end of your annual period."
+                ),
                 code="support_only",
                 field="cycle",
             )
@@ -158,8 +160,10 @@ def subscription_switch_cycle(
         return None
     if sub.pending_plan is not None:
         raise Refused(
-            f"A change to the {sub.pending_plan.name} plan is scheduled for {fmt_day(sub.period_end)}; "
-            "undo it before switching the billing cycle.",
+            gettext(
+                "A change to the %(plan)s plan is scheduled for %(day)s; undo it before switching the billing cycle."
+            )
+            % {"plan": sub.pending_plan.name, "day": fmt_day(sub.period_end)},
             code="plan_change_scheduled",
             field="cycle",
         )
@@ -176,16 +180,18 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan, on: date
     """
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
-        raise Refused("This subscription has expired.")
+        raise Refused(gettext("This subscription has expired."))
     if plan.pk == sub.plan_id:
         if sub.pending_plan_id is not None:
             _unschedule_plan(sub, on=on, by=by)
             return None
-        raise Refused(f"You are already on the {plan.name} plan.", field="plan")
+        raise Refused(gettext("You are already on the %(plan)s plan.") % {"plan": plan.name}, field="plan")
     _check_paid_up(sub)
     if plan.pk == sub.pending_plan_id:
         raise Refused(
-            f"The change to the {plan.name} plan is already scheduled for {fmt_day(sub.period_end)}.", field="plan"
+            gettext("The change to the %(plan)s plan is already scheduled for %(day)s.")
+            % {"plan": plan.name, "day": fmt_day(sub.period_end)},
+            field="plan",
         )
     _check_currency(sub.account, plan)
     new_price = _price(plan, sub.cycle)
@@ -257,9 +263,9 @@ def subscription_undo_plan_change(*, subscription: Subscription, on: date, by=No
     """Undo a scheduled downgrade, any day before the period's end (SPEC §2.4 `downgrade`)."""
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
-        raise Refused("This subscription has already expired.")
+        raise Refused(gettext("This subscription has already expired."))
     if sub.pending_plan_id is None:
-        raise Refused("No plan change is scheduled.")
+        raise Refused(gettext("No plan change is scheduled."))
     return _unschedule_plan(sub, on=on, by=by)
 
 

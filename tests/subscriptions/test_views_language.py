@@ -121,3 +121,12 @@ def test_subscription_status_labels_read_in_german():
         labels = [str(label) for label in Subscription.Status.labels]
 
     assert labels == ["Testphase", "Aktiv", "Überfällig", "Gekündigt (endet zum Periodenende)", "Abgelaufen"]
+
+
+def test_a_refusal_reads_in_german_on_a_german_page(euro_team):
+    with time_machine.travel("2026-11-15 12:00Z", tick=False):
+        response = euro_team.post("/settings/subscription/undo-cancel/", HTTP_ACCEPT_LANGUAGE="de", follow=True)
+
+    html = response.content.decode()
+    assert "Dieses Abonnement ist nicht gekündigt." in html
+    assert "This subscription is not canceled." not in html
