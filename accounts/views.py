@@ -235,15 +235,15 @@ def members(request):
 
 def _refuse_grant(actor, role: str) -> None:
     if role == Role.OWNER:
-        raise Refused("Use “Transfer ownership” to make someone the owner.", field="role")
+        raise Refused(_("Use “Transfer ownership” to make someone the owner."), field="role")
     if not permissions.can_grant(actor, role):
-        raise Refused(f"You can't give the {Role(role).label} role.", field="role")
+        raise Refused(_("You can't give the %(role)s role.") % {"role": Role(role).label}, field="role")
 
 
 def _refuse_acting_on(actor, membership) -> None:
     """Managers act only on roles they could grant; the owner is left to the services' own rule."""
     if membership.role != Role.OWNER and not permissions.can_grant(actor, membership.role):
-        raise Refused(f"You can't change someone with the {membership.get_role_display()} role.")
+        raise Refused(_("You can't change someone with the %(role)s role.") % {"role": membership.get_role_display()})
 
 
 def invitation_send(request, membership: Membership) -> None:
