@@ -1,6 +1,7 @@
 """Sign-up's emails: the verification link for a new address, a note for an address that already has a login.
 
-Both are sent after the sign-up's transaction commits (transaction.on_commit), like every email of Prorata.
+Both are sent after the sign-up's transaction commits (transaction.on_commit), like every email of Prorata,
+and written now, in the language of the sign-up page (the request's), which the person reads.
 """
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from accounts import services
 from accounts.models import User
@@ -20,14 +22,9 @@ def verification_send(request, user: User) -> None:
         "link": request.build_absolute_uri(reverse("email_verify", args=[services.email_verification_token(user)])),
         "max_age_days": settings.EMAIL_VERIFICATION_MAX_AGE_DAYS,
     }
-    transaction.on_commit(
-        lambda: send_mail(
-            subject="Confirm your email address for Prorata",
-            message=render_to_string("emails/signup_verify.txt", context),
-            from_email=None,
-            recipient_list=[user.email],
-        )
-    )
+    subject = gettext("Confirm your email address for Prorata")
+    message = render_to_string("emails/signup_verify.txt", context)
+    transaction.on_commit(lambda: send_mail(subject, message, None, [user.email]))
 
 
 def signup_attempt_send(request, email: str) -> None:
@@ -37,11 +34,6 @@ def signup_attempt_send(request, email: str) -> None:
         "login": request.build_absolute_uri(reverse("login")),
         "reset": request.build_absolute_uri(reverse("password_reset")),
     }
-    transaction.on_commit(
-        lambda: send_mail(
-            subject="Someone tried to sign up for Prorata with your address",
-            message=render_to_string("emails/signup_existing.txt", context),
-            from_email=None,
-            recipient_list=[email],
-        )
-    )
+    subject = gettext("Someone tried to sign up for Prorata with your address")
+    message = render_to_string("emails/signup_existing.txt", context)
+    transaction.on_commit(lambda: send_mail(subject, message, None, [email]))

@@ -15,6 +15,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext, ngettext
 from stdnum import exceptions as stdnum_errors
 from stdnum.eu import vat as eu_vat
 from stdnum.util import clean
@@ -36,7 +37,7 @@ VERIFICATION_SALT = "prorata.email-verification"
 def user_create(*, email: str, password: str | None, name: str = "") -> User:
     email = User.objects.normalize_email(email).lower()
     if User.objects.filter(email__iexact=email).exists():
-        raise Refused(f"An account already uses {email}.", field="email")
+        raise Refused(gettext("An account already uses %(email)s.") % {"email": email}, field="email")
     return User.objects.create_user(email=email, password=password, name=name)
 
 
@@ -53,7 +54,7 @@ def _unique_slug(name: str) -> str:
 def account_create(*, name: str, owner: User, timezone: str = "UTC", on: date | None = None, **profile) -> Account:
     """A new account, with `owner` as its only (active) member."""
     if not name.strip():
-        raise Refused("Give the account a name.", field="name")
+        raise Refused(gettext("Give the account a name."), field="name")
     account = Account.objects.create(name=name.strip(), slug=_unique_slug(name), timezone=timezone, **profile)
     on = on or today(account)
     Membership.objects.create(
@@ -110,14 +111,14 @@ def email_verify(*, token: str) -> User:
     try:
         data = signing.loads(token, salt=VERIFICATION_SALT, max_age=max_age)
     except signing.SignatureExpired:
-        raise Refused("This link has expired.", code="expired") from None
+        raise Refused(gettext("This link has expired."), code="expired") from None
     except signing.BadSignature:
-        raise Refused("This link is not valid.", code="invalid") from None
+        raise Refused(gettext("This link is not valid."), code="invalid") from None
     user = User.objects.select_for_update().filter(pk=data.get("u"), email=data.get("e")).first()
     if user is None:
-        raise Refused("This link is not valid.", code="invalid")
+        raise Refused(gettext("This link is not valid."), code="invalid")
     if user.email_verified:
-        raise Refused("This link has already been used: your address is confirmed.", code="used")
+        raise Refused(gettext("This link has already been used: your address is confirmed."), code="used")
     user.email_verified = True
     user.save(update_fields=["email_verified"])
     return user
@@ -155,22 +156,23 @@ def membership_invite_many(
     one invoice line of three seats.
     """
     if role == Role.OWNER or role not in Role.values:
-        raise Refused("Choose admin, billing admin, member or none.", field="role")
+        raise Refused(gettext("Choose admin, billing admin, member or none."), field="role")
     cleaned = []
     for raw in emails:
         email = User.objects.normalize_email(raw.strip()).lower()
         if not email or "@" not in email or " " in email:
-            raise Refused(f"“{raw.strip()}” is not an email address.", field="email")
+            raise Refused(gettext("“%(email)s” is not an email address.") % {"email": raw.strip()}, field="email")
         if email in cleaned:
             continue
         cleaned.append(email)
     if not cleaned:
-        raise Refused("Give at least one email address.", field="email")
+        raise Refused(gettext("Give at least one email address."), field="email")
     Account.objects.select_for_update().filter(pk=account.pk).first()
     taken = set(account.memberships.filter(email__in=cleaned).values_list("email", flat=True))
     if taken:
         raise Refused(
-            f"{', '.join(sorted(taken))} {'is' if len(taken) == 1 else 'are'} already in {account.name}.",
+            ngettext("%(emails)s is already in %(account)s.", "%(emails)s are already in %(account)s.", len(taken))
+            % {"emails": ", ".join(sorted(taken)), "account": account.name},
             field="email",
         )
     on = on or today(account)
@@ -190,7 +192,7 @@ def membership_invite_many(
                 for email in cleaned
             ]
     except IntegrityError:
-        raise Refused("Someone of these is already in the account.", field="email") from None
+        raise Refused(gettext("Someone of these is already in the account."), field="email") from None
     who = cleaned[0] if len(cleaned) == 1 else f"{len(cleaned)} people"
     _changed(memberships[0], on=on, by=by, reason=f"invited {who}")
     return memberships
@@ -218,15 +220,15 @@ def invitation_lookup(*, token: str, for_update: bool = False) -> Membership:
     try:
         data = signing.loads(token, salt=INVITATION_SALT, max_age=max_age)
     except signing.SignatureExpired:
-        raise Refused("This invitation has expired. Ask for a new one.", code="expired") from None
+        raise Refused(gettext("This invitation has expired. Ask for a new one."), code="expired") from None
     except signing.BadSignature:
-        raise Refused("This invitation link is not valid.", code="invalid") from None
+        raise Refused(gettext("This invitation link is not valid."), code="invalid") from None
     qs = Membership.objects.select_related("account", "invited_by")
     if for_update:
         qs = qs.select_for_update(of=("self",))
     membership = qs.filter(pk=data["m"], email=data["e"]).first()
     if membership is None or membership.status != Status.INVITED:
-        raise Refused("This invitation has already been used or withdrawn.", code="used")
+        raise Refused(gettext("This invitation has already been used or withdrawn."), code="used")
     return membership
 
 
@@ -245,10 +247,12 @@ def invitation_accept(
         user = User.objects.filter(email__iexact=membership.email).first()
         if user is None:
             if not password:
-                raise Refused("Choose a password.", field="password")
+                raise Refused(gettext("Choose a password."), field="password")
             user = User.objects.create_user(email=membership.email, password=password, name=name)
     if membership.account.memberships.filter(user=user).exclude(pk=membership.pk).exists():
-        raise Refused(f"You are already in {membership.account.name}.", code="duplicate")
+        raise Refused(
+            gettext("You are already in %(account)s.") % {"account": membership.account.name}, code="duplicate"
+        )
     membership.user = user
     membership.status = Status.ACTIVE
     membership.joined_on = on or today(membership.account)
@@ -271,11 +275,11 @@ def membership_archive_many(
 ) -> list[Membership]:
     """Archive members: they keep their history and take no seat. One seat change for the batch."""
     if not memberships:
-        raise Refused("Choose at least one member.")
+        raise Refused(gettext("Choose at least one member."))
     for m in memberships:
         _guard_owner(m, "archived")
         if m.status == Status.ARCHIVED:
-            raise Refused(f"{m.email} is already archived.")
+            raise Refused(gettext("%(email)s is already archived.") % {"email": m.email})
     on = on or today(memberships[0].account)
     for m in memberships:
         m.status, m.archived_on = Status.ARCHIVED, on
@@ -294,10 +298,10 @@ def membership_reactivate_many(
 ) -> list[Membership]:
     """Bring archived members back; they take seats again. One seat change for the batch."""
     if not memberships:
-        raise Refused("Choose at least one member.")
+        raise Refused(gettext("Choose at least one member."))
     for m in memberships:
         if m.status != Status.ARCHIVED:
-            raise Refused(f"{m.email} is not archived.")
+            raise Refused(gettext("%(email)s is not archived.") % {"email": m.email})
     on = on or today(memberships[0].account)
     for m in memberships:
         m.status = Status.ACTIVE if m.user_id else Status.INVITED
@@ -319,7 +323,7 @@ def membership_change_role(
     if role not in Role.values:
         raise Refused(f"“{role}” is not a role.", field="role")
     if role == Role.OWNER:
-        raise Refused("Use “Transfer ownership” to make someone the owner.", field="role")
+        raise Refused(gettext("Use “Transfer ownership” to make someone the owner."), field="role")
     _guard_owner(membership, "demoted")
     if membership.role == role:
         return membership
@@ -339,7 +343,7 @@ def membership_change_role(
 def membership_remove_invitation(*, membership: Membership, by: User | None = None, on: date | None = None) -> None:
     """Withdraw a pending invitation; its seat is freed like an archived member's."""
     if membership.status != Status.INVITED:
-        raise Refused(f"{membership.email} has already joined; archive them instead.")
+        raise Refused(gettext("%(email)s has already joined; archive them instead.") % {"email": membership.email})
     on = on or today(membership.account)
     membership.delete()
     _changed(membership, on=on, by=by, reason=f"invitation to {membership.email} withdrawn")
@@ -349,7 +353,7 @@ def membership_remove_invitation(*, membership: Membership, by: User | None = No
 def ownership_transfer(*, account: Account, to: Membership, by: User | None = None, on: date | None = None) -> Account:
     """Make `to` (an active member) the owner; the old owner becomes an admin."""
     if to.account_id != account.pk or to.status != Status.ACTIVE or to.user_id is None:
-        raise Refused("Ownership can only go to an active member of this account.")
+        raise Refused(gettext("Ownership can only go to an active member of this account."))
     if to.role == Role.OWNER:
         return account
     on = on or today(account)

@@ -29,7 +29,7 @@ from accounts.models import Membership, User
 from accounts.vies import vies_notice
 from common.clock import today
 from common.errors import Refused
-from common.locales import page_locale
+from common.locales import in_invoice_language, page_locale
 
 Role = Membership.Role
 Status = Membership.Status
@@ -235,19 +235,22 @@ def members(request):
 
 def _refuse_grant(actor, role: str) -> None:
     if role == Role.OWNER:
-        raise Refused("Use “Transfer ownership” to make someone the owner.", field="role")
+        raise Refused(_("Use “Transfer ownership” to make someone the owner."), field="role")
     if not permissions.can_grant(actor, role):
-        raise Refused(f"You can't give the {Role(role).label} role.", field="role")
+        raise Refused(_("You can't give the %(role)s role.") % {"role": Role(role).label}, field="role")
 
 
 def _refuse_acting_on(actor, membership) -> None:
     """Managers act only on roles they could grant; the owner is left to the services' own rule."""
     if membership.role != Role.OWNER and not permissions.can_grant(actor, membership.role):
-        raise Refused(f"You can't change someone with the {membership.get_role_display()} role.")
+        raise Refused(_("You can't change someone with the %(role)s role.") % {"role": membership.get_role_display()})
 
 
 def invitation_send(request, membership: Membership) -> None:
-    """Email the signed, expiring link; runs after the invitation is saved."""
+    """Email the signed, expiring link; runs after the invitation is saved.
+
+    Written in the account's invoice language: the invitee has no page language of their own yet.
+    """
     link = request.build_absolute_uri(reverse("invitation_accept", args=[services.invitation_token(membership)]))
     context = {
         "membership": membership,
@@ -256,12 +259,13 @@ def invitation_send(request, membership: Membership) -> None:
         "link": link,
         "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
     }
-    send_mail(
-        subject=f"{request.user.get_full_name()} invited you to {membership.account.name} on Prorata",
-        message=render_to_string("accounts/invitation_email.txt", context),
-        from_email=None,
-        recipient_list=[membership.email],
-    )
+    with in_invoice_language(membership.account):
+        subject = _("%(inviter)s invited you to %(account)s on Prorata") % {
+            "inviter": request.user.get_full_name(),
+            "account": membership.account.name,
+        }
+        message = render_to_string("accounts/invitation_email.txt", context)
+    send_mail(subject=subject, message=message, from_email=None, recipient_list=[membership.email])
 
 
 @require_POST

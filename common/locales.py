@@ -1,6 +1,7 @@
 """Which Babel locale formats money and dates for a reader, given the language they read in."""
 
 from babel import Locale, UnknownLocaleError
+from django.utils import translation
 from django.utils.translation import get_language
 
 
@@ -24,3 +25,11 @@ def page_locale(account) -> str:
     """The locale of a page: the language it is shown in (LocaleMiddleware), formatted for the account."""
     language = (get_language() or "en").split("-")[0]
     return locale_for(language, getattr(account, "locale", None) or "en_US", getattr(account, "country", ""))
+
+
+def in_invoice_language(account):
+    """Text frozen on an issued document (line descriptions, memos) is written in the account's invoice language.
+
+    The account is one already loaded (the daily run's batch has it by `select_related`): no query.
+    """
+    return translation.override(getattr(account, "invoice_language", "") or "en")

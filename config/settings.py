@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "common.csp.ProrataCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "api.middleware.EnglishApiMiddleware",  # after LocaleMiddleware: the API stays English
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -44,13 +44,18 @@ def _line(line, fields=LINE_FIELDS) -> dict:
     return {name: getattr(line, name, None) for name in (*fields, "amount")}
 
 
+def _reason(choices, value: str):
+    """The reason's label, lazy: it is put in words in the document's language when the PDF is rendered."""
+    return choices(value).label if value in choices.values else value
+
+
 def invoice_data(invoice: Invoice) -> dict:
     """The invoice as plain data: its frozen fields and lines, nothing recomputed."""
     return {
         "type": "invoice",
         "number": invoice.number,
         "status": invoice.status,
-        "reason": invoice.get_reason_display(),
+        "reason": _reason(Invoice.Reason, invoice.reason),
         "issued_on": invoice.issued_on,
         "due_on": invoice.due_on,
         "paid_on": invoice.paid_on,
@@ -82,7 +87,7 @@ def credit_note_data(note: CreditNote) -> dict:
         "type": "credit_note",
         "number": note.number,
         "status": "issued",
-        "reason": note.get_reason_display(),
+        "reason": _reason(CreditNote.Reason, note.reason),
         "memo": note.memo,
         "issued_on": note.issued_on,
         "buyer": dict(note.buyer or {}),

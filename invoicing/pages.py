@@ -128,7 +128,7 @@ def _rows(account: Account, listed) -> list[Row]:
             issued_on=note.issued_on,
             amount=-note.total,
             status="credited",
-            status_label="Credited",
+            status_label=_("Credited"),
         )
         for note in notes
     ]

@@ -205,11 +205,11 @@ class Subscription(models.Model):
         OTHER = "other", _("Another reason")
 
     class Status(models.TextChoices):
-        TRIALING = "trialing", "Trial"
-        ACTIVE = "active", "Active"
-        PAST_DUE = "past_due", "Past due"
-        CANCELED = "canceled", "Canceled (ends at period end)"
-        EXPIRED = "expired", "Expired"
+        TRIALING = "trialing", _("Trial")
+        ACTIVE = "active", _("Active")
+        PAST_DUE = "past_due", _("Past due")
+        CANCELED = "canceled", _("Canceled (ends at period end)")
+        EXPIRED = "expired", _("Expired")
 
     public_id = models.CharField(max_length=40, unique=True, default=new_public_id, editable=False)
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="subscriptions")

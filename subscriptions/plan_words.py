@@ -35,7 +35,7 @@ def plan_card(plan: Plan, locale: str = "en_US") -> PlanCard:
         prices.append(_("%(price)s per seat a month") % {"price": money(plan.monthly_price, locale)})
     if plan.annual_price is not None:
         prices.append(_("%(price)s per seat a year") % {"price": money(plan.annual_price, locale)})
-    terms = []
+    terms = [_("Prices include VAT.")] if plan.prices_include_tax else []
     if plan.seat_mode == SeatMode.FIXED:
         terms.append(_("You choose how many seats to pay for; invite people into free seats at no charge."))
     else:

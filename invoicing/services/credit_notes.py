@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext
 from moneyed import Money
 
 from accounts.models import Account
@@ -11,6 +12,7 @@ from billing import plan as core
 from billing.calendar import Period
 from billing.proration import zero
 from common.errors import Refused
+from common.locales import in_invoice_language
 from invoicing.models import CreditEntry, CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from invoicing.selectors import invoice_creditable, invoice_outstanding
 from invoicing.services.delivery import document_queue
@@ -130,7 +132,9 @@ def credit_grant(*, account: Account, amount: Money, reason: str, on: date, by=N
         raise Refused("Credit must be a positive amount.", field="amount")
     if not reason.strip():
         raise Refused("Say why the credit is granted.", field="reason")
-    line = _credit_core_line(description=f"Credit granted: {reason.strip()}", amount=amount, on=on)
+    with in_invoice_language(account):
+        description = gettext("Credit granted: %(reason)s") % {"reason": reason.strip()}
+    line = _credit_core_line(description=description, amount=amount, on=on)
     return credit_note_issue(
         account=account, reason=CreditNote.Reason.GRANT, on=on, lines=[line], memo=reason.strip()[:300], by=by
     )
@@ -162,7 +166,9 @@ def invoice_credit(
     if amount is not None:
         if amount.currency.code != invoice.currency or amount.amount <= 0:
             raise Refused(f"Give a positive amount in {invoice.currency}.", field="amount")
-        core_lines = [_credit_core_line(description=f"Correction of {invoice.number}", amount=amount, on=on)]
+        with in_invoice_language(invoice.account):
+            description = gettext("Correction of %(number)s") % {"number": invoice.number}
+        core_lines = [_credit_core_line(description=description, amount=amount, on=on)]
     else:
         wanted = [item if isinstance(item, tuple) else (item, None) for item in lines]
         foreign = [line for line, _ in wanted if line.invoice_id != invoice.pk or line.amount.amount <= 0]
@@ -176,9 +182,9 @@ def invoice_credit(
             if credit.currency.code != invoice.currency or credit.amount <= 0 or credit > left_on_line:
                 raise Refused(f"At most {left_on_line} is left to credit on “{line.description}”.", field="lines")
             period = Period(line.period_start, line.period_end)
-            core_lines.append(
-                _credit_core_line(description=f"Correction: {line.description}", amount=credit, on=on, period=period)
-            )
+            with in_invoice_language(invoice.account):
+                description = gettext("Correction: %(line)s") % {"line": line.description}
+            core_lines.append(_credit_core_line(description=description, amount=credit, on=on, period=period))
             corrects.append(line)
     total = -sum((line.amount for line in core_lines), zero(invoice.currency))
     left = invoice_creditable(invoice)

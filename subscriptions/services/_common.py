@@ -3,10 +3,13 @@
 from collections.abc import Iterable
 from datetime import date
 
+from django.utils.translation import gettext, gettext_noop, ngettext, pgettext_lazy
+
 from accounts.models import Account
 from accounts.tax import account_tax
 from billing import plan as core
 from common.errors import Refused
+from common.locales import in_invoice_language
 from invoicing.formatting import day as fmt_day
 from invoicing.models import Invoice, InvoiceLine
 from invoicing.services import invoice_issue, line_to_core
@@ -16,19 +19,46 @@ from subscriptions.selectors import coupon_discount, seats_in_use, waiting_lines
 Status = Subscription.Status
 
 
+CYCLE_WORDS = {"monthly": pgettext_lazy("cycle", "monthly"), "annual": pgettext_lazy("cycle", "annual")}
+
+
 def _price(plan: Plan, cycle: str):
     price = plan.price(cycle)
     if price is None:
-        raise Refused(f"The {plan.name} plan has no {cycle} price.", field="cycle")
+        raise Refused(
+            gettext("The %(plan)s plan has no %(cycle)s price.")
+            % {"plan": plan.name, "cycle": CYCLE_WORDS.get(cycle, cycle)},
+            field="cycle",
+        )
     return price
 
 
 def _label(plan: Plan, cycle: str) -> str:
-    return f"{plan.name} ({cycle})"
+    words = CYCLE_WORDS.get(cycle, cycle)
+    return gettext("%(plan)s (%(cycle)s)") % {"plan": plan.name, "cycle": words}
 
 
 def _seats(n: int) -> str:
-    return f"{n} seat{'s' if n != 1 else ''}"
+    return ngettext("%(n)s seat", "%(n)s seats", n) % {"n": n}
+
+
+PLAN_LINE = gettext_noop("%(plan)s · %(seats)s")
+UNUSED_LINE = gettext_noop("Unused time on %(plan)s · %(seats)s")
+ADDED_LINE = gettext_noop("%(plan)s · %(seats)s added")
+REMOVED_LINE = gettext_noop("%(plan)s · %(seats)s removed")
+SEATS_REMOVED = gettext_noop("%(seats)s removed")
+
+
+def _describe(account: Account, template: str, plan: Plan, cycle: str, seats: int) -> str:
+    """A line's description (“Team (monthly) · 2 seats”) in the account's invoice language."""
+    with in_invoice_language(account):
+        return gettext(template) % {"plan": _label(plan, cycle), "seats": _seats(seats)}
+
+
+def _seats_removed(account: Account, seats: int) -> str:
+    """A seat credit note's memo (“2 seats removed”) in the account's invoice language."""
+    with in_invoice_language(account):
+        return gettext(SEATS_REMOVED) % {"seats": _seats(seats)}
 
 
 def _lock(sub: Subscription) -> Subscription:
@@ -42,8 +72,11 @@ def _check_paid_up(sub: Subscription) -> None:
     """
     if sub.account.locked_on or sub.status == Status.PAST_DUE:
         raise Refused(
-            f"{sub.account.name} has an invoice unpaid past its due date. Pay it first "
-            "(Settings › Invoices); then you can change the subscription.",
+            gettext(
+                "%(account)s has an invoice unpaid past its due date. Pay it first "
+                "(Settings › Invoices); then you can change the subscription."
+            )
+            % {"account": sub.account.name},
             code="unpaid",
         )
 
@@ -63,7 +96,12 @@ def _ledger(sub: Subscription, *, on: date, reason: str, by=None, in_use: int | 
 def _check_max_seats(plan: Plan, seats: int) -> None:
     if plan.max_seats is not None and seats > plan.max_seats:
         raise Refused(
-            f"The {plan.name} plan allows at most {plan.max_seats} user{'s' if plan.max_seats != 1 else ''}.",
+            ngettext(
+                "The %(plan)s plan allows at most %(n)s user.",
+                "The %(plan)s plan allows at most %(n)s users.",
+                plan.max_seats,
+            )
+            % {"plan": plan.name, "n": plan.max_seats},
             code="max_seats",
             field="seats",
         )
@@ -74,8 +112,12 @@ def _check_pending_max_seats(sub: Subscription, seats: int) -> None:
     pending = sub.pending_plan
     if pending is not None and pending.max_seats is not None and seats > pending.max_seats:
         raise Refused(
-            f"Your change to the {pending.name} plan on {fmt_day(sub.period_end)} allows at most "
-            f"{pending.max_seats} user{'s' if pending.max_seats != 1 else ''}; undo that change to add more.",
+            ngettext(
+                "Your change to the %(plan)s plan on %(day)s allows at most %(n)s user; undo that change to add more.",
+                "Your change to the %(plan)s plan on %(day)s allows at most %(n)s users; undo that change to add more.",
+                pending.max_seats,
+            )
+            % {"plan": pending.name, "day": fmt_day(sub.period_end), "n": pending.max_seats},
             code="max_seats",
             field="seats",
         )
@@ -84,7 +126,13 @@ def _check_pending_max_seats(sub: Subscription, seats: int) -> None:
 def _check_currency(account: Account, plan: Plan) -> None:
     if account.currency and account.currency != plan.currency:
         raise Refused(
-            f"{account.name} is billed in {account.currency}; the {plan.name} plan is in {plan.currency}.",
+            gettext("%(account)s is billed in %(currency)s; the %(plan)s plan is in %(plan_currency)s.")
+            % {
+                "account": account.name,
+                "currency": account.currency,
+                "plan": plan.name,
+                "plan_currency": plan.currency,
+            },
             code="currency_mismatch",
             field="plan",
         )

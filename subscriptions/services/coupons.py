@@ -4,6 +4,7 @@ from datetime import date
 
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from accounts.models import Account
 from accounts.services import history_record
@@ -21,16 +22,18 @@ def _coupon_for(*, code: str, account: Account, cycle: str, on: date, plan: Plan
     """The coupon named `code`, locked, or Refused with the reason it does not apply (SPEC §2.5)."""
     coupon = Coupon.objects.select_for_update().filter(code__iexact=code.strip()).first()
     if coupon is None or not coupon.is_active:
-        raise Refused(f"{code} is not a valid coupon.", code="coupon_unknown", field="coupon")
+        raise Refused(
+            gettext("%(code)s is not a valid coupon.") % {"code": code}, code="coupon_unknown", field="coupon"
+        )
     if coupon.redeem_by is not None and on > coupon.redeem_by:
         raise Refused(
-            f"{coupon.code} expired on {fmt_day(coupon.redeem_by)}.",
+            gettext("%(code)s expired on %(day)s.") % {"code": coupon.code, "day": fmt_day(coupon.redeem_by)},
             code="coupon_expired",
             field="coupon",
         )
     if coupon.max_redemptions is not None and coupon.times_redeemed >= coupon.max_redemptions:
         raise Refused(
-            f"{coupon.code} has been fully redeemed.",
+            gettext("%(code)s has been fully redeemed.") % {"code": coupon.code},
             code="coupon_used_up",
             field="coupon",
         )
@@ -40,19 +43,20 @@ def _coupon_for(*, code: str, account: Account, cycle: str, on: date, plan: Plan
         or Subscription.objects.filter(account=account, status=Status.EXPIRED).exists()
     ):
         raise Refused(
-            f"{coupon.code} is for new customers only.",
+            gettext("%(code)s is for new customers only.") % {"code": coupon.code},
             code="coupon_new_only",
             field="coupon",
         )
     if not coupon.valid_for(cycle):
         raise Refused(
-            f"{coupon.code} is not valid with {cycle} billing.",
+            gettext("%(code)s is not valid with %(cycle)s billing.") % {"code": coupon.code, "cycle": cycle},
             code="coupon_cycle",
             field="coupon",
         )
     if coupon.amount_off is not None and coupon.amount_off.currency.code != plan.currency:
         raise Refused(
-            f"{coupon.code} is in {coupon.amount_off.currency.code}.",
+            gettext("%(code)s is in %(currency)s.")
+            % {"code": coupon.code, "currency": coupon.amount_off.currency.code},
             code="coupon_currency",
             field="coupon",
         )
@@ -70,11 +74,11 @@ def subscription_apply_coupon(*, subscription: Subscription, code: str, on: date
     """Redeem a coupon on a live subscription; after purchase it starts at the next renewal (SPEC §2.5)."""
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
-        raise Refused("This subscription has expired.")
+        raise Refused(gettext("This subscription has expired."))
     current = active_redemption(sub)
     if current is not None:
         raise Refused(
-            f"{current.coupon.code} is already active; one coupon at a time.",
+            gettext("%(code)s is already active; one coupon at a time.") % {"code": current.coupon.code},
             code="coupon_one",
             field="coupon",
         )

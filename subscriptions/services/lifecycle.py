@@ -4,6 +4,7 @@ does to them: extend a trial, end a subscription today."""
 from datetime import date, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from common.errors import Refused
 from invoicing.formatting import day as fmt_day
@@ -26,12 +27,12 @@ def subscription_cancel(
     `reason` (a CancelReason) and `comment` are kept for support and shown in the admin.
     """
     if reason and reason not in Subscription.CancelReason.values:
-        raise Refused(f"“{reason}” is not one of the reasons offered.", field="reason")
+        raise Refused(gettext("“%(reason)s” is not one of the reasons offered.") % {"reason": reason}, field="reason")
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
-        raise Refused("This subscription has already expired.")
+        raise Refused(gettext("This subscription has already expired."))
     if sub.cancel_at_period_end:
-        raise Refused(f"Already canceled; it ends on {fmt_day(sub.period_end)}.")
+        raise Refused(gettext("Already canceled; it ends on %(day)s.") % {"day": fmt_day(sub.period_end)})
     sub.cancel_at_period_end = True
     sub.cancel_reason, sub.cancel_comment = reason, comment.strip()[:500]
     sub.save(update_fields=["cancel_at_period_end", "cancel_reason", "cancel_comment"])
@@ -45,9 +46,9 @@ def subscription_undo_cancel(*, subscription: Subscription, on: date, by=None) -
     """Undo a cancellation before the period ends: the subscription renews as before (SPEC §2.4)."""
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
-        raise Refused("This subscription has already expired; subscribe again instead.")
+        raise Refused(gettext("This subscription has already expired; subscribe again instead."))
     if not sub.cancel_at_period_end:
-        raise Refused("This subscription is not canceled.")
+        raise Refused(gettext("This subscription is not canceled."))
     sub.cancel_at_period_end = False
     sub.cancel_reason, sub.cancel_comment = "", ""  # the history keeps what they said
     sub.save(update_fields=["cancel_at_period_end", "cancel_reason", "cancel_comment"])
@@ -64,7 +65,7 @@ def subscription_cancel_now(*, subscription: Subscription, on: date, by=None) ->
     """
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
-        raise Refused("This subscription has already expired.")
+        raise Refused(gettext("This subscription has already expired."))
     final = _issue(
         sub,
         reason=Invoice.Reason.FINAL,
@@ -82,9 +83,9 @@ def subscription_accept_trial_offer(*, subscription: Subscription, on: date, by=
     """Take the plan's trial offer: an amount off the first monthly invoice (SPEC §2.5)."""
     sub = _lock(subscription)
     if sub.plan.trial_offer is None:
-        raise Refused(f"The {sub.plan.name} plan has no trial offer.")
+        raise Refused(gettext("The %(plan)s plan has no trial offer.") % {"plan": sub.plan.name})
     if sub.status != Status.TRIALING:
-        raise Refused("The trial offer can only be taken during the trial.")
+        raise Refused(gettext("The trial offer can only be taken during the trial."))
     sub.trial_offer_accepted = True
     sub.save(update_fields=["trial_offer_accepted"])
     _ledger(sub, on=on, reason="trial offer accepted", by=by)
@@ -96,9 +97,9 @@ def subscription_extend_trial(*, subscription: Subscription, days: int, on: date
     """Support lengthens a trial by `days`: the first paid period starts that much later (SPEC §2.5)."""
     sub = _lock(subscription)
     if sub.status != Status.TRIALING:
-        raise Refused("Only a subscription in its trial can have the trial extended.")
+        raise Refused(gettext("Only a subscription in its trial can have the trial extended."))
     if days <= 0:
-        raise Refused("Extend the trial by at least one day.", field="days")
+        raise Refused(gettext("Extend the trial by at least one day."), field="days")
     sub.trial_end = sub.period_end = sub.period_end + timedelta(days=days)
     sub.anchor = sub.period_start
     sub.save(update_fields=["trial_end", "period_end", "anchor"])
@@ -115,21 +116,21 @@ def subscription_request_refund(*, subscription: Subscription, on: date, by=None
     """
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
-        raise Refused("This subscription has already expired.")
+        raise Refused(gettext("This subscription has already expired."))
     if not sub.plan.refund_window_days:
         raise Refused(
-            f"The {sub.plan.name} plan has no money-back guarantee.",
+            gettext("The %(plan)s plan has no money-back guarantee.") % {"plan": sub.plan.name},
             code="no_guarantee",
         )
     end = refund_window_end(sub)
     if end is None:
         raise Refused(
-            "Nothing has been paid yet, so there is nothing to refund.",
+            gettext("Nothing has been paid yet, so there is nothing to refund."),
             code="nothing_paid",
         )
     if on > end:
         raise Refused(
-            f"The money-back guarantee ended on {fmt_day(end)}.",
+            gettext("The money-back guarantee ended on %(day)s.") % {"day": fmt_day(end)},
             code="refund_window_over",
         )
     refunds = [

@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.models import Account
 from accounts.services import billing_details_update
@@ -13,15 +14,15 @@ from invoicing.models import Invoice
 from subscriptions.models import Cycle, Plan, SeatMode, Subscription
 from subscriptions.selectors import live_subscription, seats_in_use
 from subscriptions.services._common import (
+    PLAN_LINE,
     Status,
     _charged_seats,
     _check_currency,
     _check_max_seats,
+    _describe,
     _issue,
-    _label,
     _ledger,
     _price,
-    _seats,
 )
 from subscriptions.services.coupons import _coupon_for, _redeem, _start_period
 
@@ -43,19 +44,23 @@ def subscription_create(
     Account.objects.select_for_update().filter(pk=account.pk).first()
     account.refresh_from_db()
     if live_subscription(account) is not None:
-        raise Refused(f"{account.name} already has a subscription.", code="already_subscribed")
+        raise Refused(
+            gettext("%(account)s already has a subscription.") % {"account": account.name}, code="already_subscribed"
+        )
     if cycle not in Cycle.values:
-        raise Refused(f"“{cycle}” is not a billing cycle.", field="cycle")
+        raise Refused(gettext("“%(cycle)s” is not a billing cycle.") % {"cycle": cycle}, field="cycle")
     _check_currency(account, plan)
     price = _price(plan, cycle)
     in_use = seats_in_use(account)
     fixed = plan.seat_mode == SeatMode.FIXED
     if fixed:
         if seats is None:
-            raise Refused(f"Choose how many seats to buy on the {plan.name} plan.", field="seats")
+            raise Refused(
+                gettext("Choose how many seats to buy on the %(plan)s plan.") % {"plan": plan.name}, field="seats"
+            )
         if seats < in_use:
             raise Refused(
-                f"{in_use} people already take seats; buy at least {in_use}.",
+                gettext("%(n)s people already take seats; buy at least %(n)s.") % {"n": in_use},
                 field="seats",
             )
     _check_max_seats(plan, seats if fixed else in_use)
@@ -94,7 +99,7 @@ def subscription_create(
     if not trialing:
         _start_period(sub, on=on)
         line = core.charge_line(
-            description=f"{_label(plan, cycle)} · {_seats(sub.paid_seats)}",
+            description=_describe(account, PLAN_LINE, plan, cycle, sub.paid_seats),
             unit_price=price,
             quantity=sub.paid_seats,
             period=period,

@@ -14,7 +14,7 @@ from invoicing.models import Invoice, InvoiceLine
 from invoicing.services import InvoiceDraft, invoice_issue_many, rows_insert
 from subscriptions.models import CouponRedemption, SeatChange, Subscription
 from subscriptions.selectors import redemption_discount, seats_in_use_by_account
-from subscriptions.services._common import _charged_seats, _label, _price, _seats
+from subscriptions.services._common import PLAN_LINE, _charged_seats, _describe, _price
 from subscriptions.services.coupons import _count_period, _redemptions_save
 
 
@@ -39,7 +39,7 @@ def _begin_period(sub: Subscription, *, in_use: int) -> tuple[Period, core.Line]
     # fixed: the bought seats, at least the minimum; the bought count itself stays (SPEC §2.3)
     sub.paid_seats = _charged_seats(sub, in_use)
     line = core.charge_line(
-        description=f"{_label(sub.plan, sub.cycle)} · {_seats(sub.paid_seats)}",
+        description=_describe(sub.account, PLAN_LINE, sub.plan, sub.cycle, sub.paid_seats),
         unit_price=_price(sub.plan, sub.cycle),
         quantity=sub.paid_seats,
         period=period,

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.models import Account
 from billing import plan as core
@@ -15,18 +16,20 @@ from invoicing.services import credit_note_issue, line_from_core
 from subscriptions.models import SeatAddBilling, SeatMode, SeatRemoval, Subscription
 from subscriptions.selectors import charged_fraction, live_subscription, seats_in_use, subscription_period
 from subscriptions.services._common import (
+    ADDED_LINE,
+    REMOVED_LINE,
     Status,
     _below_minimum,
     _check_max_seats,
     _check_paid_up,
     _check_pending_max_seats,
+    _describe,
     _held,
     _issue,
-    _label,
     _ledger,
     _lock,
     _price,
-    _seats,
+    _seats_removed,
 )
 
 
@@ -46,7 +49,7 @@ def _bill_added(sub: Subscription, added: int, *, on: date) -> SeatOutcome:
     """
     plan = sub.plan
     line = core.proration_line(
-        description=f"{_label(plan, sub.cycle)} · {_seats(added)} added",
+        description=_describe(sub.account, ADDED_LINE, plan, sub.cycle, added),
         unit_price=_price(plan, sub.cycle),
         quantity=added,
         period=subscription_period(sub),
@@ -70,7 +73,7 @@ def _bill_added(sub: Subscription, added: int, *, on: date) -> SeatOutcome:
 def _credit_removed(sub: Subscription, removed: int, *, on: date, by=None) -> SeatOutcome:
     """Credit the unused days of `removed` seats by a credit note issued today (SPEC §2.3)."""
     line = core.credit_line(
-        description=f"{_label(sub.plan, sub.cycle)} · {_seats(removed)} removed",
+        description=_describe(sub.account, REMOVED_LINE, sub.plan, sub.cycle, removed),
         unit_price=_price(sub.plan, sub.cycle),
         quantity=removed,
         period=subscription_period(sub),
@@ -83,7 +86,7 @@ def _credit_removed(sub: Subscription, removed: int, *, on: date, by=None) -> Se
         reason=CreditNote.Reason.SEATS_REMOVED,
         on=on,
         lines=[line],
-        memo=f"{_seats(removed)} removed",
+        memo=_seats_removed(sub.account, removed),
         by=by,
     )
     return SeatOutcome(credit_note=note)
@@ -109,7 +112,8 @@ def subscription_sync_seats(*, account: Account, on: date, by=None, reason: str 
     if plan.seat_mode == SeatMode.FIXED:
         if in_use > sub.bought_seats:
             raise Refused(
-                f"All {sub.bought_seats} seats are taken. Buy more seats before inviting anyone else.",
+                gettext("All %(n)s seats are taken. Buy more seats before inviting anyone else.")
+                % {"n": sub.bought_seats},
                 code="no_free_seat",
                 field="email",
             )
@@ -136,15 +140,16 @@ def subscription_set_seats(*, subscription: Subscription, seats: int, on: date, 
     plan = sub.plan
     if plan.seat_mode != SeatMode.FIXED:
         raise Refused(
-            f"Seats on the {plan.name} plan follow your members; invite or archive people instead.",
+            gettext("Seats on the %(plan)s plan follow your members; invite or archive people instead.")
+            % {"plan": plan.name},
             field="seats",
         )
     if sub.status == Status.EXPIRED:
-        raise Refused("This subscription has expired.")
+        raise Refused(gettext("This subscription has expired."))
     in_use = seats_in_use(sub.account)
     if seats < in_use:
         raise Refused(
-            f"{in_use} people take seats; archive members before going below {in_use} seats.",
+            gettext("%(n)s people take seats; archive members before going below %(n)s seats.") % {"n": in_use},
             code="below_members",
             field="seats",
         )
@@ -179,7 +184,7 @@ def subscription_set_minimum_seats(*, subscription: Subscription, seats: int, on
     """Support sets the commitment `minimum_seats`; charged from the next renewal, switch or purchase on
     (SPEC §2.3)."""
     if seats < 0:
-        raise Refused("The minimum cannot be negative.", field="seats")
+        raise Refused(gettext("The minimum cannot be negative."), field="seats")
     sub = _lock(subscription)
     sub.minimum_seats = seats
     sub.save(update_fields=["minimum_seats"])

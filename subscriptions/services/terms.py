@@ -4,11 +4,13 @@ end), and the plan's price for those on it."""
 from datetime import date, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.tax import account_tax
 from billing import plan as core
 from billing.calendar import first_period
 from common.errors import Refused
+from common.locales import in_invoice_language
 from invoicing.formatting import billed
 from invoicing.formatting import day as fmt_day
 from invoicing.models import CreditNote, Invoice
@@ -23,18 +25,19 @@ from subscriptions.selectors import (
     waiting_lines,
 )
 from subscriptions.services._common import (
+    PLAN_LINE,
+    UNUSED_LINE,
     Status,
     _charged_seats,
     _check_currency,
     _check_max_seats,
     _check_paid_up,
+    _describe,
     _held,
     _issue,
-    _label,
     _ledger,
     _lock,
     _price,
-    _seats,
 )
 from subscriptions.services.coupons import _start_period
 
@@ -47,7 +50,7 @@ def _restart(sub: Subscription, *, plan: Plan, cycle: str, on: date, reason: str
     """
     old_plan, old_cycle = sub.plan, sub.cycle
     credit = core.credit_line(
-        description=f"Unused time on {_label(old_plan, old_cycle)} · {_seats(sub.paid_seats)}",
+        description=_describe(sub.account, UNUSED_LINE, old_plan, old_cycle, sub.paid_seats),
         unit_price=_price(old_plan, old_cycle),
         quantity=sub.paid_seats,
         period=subscription_period(sub),
@@ -63,7 +66,7 @@ def _restart(sub: Subscription, *, plan: Plan, cycle: str, on: date, reason: str
     sub.save()
     _start_period(sub, on=on)
     charge = core.charge_line(
-        description=f"{_label(plan, cycle)} · {_seats(sub.paid_seats)}",
+        description=_describe(sub.account, PLAN_LINE, plan, cycle, sub.paid_seats),
         unit_price=_price(plan, cycle),
         quantity=sub.paid_seats,
         period=period,
@@ -96,9 +99,15 @@ def _switch_credit_note(sub: Subscription, *, credit: core.Line, invoice_lines: 
             tax_rate=account_tax(sub.account, on).rate,
             tax_included=sub.plan.prices_include_tax,
         ),
-        memo=f"Unused time: {credit.description}",
+        memo=_unused_memo(sub, credit.description),
         by=by,
     )
+
+
+def _unused_memo(sub: Subscription, description: str) -> str:
+    """The switch credit note's memo, in the account's invoice language like its line."""
+    with in_invoice_language(sub.account):
+        return gettext("Unused time: %(line)s") % {"line": description}
 
 
 @transaction.atomic
@@ -113,11 +122,11 @@ def subscription_switch_cycle(
     """Monthly ↔ annual (SPEC §2.4). Annual → monthly follows the plan's `to_monthly`."""
     sub = _lock(subscription)
     if cycle not in Cycle.values:
-        raise Refused(f"“{cycle}” is not a billing cycle.", field="cycle")
+        raise Refused(gettext("“%(cycle)s” is not a billing cycle.") % {"cycle": cycle}, field="cycle")
     if sub.status == Status.EXPIRED:
-        raise Refused("This subscription has expired.")
+        raise Refused(gettext("This subscription has expired."))
     if cycle == sub.cycle:
-        raise Refused(f"You are already billed {billed(cycle)}.", field="cycle")
+        raise Refused(gettext("You are already billed %(cycle)s.") % {"cycle": billed(cycle)}, field="cycle")
     if not by_support:
         _check_paid_up(sub)
     _price(sub.plan, cycle)
@@ -133,8 +142,10 @@ def subscription_switch_cycle(
     if cycle == Cycle.MONTHLY and sub.plan.to_monthly == ToMonthly.SUPPORT_ONLY:
         if not by_support:
             raise Refused(
-                "Switching from annual to monthly billing is done by support. Contact support and we will "
-                "switch you at the end of your annual period.",
+                gettext(
+                    "Switching from annual to monthly billing is done by support. Contact support and we will "
+                    "switch you at the end of your annual period."
+                ),
                 code="support_only",
                 field="cycle",
             )
@@ -149,8 +160,10 @@ def subscription_switch_cycle(
         return None
     if sub.pending_plan is not None:
         raise Refused(
-            f"A change to the {sub.pending_plan.name} plan is scheduled for {fmt_day(sub.period_end)}; "
-            "undo it before switching the billing cycle.",
+            gettext(
+                "A change to the %(plan)s plan is scheduled for %(day)s; undo it before switching the billing cycle."
+            )
+            % {"plan": sub.pending_plan.name, "day": fmt_day(sub.period_end)},
             code="plan_change_scheduled",
             field="cycle",
         )
@@ -167,16 +180,18 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan, on: date
     """
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
-        raise Refused("This subscription has expired.")
+        raise Refused(gettext("This subscription has expired."))
     if plan.pk == sub.plan_id:
         if sub.pending_plan_id is not None:
             _unschedule_plan(sub, on=on, by=by)
             return None
-        raise Refused(f"You are already on the {plan.name} plan.", field="plan")
+        raise Refused(gettext("You are already on the %(plan)s plan.") % {"plan": plan.name}, field="plan")
     _check_paid_up(sub)
     if plan.pk == sub.pending_plan_id:
         raise Refused(
-            f"The change to the {plan.name} plan is already scheduled for {fmt_day(sub.period_end)}.", field="plan"
+            gettext("The change to the %(plan)s plan is already scheduled for %(day)s.")
+            % {"plan": plan.name, "day": fmt_day(sub.period_end)},
+            field="plan",
         )
     _check_currency(sub.account, plan)
     new_price = _price(plan, sub.cycle)
@@ -199,7 +214,7 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan, on: date
         return None
     period = subscription_period(sub)
     credit = core.credit_line(
-        description=f"Unused time on {_label(old_plan, sub.cycle)} · {_seats(sub.paid_seats)}",
+        description=_describe(sub.account, UNUSED_LINE, old_plan, sub.cycle, sub.paid_seats),
         unit_price=_price(old_plan, sub.cycle),
         quantity=sub.paid_seats,
         period=period,
@@ -210,7 +225,7 @@ def subscription_change_plan(*, subscription: Subscription, plan: Plan, on: date
     sub.paid_seats = _charged_seats(sub, in_use)
     sub.save(update_fields=["plan", "paid_seats", "bought_seats", "pending_plan"])
     charge = core.proration_line(
-        description=f"{_label(plan, sub.cycle)} · {_seats(sub.paid_seats)}",
+        description=_describe(sub.account, PLAN_LINE, plan, sub.cycle, sub.paid_seats),
         unit_price=new_price,
         quantity=sub.paid_seats,
         period=period,
@@ -248,9 +263,9 @@ def subscription_undo_plan_change(*, subscription: Subscription, on: date, by=No
     """Undo a scheduled downgrade, any day before the period's end (SPEC §2.4 `downgrade`)."""
     sub = _lock(subscription)
     if sub.status == Status.EXPIRED:
-        raise Refused("This subscription has already expired.")
+        raise Refused(gettext("This subscription has already expired."))
     if sub.pending_plan_id is None:
-        raise Refused("No plan change is scheduled.")
+        raise Refused(gettext("No plan change is scheduled."))
     return _unschedule_plan(sub, on=on, by=by)
 
 

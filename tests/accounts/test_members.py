@@ -120,3 +120,15 @@ def test_members_page_query_count_does_not_grow_with_members(owner, team):
     few = count()
     services.membership_invite_many(account=team["account"], emails=[f"p{n}@x.example" for n in range(8)])
     assert count() == few
+
+
+def test_a_refused_invitation_reads_in_german_on_a_german_page(owner, team):
+    page = owner.post(
+        "/settings/members/invite/",
+        {"emails": "olga@acme.example", "role": "member"},
+        HTTP_ACCEPT_LANGUAGE="de",
+        follow=True,
+    ).content.decode()
+
+    assert f"olga@acme.example ist bereits in {team['account'].name}." in page
+    assert not mail.outbox

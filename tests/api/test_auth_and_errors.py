@@ -241,3 +241,10 @@ def test_rate_limit_counters_can_live_in_the_database_for_several_workers(subscr
     assert len(another_worker.get(f"throttle_api_key_key:{ApiKey.objects.get().pk}")) == 3  # three timestamps
     assert api.get("/api/v1/subscription").status_code == 429
     settings.CACHES = local  # before the API tests' teardown clears the cache
+
+
+def test_a_refusal_stays_english_whatever_accept_language_asks(subscription, api):
+    response = api.post("/api/v1/subscription/undo-cancel", HTTP_ACCEPT_LANGUAGE="de")
+
+    assert error_of(response)["message"] == "This subscription is not canceled."
+    assert response["Content-Language"] == "en"

@@ -4,7 +4,9 @@ from datetime import date
 
 import pytest
 import time_machine
+from django.utils import translation
 
+from subscriptions.models import Subscription
 from tests.builders import make_plan, world
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +105,28 @@ def test_the_cost_of_a_seat_change_is_said_in_the_active_language():
         assert cost_impact(Preview()) == ["Noch kein Abonnement: keine Kosten."]
     with translation.override("fr"):
         assert cost_impact(Preview()) == ["Pas encore d'abonnement : aucun frais."]
+
+
+def test_a_german_plan_card_says_its_prices_include_vat(euro_team):
+    make_plan("brutto", currency="EUR", monthly="5.95", annual=None, prices_include_tax=True)
+    with time_machine.travel("2026-11-15 12:00Z", tick=False):
+        html = euro_team.get("/settings/subscription/plan/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+
+    assert html.count("<li>Preise inkl. USt.</li>") == 1  # the tax-inclusive plan only
+    assert "Prices include VAT" not in html
+
+
+def test_subscription_status_labels_read_in_german():
+    with translation.override("de"):
+        labels = [str(label) for label in Subscription.Status.labels]
+
+    assert labels == ["Testphase", "Aktiv", "Überfällig", "Gekündigt (endet zum Periodenende)", "Abgelaufen"]
+
+
+def test_a_refusal_reads_in_german_on_a_german_page(euro_team):
+    with time_machine.travel("2026-11-15 12:00Z", tick=False):
+        response = euro_team.post("/settings/subscription/undo-cancel/", HTTP_ACCEPT_LANGUAGE="de", follow=True)
+
+    html = response.content.decode()
+    assert "Dieses Abonnement ist nicht gekündigt." in html
+    assert "This subscription is not canceled." not in html
