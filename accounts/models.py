@@ -68,8 +68,8 @@ class Account(models.Model):
     """A customer organisation with members and (at most one live) subscription."""
 
     class Gateway(models.TextChoices):
-        BANK_TRANSFER = "bank_transfer", "Bank transfer"
-        STRIPE = "stripe", "Card (Stripe)"
+        BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+        STRIPE = "stripe", _("Card (Stripe)")
 
     class Language(models.TextChoices):
         ENGLISH = "en", "English"

@@ -423,9 +423,9 @@ class CreditEntry(AppendOnly, Created):
 
 class Payment(AppendOnly, Created):
     class Method(models.TextChoices):
-        BANK_TRANSFER = "bank_transfer", "Bank transfer"
-        CARD = "card", "Card (Stripe)"
-        OTHER = "other", "Other"
+        BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+        CARD = "card", _("Card (Stripe)")
+        OTHER = "other", _("Other")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     amount = _money()
