@@ -17,8 +17,8 @@ SWITCH = "/settings/subscription/cycle/?cycle=annual"
 INVITE = "/settings/members/invite/"
 
 # Measured on SQLite / PostgreSQL (which counts the savepoints too); a margin of a few queries.
-SWITCH_MOST = 175
-INVITE_MOST = 80
+SWITCH_MOST = 158
+INVITE_MOST = 75
 
 
 @pytest.fixture(autouse=True)

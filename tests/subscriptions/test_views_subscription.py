@@ -224,12 +224,12 @@ def test_query_counts_do_not_grow_with_members_and_invoices(client, on_nov_15, d
     large = world(on=NOV_1, people=2, name="Large", plan_obj=small.plan)
     bulk(large, members=1000, invoices=500, on=NOV_1)
     # A change's preview runs, rolled back, the change followed by the next billing day's run, and that
-    # run without the change: ~160–170 queries (PostgreSQL counts its savepoints), the same at any size.
+    # run without the change: ~155 queries (PostgreSQL counts its savepoints), the same at any size.
     for method, url, data in PAGES:
         counts = []
         for w in (small, large):
             signed_in(client, w.owner)
-            with django_assert_max_num_queries(180) as captured:
+            with django_assert_max_num_queries(160) as captured:
                 response = getattr(client, method)(url, data) if data else client.get(url)
             assert response.status_code == 200
             counts.append(len(captured))
