@@ -98,6 +98,9 @@ def test_a_worker_killed_mid_delivery_leaves_the_task_to_another_that_sends_it_o
     assert Invoice.objects.get(pk=invoice.pk).emailed_at is None
     assert queued(broker) == []  # not in the queue: taken, unacknowledged (Redis keeps it aside)
 
+    # Past the visibility timeout before the next worker starts: kombu looks for messages to restore when a
+    # worker starts and then only every tenth poll (~100 s), so one started earlier would find nothing due.
+    time.sleep(VISIBILITY_TIMEOUT + 1)
     second = worker(redis_url, tmp_path)
     try:
         wait_for(lambda: len(sent(tmp_path)) == 1, seconds=90)
