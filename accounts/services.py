@@ -14,8 +14,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.text import slugify
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from stdnum import exceptions as stdnum_errors
 from stdnum.eu import vat as eu_vat
 from stdnum.util import clean
@@ -401,12 +402,12 @@ BILLING_DETAILS = (
     "invoice_language",
 )
 _LABELS = {
-    "legal_name": "The legal name",
-    "address": "The address",
-    "postcode": "The postcode",
-    "city": "The city",
-    "tax_id": "The VAT ID",
-    "billing_email": "The billing email",
+    "legal_name": gettext_lazy("The legal name"),
+    "address": gettext_lazy("The address"),
+    "postcode": gettext_lazy("The postcode"),
+    "city": gettext_lazy("The city"),
+    "tax_id": gettext_lazy("The VAT ID"),
+    "billing_email": gettext_lazy("The billing email"),
 }
 ADDRESS_MAX_LINES = 3
 
@@ -419,7 +420,7 @@ def _text(name: str, value, *, multiline: bool = False) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise Refused(f"{_LABELS[name]} must be text.", field=name)
+        raise Refused(gettext("%(field)s must be text.") % {"field": _LABELS[name]}, field=name)
     if multiline:
         lines = [line.strip() for line in value.replace("\r\n", "\n").split("\n")]
         value = "\n".join(line for line in lines if line)
@@ -428,7 +429,9 @@ def _text(name: str, value, *, multiline: bool = False) -> str:
     limit = Account._meta.get_field(name).max_length or 300  # `address` is a TextField
     if len(value) > limit:
         raise Refused(
-            f"{_LABELS[name]} can be at most {limit} characters long (this one has {len(value):,}).", field=name
+            gettext("%(field)s can be at most %(limit)s characters long (this one has %(length)s).")
+            % {"field": _LABELS[name], "limit": limit, "length": number_format(len(value), force_grouping=True)},
+            field=name,
         )
     return value
 
@@ -443,27 +446,37 @@ def _tax_id(raw: str, country: str) -> str:
     if not raw:
         return ""
     if not country:
-        raise Refused("Choose the country of this VAT ID first.", field="country")
+        raise Refused(gettext("Choose the country of this VAT ID first."), field="country")
     prefix = vat_prefix(country)
     if prefix in EU_VAT_FORMATS:
         number = clean(raw, " -./,:").upper().strip()
         if number[:2].isdigit() or (prefix == "AT" and number[:1] == "U"):
             number = prefix + number
-        how = f"{prefix} VAT numbers are {EU_VAT_FORMATS[prefix]}"
+        how = {"prefix": prefix, "format": EU_VAT_FORMATS[prefix], "country": country, "number": number}
         if number[:2] != prefix:
-            raise Refused(f"A VAT ID from {country} starts with {prefix}: {how}.", field="tax_id")
+            message = gettext(
+                "A VAT ID from %(country)s starts with %(prefix)s: %(prefix)s VAT numbers are %(format)s."
+            )
+            raise Refused(message % how, field="tax_id")
         try:
             return eu_vat.validate(number)
         except stdnum_errors.InvalidChecksum:
-            raise Refused(f"{number} is not a valid VAT ID: a check digit is wrong. {how}.", field="tax_id") from None
+            message = gettext(
+                "%(number)s is not a valid VAT ID: a check digit is wrong. %(prefix)s VAT numbers are %(format)s."
+            )
+            raise Refused(message % how, field="tax_id") from None
         except stdnum_errors.ValidationError:
-            raise Refused(f"{number} is not a valid VAT ID. {how}.", field="tax_id") from None
+            message = gettext("%(number)s is not a valid VAT ID. %(prefix)s VAT numbers are %(format)s.")
+            raise Refused(message % how, field="tax_id") from None
     module = stdnum.get_cc_module(country.lower(), "vat")
     if module is not None:
         try:
             return module.validate(raw)
         except stdnum_errors.ValidationError:
-            raise Refused(f"{raw} is not a valid VAT number for {country}.", field="tax_id") from None
+            raise Refused(
+                gettext("%(number)s is not a valid VAT number for %(country)s.") % {"number": raw, "country": country},
+                field="tax_id",
+            ) from None
     return _text("tax_id", raw)
 
 
@@ -480,11 +493,12 @@ def billing_details_clean(*, account: Account, changes: dict) -> dict:
     clean = {name: _text(name, wanted[name]) for name in ("legal_name", "postcode", "city")}
     clean["address"] = _text("address", wanted["address"], multiline=True)
     if clean["address"].count("\n") >= ADDRESS_MAX_LINES:
-        raise Refused(f"Give at most {ADDRESS_MAX_LINES} address lines.", field="address")
+        raise Refused(gettext("Give at most %(n)s address lines.") % {"n": ADDRESS_MAX_LINES}, field="address")
     given = wanted["country"] or ""
     country = given.strip().upper() if isinstance(given, str) else str(given)
     if country and country not in dict(countries()):
-        raise Refused(f"“{str(given)[:40]}” is not a country: choose one from the list.", field="country")
+        message = gettext("“%(given)s” is not a country: choose one from the list.")
+        raise Refused(message % {"given": str(given)[:40]}, field="country")
     clean["country"] = country
     clean["tax_id"] = _tax_id(_text("tax_id", wanted["tax_id"]), country)
     clean["billing_email"] = _text("billing_email", wanted["billing_email"])
@@ -492,7 +506,8 @@ def billing_details_clean(*, account: Account, changes: dict) -> dict:
         try:
             validate_email(clean["billing_email"])
         except ValidationError:
-            raise Refused(f"“{clean['billing_email']}” is not an email address.", field="billing_email") from None
+            message = gettext("“%(email)s” is not an email address.")
+            raise Refused(message % {"email": clean["billing_email"]}, field="billing_email") from None
     language = wanted["invoice_language"] or Account.Language.ENGLISH
     if language not in Account.Language.values:
         choices = ", ".join(f"{c.value} ({c.label})" for c in Account.Language)

@@ -155,3 +155,16 @@ def test_a_member_cannot_change_billing_details(as_role, team):
     before = stored(team["account"])
     assert as_role("member").post(URL, GOOD).status_code == 403
     assert stored(team["account"]) == before
+
+
+def test_a_german_page_refuses_in_german_and_saves_nothing(as_role, team):
+    before = stored(team["account"])
+    client = as_role("owner")
+
+    response = client.post(URL, {**GOOD, "tax_id": "DE136695975"}, HTTP_ACCEPT_LANGUAGE="de")
+    assert "DE136695975 ist keine gültige USt-IdNr.: Eine Prüfziffer ist falsch." in response.content.decode()
+    response = client.post(URL, {**GOOD, "legal_name": "N" * 10_000}, HTTP_ACCEPT_LANGUAGE="de")
+    assert "Der Firmenname darf höchstens 200 Zeichen lang sein (hier sind es 10.000)." in response.content.decode()
+    response = client.post(URL, {**GOOD, "country": "ZZ"}, HTTP_ACCEPT_LANGUAGE="de")
+    assert "„ZZ“ ist kein Land" in response.content.decode()
+    assert stored(team["account"]) == before
