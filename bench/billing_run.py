@@ -27,18 +27,19 @@ import argparse
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._workers import celery_worker, start_redis  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 DAY = date(2026, 12, 1)
@@ -411,37 +412,13 @@ def floor(invoice_ids: list[int]) -> tuple[float, float, int, int]:
     return elapsed, cpu, len(invoices), len(lines)
 
 
-@contextmanager
-def celery_workers(workers: int):
-    """`celery -A config worker -c W` on the renewal chunks' queue, from its "ready" on; stopped afterwards."""
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", str(workers), "-Q", QUEUE]
-    worker = subprocess.Popen(
-        [*command, "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for line in worker.stderr:
-            if "ready." in line:
-                break
-        else:
-            raise RuntimeError("the Celery worker did not start")
-        threading.Thread(target=worker.stderr.read, daemon=True).start()  # keep reading its log: never blocks
-        yield
-    finally:
-        worker.terminate()
-        worker.wait(60)
-
-
 def fanned_run(workers: int) -> tuple[object, float, float]:
     """The day's run as `run_billing` does it with a broker: the chunks on the workers, then the rest of
     the day here; (its summary, wall seconds from the fan-out to the end, of which the chunks took)."""
     from subscriptions.management.commands.run_billing import fanned_out
     from subscriptions.services import billing_run
 
-    with celery_workers(workers):
+    with celery_worker(workers, "-Q", QUEUE, "--without-gossip", "--without-mingle", "--without-heartbeat"):
         t0 = time.perf_counter()
         summary = fanned_out(DAY, None)
         chunks = time.perf_counter() - t0
@@ -475,8 +452,6 @@ def main():
     # enqueueing, not WeasyPrint.
     redis = None
     if args.workers:
-        from bench.pdf import start_redis
-
         redis = start_redis(tmp.name)
         if redis is None:
             sys.exit("bench: --workers needs redis-server (Debian package redis-server)")

@@ -20,13 +20,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._workers import celery_worker, start_redis  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
@@ -53,53 +55,13 @@ def png(content: bytes, target: Path) -> None:
         )
 
 
-def start_redis(folder: str):
-    """(process, url) of a redis-server on a free port of 127.0.0.1, nothing saved; None without one."""
-    import shutil
-    import socket
-
-    if shutil.which("redis-server") is None:
-        return None
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, f"redis://127.0.0.1:{port}/0"
-        except OSError:
-            time.sleep(0.05)
-    proc.terminate()
-    return None
-
-
 def celery_worker_drains(workers: int, pending) -> float:
     """Start `celery -A config worker -c workers`; seconds from its "ready" until `pending()` is empty."""
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", str(workers), "--loglevel=INFO"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for line in worker.stderr:
-            if "ready." in line:
-                break
-        else:
-            raise RuntimeError("the Celery worker did not start")
-        threading.Thread(target=worker.stderr.read, daemon=True).start()  # keep reading its log: never blocks
+    with celery_worker(workers):
         t0 = time.perf_counter()
         while pending():
             time.sleep(0.05)
         return time.perf_counter() - t0
-    finally:
-        worker.terminate()
-        worker.wait(30)
 
 
 def main():

@@ -16,15 +16,16 @@ from the first event recorded to the last one received. SQLite in a temporary fi
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._workers import celery_worker, start_redis  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 PAYLOAD = {
@@ -50,43 +51,6 @@ def parse_args():
     p.add_argument("--batch", type=int, default=1000, help="events per events_record call (one transaction)")
     p.add_argument("--workers", type=int, default=2, help="worker processes for the second Celery figure")
     return p.parse_args()
-
-
-def start_redis(folder: str):
-    """(process, url) of a redis-server on a free port of 127.0.0.1, nothing saved."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, f"redis://127.0.0.1:{port}/0"
-        except OSError:
-            time.sleep(0.05)
-    proc.terminate()
-    sys.exit("bench: redis-server did not start")
-
-
-def start_worker(workers: int) -> subprocess.Popen:
-    """`celery -A config worker -c workers`, returned once it says "ready"."""
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", str(workers), "--loglevel=INFO"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    for line in worker.stderr:
-        if "ready." in line:
-            threading.Thread(target=worker.stderr.read, daemon=True).start()  # keep reading: never blocks
-            return worker
-    raise RuntimeError("the Celery worker did not start")
 
 
 def record(accounts: list[int], n: int, batch: int) -> None:
@@ -131,6 +95,8 @@ def main():
     tmp = tempfile.TemporaryDirectory(prefix="prorata-bench-webhooks-")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp.name}/bench.sqlite3")
     redis = start_redis(tmp.name)
+    if redis is None:
+        sys.exit("bench: needs redis-server (Debian package redis-server)")
     os.environ["CELERY_BROKER_URL"] = redis[1]
     os.environ["CELERY_RESULT_BACKEND"] = redis[1]
     import django
@@ -157,13 +123,9 @@ def main():
             measure("in-process (no broker)", receiver, ids, args)
             app.conf.task_always_eager = False
             for workers in (1, args.workers):
-                worker = start_worker(workers)
-                try:
+                with celery_worker(workers):
                     plural = "es" if workers > 1 else ""
                     measure(f"Celery on Redis, {workers} worker process{plural}", receiver, ids, args)
-                finally:
-                    worker.terminate()
-                    worker.wait(30)
     finally:
         redis[0].terminate()
         redis[0].wait(10)

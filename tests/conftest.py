@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 from moneyed import Money
 
 from common.catalogs import catalogs_compile
@@ -142,6 +143,15 @@ def celery_on_redis(redis_url):
     finally:
         forget_connections()
         app.conf.update(before)
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """Each test starts in English, as a new request or task does: a request through LocaleMiddleware leaves
+    its language active in the thread, and the next test (the same worker thread) would inherit it."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
