@@ -5,6 +5,7 @@ import secrets
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import permissions
 from accounts.models import Account, Membership
@@ -22,14 +23,14 @@ def _hash(raw: str) -> str:
 def api_key_create(*, account: Account, name: str, role: str, by: Membership) -> tuple[ApiKey, str]:
     """A new key acting as `account` with `role`; returns the key and its secret, which is never shown again."""
     if not permissions.can_manage_members(by) or by.account_id != account.pk:
-        raise Refused("Only the owner or an admin can create API keys.", code="permission_denied")
+        raise Refused(gettext("Only the owner or an admin can create API keys."), code="permission_denied")
     name = (name or "").strip()
     if not name:
-        raise Refused("Give the key a name, e.g. the system that will use it.", field="name")
+        raise Refused(gettext("Give the key a name, e.g. the system that will use it."), field="name")
     if len(name) > 100:
-        raise Refused("Keep the name under 100 characters.", field="name")
+        raise Refused(gettext("Keep the name under 100 characters."), field="name")
     if role not in ApiKey.Role.values:
-        raise Refused("Choose admin, billing admin or member.", field="role")
+        raise Refused(gettext("Choose admin, billing admin or member."), field="role")
     public = secrets.token_hex(4)
     raw = f"{KEY_PREFIX}{public}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
@@ -42,10 +43,10 @@ def api_key_create(*, account: Account, name: str, role: str, by: Membership) ->
 def api_key_revoke(*, api_key: ApiKey, by: Membership) -> ApiKey:
     """Revoke a key at once; requests with it are refused from now on."""
     if not permissions.can_manage_members(by) or by.account_id != api_key.account_id:
-        raise Refused("Only the owner or an admin can revoke API keys.", code="permission_denied")
+        raise Refused(gettext("Only the owner or an admin can revoke API keys."), code="permission_denied")
     key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if key.revoked_at is not None:
-        raise Refused(f"{key.name} is already revoked.")
+        raise Refused(gettext("%(name)s is already revoked.") % {"name": key.name})
     key.revoked_at, key.revoked_by = timezone.now(), by.user
     key.save(update_fields=["revoked_at", "revoked_by"])
     return key

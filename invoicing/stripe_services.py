@@ -17,6 +17,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from moneyed import Money
 
 from accounts.models import Account, Membership
@@ -74,9 +75,9 @@ def payment_method_save(*, account: Account, setup_intent_id: str, on: date | No
     client = stripe_client()
     intent = client.v1.setup_intents.retrieve(setup_intent_id)
     if field(intent, "customer") != customer.stripe_id:
-        raise Refused("This card setup belongs to another customer.", code="foreign_setup")
+        raise Refused(gettext("This card setup belongs to another customer."), code="foreign_setup")
     if field(intent, "status") != "succeeded":
-        raise Refused("The card was not confirmed. Please try again.", code="setup_incomplete")
+        raise Refused(gettext("The card was not confirmed. Please try again."), code="setup_incomplete")
     pm_id = object_id(field(intent, "payment_method"))
     pm = client.v1.payment_methods.retrieve(pm_id)
     if field(pm, "customer") != customer.stripe_id:
@@ -126,11 +127,11 @@ def payment_gateway_choose(*, account: Account, gateway: str) -> None:
     invoices can be paid from Settings › Invoices, renewals are charged when issued).
     """
     if gateway not in (Account.Gateway.BANK_TRANSFER, Account.Gateway.STRIPE):
-        raise Refused("Choose bank transfer or card.", field="gateway", code="unknown_gateway")
+        raise Refused(gettext("Choose bank transfer or card."), field="gateway", code="unknown_gateway")
     if gateway == Account.Gateway.STRIPE:
         customer = StripeCustomer.objects.filter(account=account).exclude(payment_method_id="").first()
         if customer is None:
-            raise Refused("Add a card first.", code="no_card")
+            raise Refused(gettext("Add a card first."), code="no_card")
         reason = f"Pays by card ending {customer.card_last4}"
     else:
         reason = "Pays by bank transfer (card kept on file)"
@@ -148,14 +149,17 @@ def invoice_pay_by_card(*, invoice: Invoice, on: date) -> CardCharge:
     The same attempt rules as automatic charges (`invoice_charge`): never two live attempts.
     """
     if invoice.status != Invoice.Status.OPEN or invoice_outstanding(invoice).amount <= 0:
-        raise Refused(f"{invoice.number} has nothing left to pay.", code="nothing_due")
+        raise Refused(gettext("%(number)s has nothing left to pay.") % {"number": invoice.number}, code="nothing_due")
     if not StripeCustomer.objects.filter(account_id=invoice.account_id).exclude(payment_method_id="").exists():
-        raise Refused("Add a card first.", code="no_card")
+        raise Refused(gettext("Add a card first."), code="no_card")
     if invoice.card_charges.filter(status=CardCharge.Status.PENDING).exists():
-        raise Refused(f"A card payment of {invoice.number} is already on its way.", code="charge_pending")
+        raise Refused(
+            gettext("A card payment of %(number)s is already on its way.") % {"number": invoice.number},
+            code="charge_pending",
+        )
     charge = invoice_charge(invoice=invoice, on=on)
     if charge is None:
-        raise Refused(f"{invoice.number} could not be charged now.", code="not_charged")
+        raise Refused(gettext("%(number)s could not be charged now.") % {"number": invoice.number}, code="not_charged")
     return charge
 
 

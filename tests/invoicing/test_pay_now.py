@@ -100,3 +100,12 @@ def test_another_account_cannot_pay_the_invoice(client, stripe_on):
     assert client.post(f"/settings/invoices/{invoice.number}/pay-by-card/").status_code == 404
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.OPEN
+
+
+def test_a_german_page_refuses_in_german(client, stripe_on):
+    account = make_account()
+    client.force_login(owner_of(account))
+    response = client.post("/settings/payment-method/", {"action": "use_card"}, follow=True, HTTP_ACCEPT_LANGUAGE="de")
+    assert "Fügen Sie zuerst eine Karte hinzu." in response.content.decode()
+    account.refresh_from_db()
+    assert account.payment_gateway == Account.Gateway.BANK_TRANSFER
