@@ -7,21 +7,11 @@ from Settings › API keys (api/keys.py), not here.
 from django.contrib import admin
 
 from api.models import ApiKey, IdempotentResponse
-
-
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from common.admin import ReadOnlyAdminMixin
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(ReadOnly):
+class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "account", "role", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
     list_select_related = ["account", "created_by"]
     list_filter = ["role", ("revoked_at", admin.EmptyFieldListFilter)]
@@ -31,7 +21,7 @@ class ApiKeyAdmin(ReadOnly):
 
 
 @admin.register(IdempotentResponse)
-class IdempotentResponseAdmin(ReadOnly):
+class IdempotentResponseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["key", "scope", "method", "path", "status_code", "created_at"]
     list_filter = ["method", "status_code"]
     search_fields = ["=key", "=scope", "path"]

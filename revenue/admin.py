@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from accounts.models import Account
 from billing import revenue as core
 from billing.calendar import add_months
+from common.admin import ReadOnlyAdminMixin
 from common.clock import today
 from revenue import charts
 from revenue.models import RevenueMonth
@@ -35,7 +36,7 @@ def _month(value: str | None) -> date | None:
 
 
 @admin.register(RevenueMonth)
-class RevenueAdmin(admin.ModelAdmin):
+class RevenueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Not a list of rows: the Revenue page, with its CSV exports (`?csv=<table>`)."""
 
     def has_module_permission(self, request):
@@ -43,15 +44,6 @@ class RevenueAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return can_see_revenue(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         if not can_see_revenue(request.user):

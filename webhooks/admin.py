@@ -9,6 +9,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 
+from common.admin import ReadOnlyAdminMixin
 from webhooks.delivery import deliveries_replay, endpoint_replay_failed, events_replay
 from webhooks.models import Attempt, Delivery, Event, EventType, WebhookEndpoint
 
@@ -84,7 +85,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The outbox, read only: events are written by the changes that cause them."""
 
     list_display = ["created_at", "type", "account", "event_id"]
@@ -103,15 +104,6 @@ class EventAdmin(admin.ModelAdmin):
     def payload_json(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False))
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 class AttemptInline(admin.TabularInline):
     model = Attempt
@@ -129,7 +121,7 @@ def _last_attempt(field: str) -> Subquery:
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Each event on its way to each endpoint, with its attempts; read only but for the Replay action."""
 
     list_display = [
@@ -177,12 +169,3 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.action(description="Replay: send again (same webhook-id)")
     def replay(self, request, queryset):
         _replayed(self, request, deliveries_replay(queryset))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

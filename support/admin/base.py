@@ -24,6 +24,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.signals import pre_create_historical_record
 
 from accounts.models import Account, Membership
+from common.admin import ReadOnlyAdminMixin
 from common.errors import Refused
 from invoicing.formatting import money
 from subscriptions.models import Plan
@@ -127,19 +128,6 @@ class HistoryAdmin(SimpleHistoryAdmin):
         if request.method == "POST":
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
-
-
-class ReadOnlyAdminMixin:
-    """Issued documents and ledgers: viewed, never added, edited or deleted in the admin (SPEC §2.6)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
