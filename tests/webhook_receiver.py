@@ -7,10 +7,12 @@ sender's timeout), and the next `fail_first` answer 500 with a short body. `acce
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.loopback import LoopbackServer
 
 
-class WebhookReceiver:
+class WebhookReceiver(LoopbackServer):
     def __init__(self, *, fail_first: int = 0, hang_first: int = 0, hang_seconds: float = 2.0):
         self.fail_first, self.hang_first, self.hang_seconds = fail_first, hang_first, hang_seconds
         self.requests: list[dict] = []
@@ -50,20 +52,9 @@ class WebhookReceiver:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.serve(Handler, "/hooks")
 
     @property
     def accepted(self) -> list[dict]:
         with self.lock:
             return [r for r in self.requests if r["status"] == 200]
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
