@@ -546,7 +546,9 @@ def main():
     if profiler:
         import pstats
 
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(30)
+        stats.sort_stats("cumulative").print_stats(r"/work/main/(?!\.venv)", 60)
     if renewed != made["subscriptions"] or again.issued:
         sys.exit("bench: unexpected result")
     if redis:

@@ -37,7 +37,13 @@ def amount_text(value: Money) -> str:
 
 
 def zero(currency: str) -> Money:
-    return round_money(Decimal(0), currency)
+    return _zero(str(currency))
+
+
+@cache
+def _zero(code: str) -> Money:
+    """Kept per currency, as amounts are never changed in place: a batch of invoices asks for several each."""
+    return round_money(Decimal(0), code)
 
 
 def prorate(unit_price: Money, quantity: int, days: int, period_days: int) -> Money:

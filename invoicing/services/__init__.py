@@ -23,7 +23,7 @@ from invoicing.services.delivery import (
     documents_queue,
     invoice_deliver_pending,
 )
-from invoicing.services.issuing import InvoiceDraft, buyer_snapshot, invoice_issue, invoice_issue_many
+from invoicing.services.issuing import InvoiceDraft, Issued, buyer_snapshot, invoice_issue, invoice_issue_many
 from invoicing.services.numbering import (
     CREDIT_NOTE_SERIES,
     INVOICE_SERIES,
@@ -34,13 +34,22 @@ from invoicing.services.numbering import (
 )
 from invoicing.services.payments import invoice_pay, invoice_refund
 from invoicing.services.receipts import receipt_deliver, receipt_write, receipts_deliver_pending
-from invoicing.services.rows import line_from_core, line_to_core, rows_insert, rows_register
+from invoicing.services.rows import (
+    ids_next,
+    line_from_core,
+    line_to_core,
+    row_of,
+    rows_insert,
+    rows_register,
+    rows_write,
+)
 from invoicing.services.sweep import pending_requeue
 
 __all__ = [
     "CREDIT_NOTE_SERIES",
     "INVOICE_SERIES",
     "InvoiceDraft",
+    "Issued",
     "SeriesFormat",
     "buyer_snapshot",
     "credit_grant",
@@ -50,6 +59,7 @@ __all__ = [
     "documents_deliver",
     "documents_pending",
     "documents_queue",
+    "ids_next",
     "invoice_credit",
     "invoice_deliver_pending",
     "invoice_issue",
@@ -66,7 +76,9 @@ __all__ = [
     "receipt_deliver",
     "receipt_write",
     "receipts_deliver_pending",
+    "row_of",
     "rows_insert",
     "rows_register",
+    "rows_write",
     "series_format",
 ]

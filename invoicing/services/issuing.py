@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from moneyed import Money
 
 from accounts.models import Account
 from accounts.tax import account_tax, tax_rates_on
@@ -20,7 +21,7 @@ from invoicing.models import CreditEntry, Invoice, InvoiceLine
 from invoicing.selectors import credit_balances
 from invoicing.services.delivery import documents_queue
 from invoicing.services.numbering import INVOICE_SERIES, numbers_allocate
-from invoicing.services.rows import ids_reserve, line_from_core, line_to_core, rows_insert
+from invoicing.services.rows import ids_next, line_to_core, line_values, row_of, rows_insert, rows_write
 from invoicing.signals import invoices_issued
 
 
@@ -91,36 +92,66 @@ def invoice_issue(
         discounts=list(discounts),
         billing_key=billing_key,
     )
-    return _issue([draft], recorded=True)[0]
+    return _issue([draft])[0]
 
 
 @transaction.atomic
-def invoice_issue_many(*, drafts: list[InvoiceDraft]) -> list[Invoice | None]:
+def invoice_issue_many(*, drafts: list[InvoiceDraft]) -> list["Issued | None"]:
     """`invoice_issue` for many invoices at once, for the daily run (SPEC §2.2, §2.6).
 
     The same lines, totals, numbers, ledger entries and after-commit delivery as one
-    `invoice_issue` per draft, in draft order, written with a few statements per batch.
-    Returns the invoice of each draft, or None where it had no lines. No creation row is
-    written to the invoices' history (it would copy the row itself, and cost more than
+    `invoice_issue` per draft, in draft order, written as rows (`rows_write`: COPY on PostgreSQL,
+    one INSERT per table elsewhere), each once and in its final state, with no model instance.
+    Returns what was issued for each draft (`Issued`), or None where it had no lines. No creation
+    row is written to the invoices' history (it would copy the row itself, and cost more than
     the invoice); every later change is recorded as usual.
+
+    The invoices' ids are taken first; their lines go in while the invoices do not exist yet (the
+    deferred foreign key is checked at commit). Then the invoices are numbered and written open (or
+    paid), and the ledger entries, whose memos name the numbers: the number series stays locked
+    only from numbering to commit, so that runs sharing the day overlap on everything else.
     """
-    return _issue(drafts, recorded=False)
+    live, todo = _drafts_with_lines(drafts)
+    if not todo:
+        return [None] * len(drafts)
+    priced = _priced(todo)
+    ids = ids_next(Invoice, len(todo))
+    _attach_waiting([(pk, i, w.pk) for pk, (d, _) in zip(ids, todo, strict=True) for i, w in enumerate(d.waiting, 1)])
+    rows_write(
+        InvoiceLine,
+        [row_of(InvoiceLine, v) for pk, (d, lines) in zip(ids, todo, strict=True) for v in _line_values(pk, d, lines)],
+    )
+    numbers = _numbers([d.on for d, _ in todo])
+    invoices, entries, issued = [], [], []
+    for pk, number, (d, _), (tax, totals) in zip(ids, numbers, todo, priced, strict=True):
+        values = {"id": pk, "number": number, **_invoice_values(d, totals, tax)}
+        invoices.append(row_of(Invoice, values))
+        entries += [row_of(CreditEntry, v) for v in _entry_values(values, totals)]
+        issued.append(Issued.of(values, d))
+    rows_write(Invoice, invoices)
+    rows_write(CreditEntry, entries)
+    _after_issue(issued)
+    found = iter(issued)
+    return [next(found) if x is not None else None for x in live]
 
 
-def _issue(drafts: list[InvoiceDraft], *, recorded: bool) -> list[Invoice | None]:
-    """The one way invoices are issued. `recorded`: written by `save()`, so their history has
-    their creation and finalisation; otherwise in bulk (`rows_insert`), with no history row."""
+def _drafts_with_lines(drafts: list[InvoiceDraft]):
+    """Each draft with its lines of non-zero amount (None where it has neither those nor waiting lines),
+    and the drafts that have."""
     live = []
     for d in drafts:
         lines = [line for line in d.lines if line is not None and line.amount.amount != 0]
         live.append((d, lines) if lines or d.waiting else None)
-    todo = [x for x in live if x is not None]
-    if not todo:
-        return [None] * len(drafts)
+    return live, [x for x in live if x is not None]
+
+
+def _priced(todo) -> list[tuple[TaxTreatment, core.Totals]]:
+    """The tax treatment and totals of each draft (the pure core), under the accounts' row locks, each
+    account's credit balance carried from one of its invoices to the next."""
     accounts = {d.account.pk: d.account for d, _ in todo}
     list(Account.objects.select_for_update().filter(pk__in=sorted(accounts)).order_by("pk").values_list("pk"))
     balances = credit_balances(accounts.values())
-    invoices, all_totals, rates = [], [], {}
+    priced, rates = [], {}
     for d, lines in todo:
         account = d.account
         if d.on not in rates:
@@ -135,12 +166,12 @@ def _issue(drafts: list[InvoiceDraft], *, recorded: bool) -> list[Invoice | None
             tax_included=prices_include_tax(d.subscription),
         )
         balances[account.pk] = balances[account.pk] - totals.credit_applied + totals.credit_added
-        invoices.append(_invoice_of(d, totals, tax))
-        all_totals.append(totals)
-    if recorded or connection.vendor != "postgresql":
-        _write_drafts_then_open(invoices, todo, all_totals, recorded=recorded)
-    else:
-        _write_lines_then_invoices(invoices, todo, all_totals)
+        priced.append((tax, totals))
+    return priced
+
+
+def _after_issue(invoices: list) -> None:
+    """What follows an issue, after commit: the event, the PDF and email, and the charge of a card."""
     invoices_issued.send(sender=Invoice, invoices=invoices)
     documents_queue([(Invoice, inv.pk) for inv in invoices])
     # Bank transfer collects nothing (gateways.bank_transfer); other gateways charge after commit.
@@ -151,148 +182,159 @@ def _issue(drafts: list[InvoiceDraft], *, recorded: bool) -> list[Invoice | None
             if inv.status == Invoice.Status.OPEN and gateways.gateway_for(inv.account).code != "bank_transfer"
         ]
     )
+
+
+def _issue(drafts: list[InvoiceDraft]) -> list[Invoice | None]:
+    """One invoice as a model instance, saved, so that its history has its creation and finalisation:
+    numbered, written as a draft so that its lines can be added (the frozen guard), then opened (or paid)."""
+    live, todo = _drafts_with_lines(drafts)
+    if not todo:
+        return [None] * len(drafts)
+    priced = _priced(todo)
+    invoices = []
+    for (d, _), (tax, totals), number in zip(todo, priced, _numbers([d.on for d, _ in todo]), strict=True):
+        inv = Invoice(**{**_invoice_values(d, totals, tax), "number": number, "status": Invoice.Status.DRAFT})
+        inv.account, inv.subscription = d.account, d.subscription
+        inv.save()
+        invoices.append(inv)
+    _attach_waiting(
+        [(inv.pk, i, w.pk) for inv, (d, _) in zip(invoices, todo, strict=True) for i, w in enumerate(d.waiting, 1)]
+    )
+    todo_of = zip(invoices, todo, strict=True)
+    rows_insert([InvoiceLine(**v) for inv, (d, lines) in todo_of for v in _line_values(inv.pk, d, lines)])
+    entries = []
+    for inv, (_tax, totals) in zip(invoices, priced, strict=True):
+        entries += [CreditEntry(**v) for v in _entry_values({"id": inv.pk, **_invoice_values_of(inv)}, totals)]
+    rows_insert(entries)
+    for inv in invoices:
+        inv.status = Invoice.Status.PAID if inv.paid_on is not None else Invoice.Status.OPEN
+        inv.save(update_fields=["status"])
+    _after_issue(invoices)
     issued = iter(invoices)
     return [next(issued) if x is not None else None for x in live]
 
 
-def _write_drafts_then_open(invoices, todo, all_totals, *, recorded: bool) -> None:
-    """Numbered, written as drafts so that their lines can be added (the frozen guard), then opened (or paid)."""
-    _number(invoices)
-    if recorded:
-        for inv in invoices:
-            inv.save()
-    else:
-        rows_insert(invoices)
-    _attach_waiting(_waiting_of(invoices, todo))
-    rows_insert(_lines_of(invoices, todo))
-    rows_insert(_entries_of(invoices, all_totals))
-    _open(invoices, recorded=recorded)
+@dataclass(slots=True)
+class Issued:
+    """An invoice the batch path wrote, as what follows the issue reads it (the run's summary, the
+    `invoices_issued` receivers, delivery, collection): the daily run builds no model instance for it."""
+
+    pk: int
+    number: str
+    status: str
+    reason: str
+    account: Account
+    subscription: object
+    currency: str
+    issued_on: date
+    due_on: date
+    paid_on: date | None
+    total: Money
+    amount_due: Money
+    amount_paid: Money
+
+    @classmethod
+    def of(cls, values: dict, d: InvoiceDraft) -> "Issued":
+        return cls(
+            account=d.account,
+            subscription=d.subscription,
+            pk=values["id"],
+            **{name: values[name] for name in ISSUED_FIELDS},
+        )
+
+    @property
+    def account_id(self) -> int:
+        return self.account.pk
+
+    @property
+    def subscription_id(self) -> int | None:
+        return getattr(self.subscription, "pk", None)
 
 
-def _write_lines_then_invoices(invoices, todo, all_totals) -> None:
-    """The daily run on PostgreSQL: each row written once, in its final state, and the number series
-    locked only from numbering to commit, so that runs sharing the day overlap on everything else.
-
-    The invoices' ids are taken first; their lines go in while the invoices do not exist yet (the
-    append-only trigger and the frozen guard let lines onto a draft or a missing invoice; the deferred
-    foreign key is checked at commit). Then the invoices are numbered and written open (or paid), and
-    the ledger entries, whose memos name the numbers.
-    """
-    ids_reserve(invoices)
-    _attach_waiting(_waiting_of(invoices, todo))
-    rows_insert(_lines_of(invoices, todo))
-    _number(invoices)
-    for inv in invoices:
-        inv.status = _final_status(inv)
-    rows_insert(invoices)
-    rows_insert(_entries_of(invoices, all_totals))
+ISSUED_FIELDS = (
+    "number",
+    "status",
+    "reason",
+    "currency",
+    "issued_on",
+    "due_on",
+    "paid_on",
+    "total",
+    "amount_due",
+    "amount_paid",
+)
 
 
-def _waiting_of(invoices, todo) -> list[InvoiceLine]:
-    """The waiting lines of each draft, put on its invoice (unsaved), first."""
-    waiting = []
-    for inv, (d, _lines) in zip(invoices, todo, strict=True):
-        for position, w in enumerate(d.waiting, start=1):
-            w.invoice, w.position = inv, position
-            waiting.append(w)
-    return waiting
+def _invoice_values(d: InvoiceDraft, totals: core.Totals, tax: TaxTreatment) -> dict:
+    """The draft's invoice, as field values: its totals, the buyer as it is today, open or, when
+    nothing is due, paid."""
+    account, currency = d.account, d.account.currency
+    paid_on = d.on if totals.amount_due.amount == 0 else None
+    return {
+        "account_id": account.pk,
+        "subscription_id": getattr(d.subscription, "pk", None),
+        "status": Invoice.Status.PAID if paid_on is not None else Invoice.Status.OPEN,
+        "reason": d.reason,
+        "billing_key": d.billing_key,
+        "currency": currency,
+        "issued_on": d.on,
+        "due_on": _due_on(account, d.on),
+        "tax_rate": tax.rate,
+        "tax_reason": tax.reason,
+        "tax_included": totals.tax_included,
+        "subtotal": totals.subtotal,
+        "discount": totals.discount,
+        "discount_label": ", ".join(x.label for x in d.discounts) if totals.discount.amount else "",
+        "tax": totals.tax,
+        "total": totals.total,
+        "credit_applied": totals.credit_applied,
+        "amount_due": totals.amount_due,
+        "amount_paid": zero(currency),
+        "amount_credited": zero(currency),
+        "buyer": buyer_snapshot(account),
+        "paid_on": paid_on,
+    }
 
 
-def _lines_of(invoices, todo) -> list[InvoiceLine]:
-    """The new lines of each draft as rows of its invoice, after its waiting lines."""
+def _invoice_values_of(inv: Invoice) -> dict:
+    return {"account_id": inv.account_id, "number": inv.number, "issued_on": inv.issued_on}
+
+
+def _line_values(invoice_id: int, d: InvoiceDraft, lines: list[core.Line]) -> list[dict]:
+    """The new lines of a draft as rows of its invoice, after its waiting lines."""
+    subscription_id = getattr(d.subscription, "pk", None)
     return [
-        line_from_core(line, invoice=inv, subscription=d.subscription, position=len(d.waiting) + i + 1)
-        for inv, (d, lines) in zip(invoices, todo, strict=True)
-        for i, line in enumerate(lines)
+        line_values(line, invoice_id=invoice_id, subscription_id=subscription_id, position=len(d.waiting) + i)
+        for i, line in enumerate(lines, start=1)
     ]
 
 
-def _entries_of(invoices, all_totals) -> list[CreditEntry]:
-    return [entry for inv, totals in zip(invoices, all_totals, strict=True) for entry in _credit_entries(inv, totals)]
-
-
-def _final_status(invoice: Invoice) -> str:
-    return Invoice.Status.PAID if invoice.paid_on is not None else Invoice.Status.OPEN
-
-
-def _invoice_of(d: InvoiceDraft, totals: core.Totals, tax: TaxTreatment) -> Invoice:
-    """The draft's invoice, unsaved, with its totals and the buyer as they are today; paid when nothing is due."""
-    account, currency = d.account, d.account.currency
-    return Invoice(
-        account=account,
-        subscription=d.subscription,
-        reason=d.reason,
-        billing_key=d.billing_key,
-        currency=currency,
-        issued_on=d.on,
-        due_on=_due_on(account, d.on),
-        tax_rate=tax.rate,
-        tax_reason=tax.reason,
-        tax_included=totals.tax_included,
-        subtotal=totals.subtotal,
-        discount=totals.discount,
-        discount_label=", ".join(x.label for x in d.discounts) if totals.discount.amount else "",
-        tax=totals.tax,
-        total=totals.total,
-        credit_applied=totals.credit_applied,
-        amount_due=totals.amount_due,
-        amount_paid=zero(currency),
-        amount_credited=zero(currency),
-        buyer=buyer_snapshot(account),
-        paid_on=d.on if totals.amount_due.amount == 0 else None,
-    )
-
-
-def _number(invoices: list[Invoice]) -> None:
-    """Gapless numbers in the invoices' order, one block per year of issue."""
-    by_year: dict[int, list[Invoice]] = {}
-    for inv in invoices:
-        by_year.setdefault(inv.issued_on.year, []).append(inv)
-    for group in by_year.values():
-        numbers = numbers_allocate(prefix=INVOICE_SERIES, on=group[0].issued_on, count=len(group))
-        for inv, number in zip(group, numbers, strict=True):
-            inv.number = number
-
-
-def _open(invoices: list[Invoice], *, recorded: bool) -> None:
-    """Draft → open, or paid when nothing is due; one statement per status for a batch."""
-    for inv in invoices:
-        inv.status = _final_status(inv)
-        if recorded:
-            inv.save(update_fields=["status"])
-    if not recorded:
-        for status in (Invoice.Status.OPEN, Invoice.Status.PAID):
-            Invoice.objects.filter(pk__in=[inv.pk for inv in invoices if inv.status == status]).update(status=status)
-
-
-def _credit_entries(invoice: Invoice, totals: core.Totals) -> list[CreditEntry]:
+def _entry_values(invoice: dict, totals: core.Totals) -> list[dict]:
     """The ledger entries of a finalised invoice: credit it used, or credit its negative total adds."""
+    common = {"account_id": invoice["account_id"], "on": invoice["issued_on"], "invoice_id": invoice["id"]}
     entries = []
     if totals.credit_applied.amount:
-        entries.append(
-            CreditEntry(
-                account=invoice.account,
-                amount=-totals.credit_applied,
-                on=invoice.issued_on,
-                memo=f"Applied to {invoice.number}",
-                invoice=invoice,
-            )
-        )
+        entries.append({**common, "amount": -totals.credit_applied, "memo": f"Applied to {invoice['number']}"})
     if totals.credit_added.amount:
-        entries.append(
-            CreditEntry(
-                account=invoice.account,
-                amount=totals.credit_added,
-                on=invoice.issued_on,
-                memo=f"Credit from {invoice.number}",
-                invoice=invoice,
-            )
-        )
+        entries.append({**common, "amount": totals.credit_added, "memo": f"Credit from {invoice['number']}"})
     return entries
 
 
-def _attach_waiting(lines: list[InvoiceLine]) -> None:
-    """Put waiting lines on their (draft) invoices in one statement.
+def _numbers(days: list[date]) -> list[str]:
+    """Gapless numbers for invoices issued on `days`, in that order, one block per year of issue."""
+    by_year: dict[int, list[int]] = {}
+    for i, day in enumerate(days):
+        by_year.setdefault(day.year, []).append(i)
+    numbers = [""] * len(days)
+    for places in by_year.values():
+        block = numbers_allocate(prefix=INVOICE_SERIES, on=days[places[0]], count=len(places))
+        for i, number in zip(places, block, strict=True):
+            numbers[i] = number
+    return numbers
+
+
+def _attach_waiting(lines: list[tuple[int, int, int]]) -> None:
+    """Put waiting lines on their invoices in one statement: (invoice id, position, line id) each.
 
     `bulk_update` would build a CASE per line and cost more than the invoices themselves;
     `invoice_id IS NULL` keeps to lines that are still waiting, as the frozen guard asks.
@@ -303,5 +345,5 @@ def _attach_waiting(lines: list[InvoiceLine]) -> None:
     with connection.cursor() as cursor:
         cursor.executemany(
             f"UPDATE {table} SET invoice_id = %s, position = %s WHERE id = %s AND invoice_id IS NULL",  # noqa: S608
-            [(line.invoice_id, line.position, line.pk) for line in lines],
+            lines,
         )

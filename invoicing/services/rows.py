@@ -13,13 +13,11 @@ from invoicing.frozen import refuse_frozen_create
 from invoicing.models import CreditEntry, DocumentLine, Invoice, InvoiceLine
 
 
-def line_from_core(line: core.Line, *, model: type[DocumentLine] = InvoiceLine, **extra) -> DocumentLine:
-    """The row of `model` (an invoice or credit-note line) that stores a core line and how it was computed.
-
-    `extra` gives the row's own fields (its invoice or credit note, position, subscription, `bill_on`)
-    or replaces one: a credit-note line stores the amount credited, as a positive amount.
-    """
-    values = {
+def line_values(line: core.Line, **extra) -> dict:
+    """The field values of the row that stores a core line and how it was computed, with `extra`:
+    the row's own fields (its invoice or credit note, position, subscription, `bill_on`)."""
+    return {
+        "kind": line.kind,
         "description": line.description,
         "period_start": line.period.start,
         "period_end": line.period.end,
@@ -28,10 +26,20 @@ def line_from_core(line: core.Line, *, model: type[DocumentLine] = InvoiceLine, 
         "days": line.days,
         "period_days": line.period_days,
         "amount": line.amount,
+        **extra,
     }
-    if model is InvoiceLine:
-        values["kind"] = line.kind  # a credit note's lines are all credits
-    return model(**{**values, **extra})
+
+
+def line_from_core(line: core.Line, *, model: type[DocumentLine] = InvoiceLine, **extra) -> DocumentLine:
+    """The row of `model` (an invoice or credit-note line) that stores a core line and how it was computed.
+
+    `extra` gives the row's own fields or replaces one: a credit-note line stores the amount
+    credited, as a positive amount.
+    """
+    values = line_values(line, **extra)
+    if model is not InvoiceLine:
+        del values["kind"]  # a credit note's lines are all credits
+    return model(**values)
 
 
 def line_to_core(line: InvoiceLine) -> core.Line:
@@ -165,8 +173,8 @@ def rows_insert(objs: list[models.Model]) -> None:
     (unless `ids_reserve` gave it one).
 
     On PostgreSQL the ids are taken from the table's sequence in one statement and the rows
-    written with COPY, in the caller's transaction; `bulk_create`'s per-value preparation
-    costs more than the insert itself. Elsewhere, `bulk_create`.
+    written with COPY (`rows_write`), in the caller's transaction; `bulk_create`'s per-value
+    preparation costs more than the insert itself. Elsewhere, `bulk_create`.
     """
     if not objs:
         return
@@ -178,25 +186,124 @@ def rows_insert(objs: list[models.Model]) -> None:
     refuse_frozen_create(objs)  # the guard DocumentQuerySet.bulk_create applies
     if objs[0].pk is None:
         ids_reserve(objs)
-    meta, quote = model._meta, connection.ops.quote_name
-    with connection.cursor() as cursor:
-        columns = ", ".join(quote(name) for name in names)
-        with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row([obj.pk] + [read(obj) for read in readers])
+    _copy(model._meta.db_table, names, ([obj.pk] + [read(obj) for read in readers] for obj in objs))
     for obj in objs:
         obj._state.adding, obj._state.db = False, connection.alias
 
 
-def ids_reserve(objs: list[models.Model]) -> None:
-    """Give each unsaved object its id from the table's sequence, in one statement (PostgreSQL), before
-    `rows_insert` writes them: rows that point to them can be written first. The objects stay unsaved."""
-    meta, quote = objs[0]._meta, connection.ops.quote_name
+def row_of(model: type[models.Model], values: dict) -> tuple:
+    """The row `rows_write` writes for field `values` (a foreign key by its `_id`, the id under "id", a
+    money field as its `Money`): every column `rows_register` names for `model`, in order, a missing
+    one at the field's default."""
+    row = []
+    for key, default in _row_spec(model):
+        if default is MONEY:
+            money = values[key]
+            row += [money.amount, str(money.currency)]
+        else:
+            row.append(values[key] if key in values else default())
+    return tuple(row)
+
+
+def rows_write(model: type[models.Model], rows: list[tuple]) -> None:
+    """Rows built by `row_of` straight into `model`'s table, in the caller's transaction: the daily
+    run's writer for rows it never needs as instances (no signals, no `save()`, no frozen guard: the
+    rows are the batch's own).
+
+    COPY on PostgreSQL; one `executemany` INSERT elsewhere, each value adapted as the field would.
+    Rows whose id is None are given theirs by the database.
+    """
+    if not rows:
+        return
+    names, _readers = _writer(model)
+    adapters = [_adapter(field) for field in _fields(model)]
+    if rows[0][0] is None:  # the database gives the ids
+        names, adapters, rows = names[1:], adapters[1:], [row[1:] for row in rows]
+    if any(adapters):
+        rows = [tuple(v if a is None else a(v) for a, v in zip(adapters, row, strict=True)) for row in rows]
+    if connection.vendor == "postgresql":
+        _copy(model._meta.db_table, names, rows)
+        return
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [quote(meta.db_table), meta.pk.column, len(objs)],
+        cursor.executemany(
+            f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in names)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(names))})",
+            rows,
         )
-        ids = sorted(pk for (pk,) in cursor.fetchall())
-    for obj, pk in zip(objs, ids, strict=True):
+
+
+def _fields(model: type[models.Model]) -> list[models.Field]:
+    """The field behind each column `_writer` names (a money field's currency column by its own field)."""
+    meta, columns = model._meta, COLUMNS[model]
+    fields = [meta.pk, *(meta.get_field(name) for name in columns.plain)]
+    for name in columns.money:
+        fields += [meta.get_field(name), meta.get_field(f"{name}_currency")]
+    return fields + [meta.get_field(name) for name in columns.prepared]
+
+
+MONEY = object()  # in `_row_spec`: a money field, written as its amount and its currency
+
+
+def _row_spec(model: type[models.Model]) -> list[tuple[str, Callable | object]]:
+    """Each field `row_of` reads, in column order, with its default (or MONEY)."""
+    if model not in _specs:
+        meta, columns = model._meta, COLUMNS[model]
+        spec = [("id", lambda: None)]
+        spec += [(name, meta.get_field(name).get_default) for name in columns.plain]
+        spec += [(name, MONEY) for name in columns.money]
+        spec += [(name, meta.get_field(name).get_default) for name in columns.prepared]
+        _specs[model] = spec
+    return _specs[model]
+
+
+_specs: dict[type[models.Model], list[tuple[str, Callable]]] = {}
+
+
+def _adapter(field: models.Field) -> Callable | None:
+    """How a value of `field` is handed to the driver, where the driver would not take it as it is."""
+    if isinstance(field, models.JSONField | models.FileField):
+        return lambda value: field.get_db_prep_save(value, connection)
+    if connection.vendor == "postgresql":
+        return None
+    if isinstance(field, models.DateTimeField):
+        return connection.ops.adapt_datetimefield_value
+    if isinstance(field, models.DateField):
+        return connection.ops.adapt_datefield_value
+    return None
+
+
+def _copy(table: str, columns: list[str], rows) -> None:
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        with cursor.copy(f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def ids_next(model: type[models.Model], count: int) -> list[int]:
+    """`count` ids for rows of `model` that `rows_write` will write with their id, so that rows pointing
+    to them can be written first: from the table's sequence on PostgreSQL; on SQLite, after the
+    highest id ever given (the caller's transaction holds the write lock: `transaction_mode=IMMEDIATE`)."""
+    meta, quote = model._meta, connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [quote(meta.db_table), meta.pk.column, count],
+            )
+            return sorted(pk for (pk,) in cursor.fetchall())
+        cursor.execute(
+            f"SELECT MAX(n) FROM (SELECT MAX({quote(meta.pk.column)}) AS n FROM {quote(meta.db_table)} "  # noqa: S608
+            "UNION ALL SELECT seq FROM sqlite_sequence WHERE name = %s)",
+            [meta.db_table],
+        )
+        last = cursor.fetchone()[0] or 0
+    return list(range(last + 1, last + 1 + count))
+
+
+def ids_reserve(objs: list[models.Model]) -> None:
+    """Give each unsaved object its id (`ids_next`), before `rows_insert` writes them: rows that point
+    to them can be written first. The objects stay unsaved."""
+    for obj, pk in zip(objs, ids_next(type(objs[0]), len(objs)), strict=True):
         obj.pk = pk

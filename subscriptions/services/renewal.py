@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from billing import plan as core
 from billing.calendar import Period, period_for
 from invoicing.models import Invoice, InvoiceLine
-from invoicing.services import InvoiceDraft, invoice_issue_many, rows_insert
+from invoicing.services import InvoiceDraft, Issued, invoice_issue_many, row_of, rows_write
 from subscriptions.models import CouponRedemption, SeatChange, Subscription
 from subscriptions.selectors import redemption_discount, seats_in_use_by_account
 from subscriptions.services._common import PLAN_LINE, _charged_seats, _describe, _price
@@ -32,14 +32,20 @@ class Renewal:
     terms_changed: bool = False
 
 
-def _begin_period(sub: Subscription, *, in_use: int) -> tuple[Period, core.Line]:
-    """Move `sub` (unsaved) into the period that starts on its `period_end`, reset its paid seats, price them."""
+def _begin_period(sub: Subscription, *, in_use: int, descriptions: dict) -> tuple[Period, core.Line]:
+    """Move `sub` (unsaved) into the period that starts on its `period_end`, reset its paid seats, price them.
+
+    `descriptions` keeps the batch's line descriptions: most renewals of a day share a few.
+    """
     period = period_for(sub.anchor, sub.cycle, sub.period_end)
     sub.period_start, sub.period_end = period.start, period.end
     # fixed: the bought seats, at least the minimum; the bought count itself stays (SPEC §2.3)
     sub.paid_seats = _charged_seats(sub, in_use)
+    key = (sub.account.invoice_language, sub.plan.pk, sub.plan.name, sub.cycle, sub.paid_seats)
+    if key not in descriptions:
+        descriptions[key] = _describe(sub.account, PLAN_LINE, sub.plan, sub.cycle, sub.paid_seats)
     line = core.charge_line(
-        description=_describe(sub.account, PLAN_LINE, sub.plan, sub.cycle, sub.paid_seats),
+        description=descriptions[key],
         unit_price=_price(sub.plan, sub.cycle),
         quantity=sub.paid_seats,
         period=period,
@@ -47,7 +53,7 @@ def _begin_period(sub: Subscription, *, in_use: int) -> tuple[Period, core.Line]
     return period, line
 
 
-def renewals_write(*, renewals: list[Renewal]) -> list[Invoice | None]:
+def renewals_write(*, renewals: list[Renewal]) -> list[Issued | None]:
     """Renew every subscription of `renewals` (SPEC §2.4); the invoice of each, or None if it charged nothing.
 
     The caller holds the subscriptions' row locks, in its transaction (the daily run's chunk or `_run_one`).
@@ -67,11 +73,11 @@ def renewals_write(*, renewals: list[Renewal]) -> list[Invoice | None]:
     waiting: dict[int, list[InvoiceLine]] = {}
     for line in InvoiceLine.objects.filter(subscription__in=subs, invoice__isnull=True).order_by("bill_on", "id"):
         waiting.setdefault(line.subscription_id, []).append(line)
-    drafts, ledger, moved, counted = [], [], {}, []
+    drafts, ledger, moved, counted, descriptions = [], [], {}, [], {}
     for renewal in renewals:
         sub = renewal.subscription
         boundary, seats_before = sub.period_end, (sub.paid_seats, sub.bought_seats)
-        period, line = _begin_period(sub, in_use=in_use[sub.account_id])
+        period, line = _begin_period(sub, in_use=in_use[sub.account_id], descriptions=descriptions)
         if renewal.terms_changed or (sub.paid_seats, sub.bought_seats) != seats_before:
             sub.save()
         else:
@@ -81,13 +87,16 @@ def renewals_write(*, renewals: list[Renewal]) -> list[Invoice | None]:
             _count_period(redemption, sub, on=boundary)
             counted.append(redemption)
         ledger.append(
-            SeatChange(
-                subscription=sub,
-                on=boundary,
-                reason="renewed" if renewal.reason == Invoice.Reason.RENEWAL else "trial ended",
-                seats_in_use=in_use[sub.account_id],
-                paid_seats=sub.paid_seats,
-                bought_seats=sub.bought_seats,
+            row_of(
+                SeatChange,
+                {
+                    "subscription_id": sub.pk,
+                    "on": boundary,
+                    "reason": "renewed" if renewal.reason == Invoice.Reason.RENEWAL else "trial ended",
+                    "seats_in_use": in_use[sub.account_id],
+                    "paid_seats": sub.paid_seats,
+                    "bought_seats": sub.bought_seats,
+                },
             )
         )
         coupon = redemption_discount(redemption, sub)
@@ -106,5 +115,5 @@ def renewals_write(*, renewals: list[Renewal]) -> list[Invoice | None]:
     for (start, end), group in moved.items():
         Subscription.objects.filter(pk__in=[s.pk for s in group]).update(period_start=start, period_end=end)
     _redemptions_save(counted)
-    rows_insert(ledger)
+    rows_write(SeatChange, ledger)
     return invoice_issue_many(drafts=drafts)
