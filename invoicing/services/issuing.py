@@ -343,6 +343,15 @@ def _attach_waiting(lines: list[tuple[int, int, int]]) -> None:
         return
     table = connection.ops.quote_name(InvoiceLine._meta.db_table)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            invoices, positions, ids = (list(column) for column in zip(*lines, strict=True))
+            cursor.execute(
+                f"UPDATE {table} AS line SET invoice_id = new.invoice_id, position = new.position "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::integer[], %s::bigint[]) AS new(invoice_id, position, id) "
+                "WHERE line.id = new.id AND line.invoice_id IS NULL",
+                [invoices, positions, ids],
+            )
+            return
         cursor.executemany(
             f"UPDATE {table} SET invoice_id = %s, position = %s WHERE id = %s AND invoice_id IS NULL",  # noqa: S608
             lines,

@@ -24,6 +24,7 @@ from tests.builders import archive, invite, make_account, make_coupon, make_plan
 from webhooks.models import Event
 
 NOV1, NOV15, DEC1 = date(2026, 11, 1), date(2026, 11, 15), date(2026, 12, 1)
+DEC1_2025 = date(2025, 12, 1)
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +35,8 @@ def _media(settings, tmp_path):
 
 def subscribe(account, plan, **kw) -> Subscription:
     kw.setdefault("cycle", "monthly")
-    return services.subscription_create(account=account, plan=plan, on=NOV1, **kw)
+    kw.setdefault("on", NOV1)
+    return services.subscription_create(account=account, plan=plan, **kw)
 
 
 def world() -> list[Subscription]:
@@ -79,6 +81,10 @@ def world() -> list[Subscription]:
 
     jpy = make_account("Yen")
     subs.append(subscribe(jpy, yen))
+
+    annual = make_account("Annual")
+    invite(annual, 1, on=date(2025, 11, 30))
+    subs.append(subscribe(annual, pro, cycle="annual", on=DEC1_2025))  # its first year ends on Dec 1
 
     ending = make_account("Ending")
     sub = subscribe(ending, pro)
@@ -179,6 +185,7 @@ RENEWALS = {
     "Dropped": ("14.00", "0.00", "0.00", "14.00", [("subscription", 2, "14.00")]),  # 4 paid → 2 in use
     "Minimum": ("21.00", "0.00", "0.00", "21.00", [("subscription", 3, "21.00")]),  # minimum 3 × 7.00
     "Yen": ("900", "0", "0", "900", [("subscription", 1, "900")]),
+    "Annual": ("120.00", "0.00", "0.00", "120.00", [("subscription", 2, "120.00")]),  # 2 seats × 60.00 a year
 }
 
 
@@ -208,9 +215,13 @@ def test_a_renewal_writes_the_rows_worked_out_by_hand(run):
     assert {inv["reason"] for inv in result["invoices"]} == {"renewal"}
     assert {inv["billing_key"] for inv in result["invoices"]} == {f"period:{pk}:{DEC1}" for pk in due[:-1]}
     assert by_name["Quarter"]["discount_label"] == "Coupon QUARTER"
-    # every charge is for the new period [Dec 1, Jan 1): 31 of 31 days
-    charges = [line for inv in result["invoices"] for line in inv["lines"] if line[1] == "subscription"]
-    assert {(line[3], line[4], line[7], line[8]) for line in charges} == {(DEC1, date(2027, 1, 1), 31, 31)}
+    # every charge is for the new period [Dec 1, Jan 1): 31 of 31 days; the annual one's [Dec 1, Dec 1 2027)
+    charges = {name: [line for line in inv["lines"] if line[1] == "subscription"] for name, inv in by_name.items()}
+    assert {(line[3], line[4], line[7], line[8]) for name, lines in charges.items() for line in lines} == {
+        (DEC1, date(2027, 1, 1), 31, 31),
+        (DEC1, date(2027, 12, 1), 365, 365),
+    }
+    assert [line[3:5] for line in charges["Annual"]] == [(DEC1, date(2027, 12, 1))]
     assert by_name["Waiting"]["lines"][0][3:5] == (date(2026, 11, 16), DEC1)  # the waiting line keeps its days
     # The seat ledger: (account, reason, seats in use, paid seats, bought seats)
     assert result["ledger"] == [
@@ -222,11 +233,13 @@ def test_a_renewal_writes_the_rows_worked_out_by_hand(run):
         ("Dropped", "renewed", 2, 2, 0),
         ("Minimum", "renewed", 1, 3, 0),
         ("Yen", "renewed", 1, 1, 0),
+        ("Annual", "renewed", 2, 2, 0),
         ("Ending", "canceled; period ended", 1, 1, 0),
     ]
     # (status, period start, period end, paid seats, bought seats, anchor); the ledger's seats, in the same order
     renewed = [("active", DEC1, date(2027, 1, 1), paid, bought, NOV1) for _, _, _, paid, bought in result["ledger"][:8]]
-    assert result["subscriptions"] == [*renewed, ("expired", NOV1, DEC1, 1, 0, NOV1)]
+    annual = ("active", DEC1, date(2027, 12, 1), 2, 0, DEC1_2025)
+    assert result["subscriptions"] == [*renewed, annual, ("expired", NOV1, DEC1, 1, 0, NOV1)]
     # QUARTER (3 periods) counts its 2nd period from Dec 1; ONCE (1 period) ends, used up
     assert result["redemptions"] == [(2, DEC1, None, ""), (1, NOV1, DEC1, "used up")]
     [(account, amount, memo)] = result["credit"]
@@ -262,7 +275,7 @@ def test_the_daily_run_twice_the_same_day_creates_nothing_the_second_time():
     first = services.billing_run(on=DEC1)
     before = outcome()
     second = services.billing_run(on=DEC1)
-    assert (first.renewed, first.issued, first.expired) == (8, 8, 1)  # the canceled one expires, nothing to bill
+    assert (first.renewed, first.issued, first.expired) == (9, 9, 1)  # the canceled one expires, nothing to bill
     assert (second.renewed, second.issued, second.expired) == (0, 0, 0)
     assert outcome() == before
 
@@ -417,17 +430,17 @@ def test_shares_of_a_run_bill_every_subscription_exactly_once():
     world()
     parts = [services.renewals_run(on=DEC1, part=part, parts=3) for part in range(3)]
     again = services.billing_run(on=DEC1)
-    assert sum(p.renewed for p in parts) == 8 and sum(p.expired for p in parts) == 1  # as one run: 8 renewed
+    assert sum(p.renewed for p in parts) == 9 and sum(p.expired for p in parts) == 1  # as one run: 9 renewed
     assert (again.renewed, again.issued) == (0, 0)
     renewals = Invoice.objects.filter(issued_on=DEC1, reason="renewal")
-    assert renewals.count() == renewals.values("subscription").distinct().count() == 8
+    assert renewals.count() == renewals.values("subscription").distinct().count() == 9
     numbers = sorted(renewals.values_list("number", flat=True))
-    first = Invoice.objects.exclude(issued_on=DEC1).count() + 1
-    assert numbers == [f"INV-2026-{n:06d}" for n in range(first, first + 8)]  # no gap, no repeat
+    first = Invoice.objects.exclude(issued_on=DEC1).filter(issued_on__year=2026).count() + 1
+    assert numbers == [f"INV-2026-{n:06d}" for n in range(first, first + 9)]  # no gap, no repeat
     total = services.RunSummary(on=DEC1)
     for p in parts:
         total.add(p)
-    assert (total.renewed, total.issued, total.expired) == (8, 8, 1)
+    assert (total.renewed, total.issued, total.expired) == (9, 9, 1)
 
 
 @pytest.mark.django_db(transaction=True)
