@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from common.background import enqueue, enqueue_later
 from webhooks import signing
-from webhooks.models import Attempt, Delivery, Event, WebhookEndpoint
+from webhooks.models import Attempt, Delivery, WebhookEndpoint
 
 EXCERPT = 500  # characters of the receiver's answer kept on an attempt
 
@@ -47,11 +47,12 @@ def _send_pairs(deliveries) -> int:
     return len(pairs)
 
 
-def deliveries_create(events: list[Event]) -> list[Delivery]:
-    """A pending delivery of each event to each enabled endpoint that wants its type, sent after commit."""
+def deliveries_create(events: list) -> list[Delivery]:
+    """A pending delivery of each event (an `Event`, or what `events_record` wrote) to each enabled
+    endpoint that wants its type, sent after commit."""
     endpoints = list(WebhookEndpoint.objects.filter(enabled=True))
     rows = [
-        Delivery(event=event, endpoint=endpoint, account_id=event.account_id, next_attempt_at=event.created_at)
+        Delivery(event_id=event.pk, endpoint=endpoint, account_id=event.account_id, next_attempt_at=event.created_at)
         for event in events
         for endpoint in endpoints
         if endpoint.wants(event.type)

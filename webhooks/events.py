@@ -1,13 +1,16 @@
 """Payload snapshots and the one way an event row is written (inside the caller's transaction), with its
 deliveries to the endpoints that want it."""
 
-from datetime import date
+from datetime import date, datetime
+from typing import NamedTuple
+
+from django.utils import timezone
 
 from accounts.models import Account, Membership
 from billing.proration import amount_text
 from common.clock import today
 from invoicing.models import CreditNote, Invoice
-from invoicing.services.rows import rows_insert
+from invoicing.services.rows import ids_next, row_of, rows_write
 from licensing.models import Licence
 from subscriptions.models import Subscription
 from subscriptions.selectors import entitlements_for, product_status, seats_in_use
@@ -103,10 +106,29 @@ def event_record(type: str, *, account_id: int, payload: dict) -> Event:
     return event
 
 
-def events_record(rows: list[tuple[str, int, dict]]) -> list[Event]:
-    """Many events in one statement (a batch of invoices from the daily run: COPY on PostgreSQL); one send
-    per endpoint and account."""
-    events = [Event(type=t, account_id=a, payload=p) for t, a, p in rows]
-    rows_insert(events)
+class Recorded(NamedTuple):
+    """An event `events_record` wrote, as its deliveries need it (no model instance)."""
+
+    pk: int
+    type: str
+    account_id: int
+    created_at: datetime
+
+
+def events_record(rows: list[tuple[str, int, dict]]) -> list[Recorded]:
+    """Many events in one statement (a batch of invoices from the daily run: COPY on PostgreSQL), written
+    as rows; one send per endpoint and account."""
+    if not rows:
+        return []
+    now = timezone.now()
+    ids = ids_next(Event, len(rows))
+    events = [Recorded(pk, type, account_id, now) for pk, (type, account_id, _) in zip(ids, rows, strict=True)]
+    rows_write(
+        Event,
+        [
+            row_of(Event, {"id": e.pk, "type": e.type, "account_id": e.account_id, "created_at": now, "payload": p})
+            for e, (_, _, p) in zip(events, rows, strict=True)
+        ],
+    )
     deliveries_create(events)
     return events

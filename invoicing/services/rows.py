@@ -266,6 +266,8 @@ def _adapter(field: models.Field) -> Callable | None:
         return lambda value: field.get_db_prep_save(value, connection)
     if connection.vendor == "postgresql":
         return None
+    if isinstance(field, models.UUIDField):
+        return lambda value: field.get_db_prep_save(value, connection)
     if isinstance(field, models.DateTimeField):
         return connection.ops.adapt_datetimefield_value
     if isinstance(field, models.DateField):
