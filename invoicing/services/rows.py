@@ -219,8 +219,9 @@ def rows_write(model: type[models.Model], rows: list[tuple]) -> None:
     adapters = [_adapter(field) for field in _fields(model)]
     if rows[0][0] is None:  # the database gives the ids
         names, adapters, rows = names[1:], adapters[1:], [row[1:] for row in rows]
-    if any(adapters):
-        rows = [tuple(v if a is None else a(v) for a, v in zip(adapters, row, strict=True)) for row in rows]
+    adapt = [(i, a) for i, a in enumerate(adapters) if a is not None]
+    if adapt:
+        rows = [_adapted(row, adapt) for row in rows]
     if connection.vendor == "postgresql":
         _copy(model._meta.db_table, names, rows)
         return
@@ -260,10 +261,20 @@ def _row_spec(model: type[models.Model]) -> list[tuple[str, Callable | object]]:
 _specs: dict[type[models.Model], list[tuple[str, Callable]]] = {}
 
 
+def _adapted(row: tuple, adapt: list[tuple[int, Callable]]) -> list:
+    row = list(row)
+    for i, a in adapt:
+        row[i] = a(row[i])
+    return row
+
+
 def _adapter(field: models.Field) -> Callable | None:
     """How a value of `field` is handed to the driver, where the driver would not take it as it is."""
-    if isinstance(field, models.JSONField | models.FileField):
-        return lambda value: field.get_db_prep_save(value, connection)
+    if isinstance(field, models.JSONField):
+        ops, encoder = connection.ops, field.encoder
+        return lambda value: None if value is None else ops.adapt_json_value(value, encoder)
+    if isinstance(field, models.FileField):
+        return lambda value: str(value or "")
     if connection.vendor == "postgresql":
         return None
     if isinstance(field, models.UUIDField):
