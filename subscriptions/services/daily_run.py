@@ -232,6 +232,8 @@ def renewals_run(*, on: date, accounts=None, progress=None, part: int = 0, parts
         done += len(ids)
         if progress is not None:
             progress(done, max(total, done))
+        if len(ids) < RUN_CHUNK:
+            break  # a short chunk was the last: no need to ask once more (one query less, issue 15)
     return summary
 
 
