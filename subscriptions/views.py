@@ -184,7 +184,7 @@ def _detail_context(request, *, coupon_form=None) -> dict:
         return ctx
     seats = seat_summary(account, sub)
     free = seats["free"]
-    next_result = next_invoice_preview(sub)
+    next_result = next_invoice_preview(sub, documents_only=True)
     redemption = active_redemption(sub)
     refund_until = refund_window_end(sub) if sub.plan.refund_window_days else None
     ctx.update(
@@ -241,7 +241,7 @@ def _next_invoice_change(service, kwargs: dict, result: Preview, locale: str, af
     if sub is None or result.refused or sub.is_expired:
         return ""
     before_on = next_billing_day(sub)
-    before = next_invoice_preview(sub, on=before_on)
+    before = next_invoice_preview(sub, on=before_on, documents_only=True)
     after, after_on = after or preview_next_invoice_after(service, **kwargs)
     if after.refused:
         return ""
