@@ -403,7 +403,11 @@ def confirm(service: Callable, /, *, expected: str, **kwargs) -> tuple[bool, Pre
 def next_billing_day(subscription: Subscription) -> date:
     """The day the daily run next issues something: the period end, or earlier waiting lines' day."""
     first = InvoiceLine.objects.filter(subscription=subscription, invoice__isnull=True).aggregate(d=Min("bill_on"))["d"]
-    return min(d for d in (subscription.period_end, first) if d is not None)
+    return _billing_day(subscription, first)
+
+
+def _billing_day(subscription: Subscription, first_waiting: date | None) -> date:
+    return min(d for d in (subscription.period_end, first_waiting) if d is not None)
 
 
 def next_invoice_preview(
@@ -453,10 +457,14 @@ def _bill_next(account) -> date | None:
     sub = latest_subscription(account)
     if sub is None or sub.is_expired:
         return None
-    billed_on = next_billing_day(sub)
-    earlier = None
-    while (earlier := _first_waiting_day(account, after=earlier, before=billed_on)) is not None:
+    # `next_billing_day` and the account's first waiting day, in one query.
+    waiting = InvoiceLine.objects.filter(subscription__account=account, invoice__isnull=True)
+    days = waiting.aggregate(own=Min("bill_on", filter=Q(subscription=sub)), first=Min("bill_on"))
+    billed_on = _billing_day(sub, days["own"])
+    earlier = days["first"] if days["first"] is not None and days["first"] < billed_on else None
+    while earlier is not None:
         billing_run(on=earlier, accounts=[account])
+        earlier = _first_waiting_day(account, after=earlier, before=billed_on)
     billing_run(on=billed_on, accounts=[account])
     return billed_on
 
