@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.db import transaction
+
 _state: ContextVar[dict | None] = ContextVar("prorata_dry_run", default=None)
 
 
@@ -33,3 +35,11 @@ def provisional_offset(series: str, count: int) -> int:
     start = numbers.get(series, 0)
     numbers[series] = start + count
     return start
+
+
+def atomic():
+    """`transaction.atomic()` for a block of the daily run: one transaction when run for real, and inside a
+    dry run no savepoint of its own (two queries less a block, issue 15). An error in it still rolls the
+    whole dry run back: the preview that runs it catches nothing it goes on querying after.
+    """
+    return transaction.atomic(savepoint=not is_dry_run())

@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 
 from accounts.models import Account
 from common.background import enqueue
+from common.dryrun import is_dry_run
 from invoicing.formatting import day, money
 from invoicing.models import Invoice
 from invoicing.selectors import invoice_outstanding
@@ -50,7 +51,13 @@ def invoice_reminder_kinds(*, issued_on: date, due_on: date, lock_on: date, on: 
 
 
 def reminders_send(*, on: date, accounts=None) -> dict[str, int]:
-    """Send the reminders due on `on`. Called by the daily dunning run; one query per kind of candidate."""
+    """Send the reminders due on `on`. Called by the daily dunning run; one query per kind of candidate.
+
+    A dry run (a preview of the daily run) reminds no one, so it records no reminder either: nothing a
+    preview shows depends on them.
+    """
+    if is_dry_run():
+        return {"invoice_reminders": 0, "trial_reminders": 0}
     return {
         "invoice_reminders": _invoice_reminders(on=on, accounts=accounts),
         "trial_reminders": _trial_reminders(on=on, accounts=accounts),

@@ -12,18 +12,18 @@ preview sends nothing.
 
 import copy
 import hashlib
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from django.db import connection, models, transaction
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from moneyed import Money
 
-from accounts.models import Account
 from billing.calendar import Period
 from billing.proration import zero
 from common.dryrun import dry_run
@@ -33,7 +33,7 @@ from invoicing.formatting import day, line_explain, money
 from invoicing.models import CreditNote, Invoice, InvoiceLine, Payment, Refund
 from invoicing.selectors import invoice_outstanding
 from subscriptions.models import SeatAddBilling, SeatRemoval, Subscription
-from subscriptions.selectors import live_subscription, seats_in_use, subscription_period
+from subscriptions.selectors import seat_state, subscription_period
 
 
 @dataclass(frozen=True)
@@ -175,13 +175,14 @@ def _line(line, locale: str, bill_on: date | None = None) -> LinePreview:
     )
 
 
-def invoice_preview(invoice: Invoice, locale: str = "en_US") -> InvoicePreview:
-    """An issued invoice as the same dataclass a preview shows, to compare the two."""
+def invoice_preview(invoice: Invoice, locale: str = "en_US", lines=None) -> InvoicePreview:
+    """An issued invoice as the same dataclass a preview shows, to compare the two; `lines` when already read."""
+    lines = invoice.lines.all() if lines is None else lines
     return InvoicePreview(
         reason=invoice.get_reason_display(),
         issued_on=invoice.issued_on,
         due_on=invoice.due_on,
-        lines=tuple(_line(x, locale) for x in sorted(invoice.lines.all(), key=lambda x: (x.position, x.pk))),
+        lines=tuple(_line(x, locale) for x in sorted(lines, key=lambda x: (x.position, x.pk))),
         subtotal=invoice.subtotal,
         discount=invoice.discount,
         discount_label=invoice.discount_label,
@@ -224,12 +225,13 @@ def _account_of(kwargs: dict):
     return None
 
 
-def _seats(account) -> Seats | None:
+def _state(account) -> tuple[Seats | None, bool]:
+    """The account's seats and whether it is locked, in one query (`selectors.seat_state`)."""
     if account is None:
-        return None
-    sub = live_subscription(account)
-    return Seats(
-        in_use=seats_in_use(account),
+        return None, False
+    sub, in_use, locked_on = seat_state(account)
+    seats = Seats(
+        in_use=in_use,
         paid=sub.paid_seats if sub else None,
         status=sub.status if sub else None,
         seat_removal=sub.plan.seat_removal if sub else None,
@@ -237,6 +239,7 @@ def _seats(account) -> Seats | None:
         seat_add_billing=sub.plan.seat_add_billing(sub.cycle) if sub else None,
         minimum_invoice=sub.plan.minimum_invoice if sub else None,
     )
+    return seats, locked_on is not None
 
 
 _MARKED = (Invoice, InvoiceLine, CreditNote, Refund, Payment)
@@ -271,33 +274,46 @@ def _invoice_changes(owed: dict) -> list[InvoiceChange]:
     return changes
 
 
-def _locked(account) -> bool:
-    return account is not None and Account.objects.filter(pk=account.pk, locked_on__isnull=False).exists()
-
-
 def _capture(marks: dict, account, locale: str) -> Preview:
+    """What was written since `marks`. The marks again say which kinds of row are new: only those are read."""
+    new = {model for model, mark in _marks().items() if mark > marks[model]}
     scope = {"account": account} if account is not None else {}
-    invoices = (
-        Invoice.objects.filter(pk__gt=marks[Invoice], **scope).prefetch_related("lines").order_by("issued_on", "pk")
-    )
-    waiting = InvoiceLine.objects.filter(pk__gt=marks[InvoiceLine], invoice__isnull=True)
-    notes = CreditNote.objects.filter(pk__gt=marks[CreditNote], **scope).prefetch_related("lines")
-    refunds = Refund.objects.filter(pk__gt=marks[Refund]).select_related("invoice")
-    payments = Payment.objects.filter(pk__gt=marks[Payment]).select_related("invoice")
-    if account is not None:
-        waiting = waiting.filter(subscription__account=account)
-        refunds = refunds.filter(invoice__account=account)
-        payments = payments.filter(invoice__account=account)
+    invoices, lines, notes, refunds, payments = [], [], [], [], []
+    if Invoice in new:
+        invoices = list(Invoice.objects.filter(pk__gt=marks[Invoice], **scope).order_by("issued_on", "pk"))
+    if invoices or InvoiceLine in new:
+        # The new invoices' lines (some waited from before the marks) and the new waiting lines, in one query.
+        waiting = Q(pk__gt=marks[InvoiceLine], invoice__isnull=True)
+        if account is not None:
+            waiting &= Q(subscription__account=account)
+        lines = list(
+            InvoiceLine.objects.filter(Q(invoice__in=[inv.pk for inv in invoices]) | waiting).order_by("bill_on", "pk")
+        )
+    if CreditNote in new:
+        notes = (
+            CreditNote.objects.filter(pk__gt=marks[CreditNote], **scope)
+            .select_related("invoice")
+            .prefetch_related("lines", "credit_entries")
+            .order_by("issued_on", "pk")
+        )
+    if Refund in new:
+        refunds = Refund.objects.filter(pk__gt=marks[Refund]).select_related("invoice").order_by("pk")
+        refunds = refunds.filter(invoice__account=account) if account is not None else refunds
+    if Payment in new:
+        payments = Payment.objects.filter(pk__gt=marks[Payment]).select_related("invoice").order_by("pk")
+        payments = payments.filter(invoice__account=account) if account is not None else payments
+    by_invoice = defaultdict(list)
+    for line in lines:
+        by_invoice[line.invoice_id].append(line)
+    seats_after, locked_after = _state(account)
     return Preview(
-        invoices=[invoice_preview(inv, locale) for inv in invoices],
-        waiting=[_line(w, locale, bill_on=w.bill_on) for w in waiting.order_by("bill_on", "pk")],
-        credit_notes=[credit_note_preview(n, locale) for n in notes.order_by("issued_on", "pk")],
-        refunds=[RefundPreview(r.invoice.number or "", r.amount, r.on) for r in refunds.order_by("pk")],
-        payments=[
-            PaymentPreview(p.invoice.number or "", p.amount, p.on, p.get_method_display())
-            for p in payments.order_by("pk")
-        ],
-        seats_after=_seats(account),
+        invoices=[invoice_preview(inv, locale, lines=by_invoice[inv.pk]) for inv in invoices],
+        waiting=[_line(w, locale, bill_on=w.bill_on) for w in by_invoice[None]],
+        credit_notes=[credit_note_preview(n, locale) for n in notes],
+        refunds=[RefundPreview(r.invoice.number or "", r.amount, r.on) for r in refunds],
+        payments=[PaymentPreview(p.invoice.number or "", p.amount, p.on, p.get_method_display()) for p in payments],
+        seats_after=seats_after,
+        locked_after=locked_after,
     )
 
 
@@ -321,30 +337,47 @@ def _locale(account) -> str:
 
 def preview(service: Callable, /, **kwargs) -> Preview:
     """Run `service(**kwargs)`, capture what it wrote, and roll it all back."""
+    return _preview(service, kwargs)
+
+
+def _preview(service: Callable, kwargs: dict, *, settled: bool = True) -> Preview:
+    """`preview`; without `settled`, only the documents written and the seats after, two queries less.
+
+    (No seats or lock before, no `changed_invoices`: what a page that shows only the documents needs.)
+    """
     account = _account_of(kwargs)
     locale = _locale(account)
     try:
         with dry_run(), transaction.atomic():
+            before = _state(account) if settled else (None, False)
             try:
-                result = _run(service, _detached(kwargs), account, locale)
-            except Refused as refused:
-                raise _Rollback(
-                    Preview(refused=str(refused), refused_field=refused.field, seats_before=_seats(account))
-                )
+                result = _run(service, _detached(kwargs), account, locale, before=before, settled=settled)
+            except Refused as refused:  # the service's own transaction is rolled back: the seats are as before
+                raise _Rollback(Preview(refused=str(refused), refused_field=refused.field, seats_before=before[0]))
             raise _Rollback(result)
     except _Rollback as rollback:
         return rollback.preview
 
 
-def _run(service: Callable, kwargs: dict, account, locale: str, marks: dict | None = None) -> Preview:
-    """`service(**kwargs)` in the current transaction, and what it wrote and settled."""
-    before = _seats(account)
-    marks, owed, locked = marks or _marks(), _owed(account), _locked(account)
+def _run(
+    service: Callable,
+    kwargs: dict,
+    account,
+    locale: str,
+    marks: dict | None = None,
+    before: tuple | None = None,
+    settled: bool = True,
+) -> Preview:
+    """`service(**kwargs)` in the current transaction, and what it wrote and (if `settled`) settled.
+
+    `before` is the account's `_state` when the caller has read it already.
+    """
+    seats, locked = before or _state(account)
+    marks, owed = marks or _marks(), _owed(account) if settled else {}
     value = service(**kwargs)
     result = _capture(marks, account, locale)
-    result.seats_before, result.value = before, value
+    result.seats_before, result.locked_before, result.value = seats, locked, value
     result.changed_invoices = _invoice_changes(owed)
-    result.locked_before, result.locked_after = locked, _locked(account)
     return result
 
 
@@ -370,14 +403,26 @@ def confirm(service: Callable, /, *, expected: str, **kwargs) -> tuple[bool, Pre
 def next_billing_day(subscription: Subscription) -> date:
     """The day the daily run next issues something: the period end, or earlier waiting lines' day."""
     first = InvoiceLine.objects.filter(subscription=subscription, invoice__isnull=True).aggregate(d=Min("bill_on"))["d"]
-    return min(d for d in (subscription.period_end, first) if d is not None)
+    return _billing_day(subscription, first)
 
 
-def next_invoice_preview(subscription: Subscription) -> Preview:
-    """What the daily `billing_run` will issue on the next billing day (renewal, true-up, trial end)."""
+def _billing_day(subscription: Subscription, first_waiting: date | None) -> date:
+    return min(d for d in (subscription.period_end, first_waiting) if d is not None)
+
+
+def next_invoice_preview(
+    subscription: Subscription, *, on: date | None = None, documents_only: bool = False
+) -> Preview:
+    """What the daily `billing_run` will issue on the next billing day (renewal, true-up, trial end).
+
+    `on` is that day (`next_billing_day`) when the caller knows it already. With `documents_only`, the
+    preview leaves out what the run settles and the lock before (see `_preview`): for pages that show
+    only the invoice.
+    """
     from subscriptions.services import billing_run
 
-    return preview(billing_run, on=next_billing_day(subscription), accounts=[subscription.account])
+    on = on or next_billing_day(subscription)
+    return _preview(billing_run, {"on": on, "accounts": [subscription.account]}, settled=not documents_only)
 
 
 def preview_through(service: Callable, /, *, until: date, **kwargs) -> Preview:
@@ -412,10 +457,14 @@ def _bill_next(account) -> date | None:
     sub = latest_subscription(account)
     if sub is None or sub.is_expired:
         return None
-    billed_on = next_billing_day(sub)
-    earlier = None
-    while (earlier := _first_waiting_day(account, after=earlier, before=billed_on)) is not None:
+    # `next_billing_day` and the account's first waiting day, in one query.
+    waiting = InvoiceLine.objects.filter(subscription__account=account, invoice__isnull=True)
+    days = waiting.aggregate(own=Min("bill_on", filter=Q(subscription=sub)), first=Min("bill_on"))
+    billed_on = _billing_day(sub, days["own"])
+    earlier = days["first"] if days["first"] is not None and days["first"] < billed_on else None
+    while earlier is not None:
         billing_run(on=earlier, accounts=[account])
+        earlier = _first_waiting_day(account, after=earlier, before=billed_on)
     billing_run(on=billed_on, accounts=[account])
     return billed_on
 
@@ -455,11 +504,11 @@ def preview_with_next_invoice(service: Callable, /, **kwargs) -> tuple[Preview, 
     locale = _locale(account)
     try:
         with dry_run(), transaction.atomic():
-            marks = _marks()
+            marks, before = _marks(), _state(account)
             try:
-                result = _run(service, _detached(kwargs), account, locale, marks=marks)
+                result = _run(service, _detached(kwargs), account, locale, marks=marks, before=before)
             except Refused as refused:
-                no = Preview(refused=str(refused), refused_field=refused.field, seats_before=_seats(account))
+                no = Preview(refused=str(refused), refused_field=refused.field, seats_before=before[0])
                 raise _Rollback((no, no, None))
             try:
                 billed_on = _bill_next(account)

@@ -3,7 +3,8 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from moneyed import Money
 
 from accounts.models import Account, Membership
@@ -61,12 +62,42 @@ def seat_summary(account: Account, sub: Subscription | None) -> dict:
 
 
 def live_subscription(account: Account) -> Subscription | None:
-    """The account's subscription that has not expired, if any."""
-    return Subscription.objects.select_related("plan").filter(account=account).exclude(status="expired").first()
+    """The account's subscription that has not expired, if any; its `account` is `account` (read with no query)."""
+    return account.subscriptions.select_related("plan").exclude(status="expired").first()
+
+
+def _seats_taken(account_ref: OuterRef) -> Coalesce:
+    """`seats_in_use` of the account `account_ref` points at, as a subquery."""
+    taken = _seat_takers().filter(account=account_ref).order_by().values("account").annotate(n=Count("id"))
+    return Coalesce(Subquery(taken.values("n")), 0)
+
+
+def seat_state(account: Account) -> tuple[Subscription | None, int, date | None]:
+    """`live_subscription` (its plan and account loaded), `seats_in_use` and the account's `locked_on`, in one query.
+
+    What a preview reads before and after the change it runs (issue 15).
+    """
+    sub = (
+        Subscription.objects.select_related("plan", "account")
+        .filter(account=account)
+        .exclude(status="expired")
+        .annotate(taken=_seats_taken(OuterRef("account_id")))
+        .first()
+    )
+    if sub is not None:
+        return sub, sub.taken, sub.account.locked_on
+    row = (
+        Account.objects.filter(pk=account.pk)
+        .annotate(taken=_seats_taken(OuterRef("pk")))
+        .values_list("taken", "locked_on")
+        .first()
+    )
+    return (None, *row) if row is not None else (None, 0, None)
 
 
 def latest_subscription(account: Account) -> Subscription | None:
-    return Subscription.objects.select_related("plan").filter(account=account).order_by("-created_at", "-id").first()
+    """The account's newest subscription, if any; its `account` is `account`."""
+    return account.subscriptions.select_related("plan").order_by("-created_at", "-id").first()
 
 
 def account_status(account: Account) -> str:

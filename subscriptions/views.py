@@ -62,6 +62,12 @@ def _detail_url() -> str:
     return reverse("subscriptions:detail")
 
 
+def _seen(request, sub: Subscription | None) -> Subscription | None:
+    """Keep the live subscription the view has read for the page's trial banner (context_processors): one query."""
+    request.live_subscription = sub
+    return sub
+
+
 def outcome_summary(result: Preview, locale: str) -> str:
     """The documents a confirmed change wrote, in one sentence for the flash message."""
     parts = []
@@ -171,13 +177,14 @@ def _detail_context(request, *, coupon_form=None) -> dict:
     on = today(account)
     locale = _locale(request)
     sub = latest_subscription(account)
+    _seen(request, sub if sub is not None and not sub.is_expired else None)  # the newest is the live one, if any
     ctx = {"locale": locale, "today": on, "sub": sub, "account": account, "seller": settings.SELLER}
     if sub is None or sub.is_expired:
         ctx["subscribe_form"] = SubscribeForm(account=account)
         return ctx
     seats = seat_summary(account, sub)
     free = seats["free"]
-    next_result = next_invoice_preview(sub)
+    next_result = next_invoice_preview(sub, documents_only=True)
     redemption = active_redemption(sub)
     refund_until = refund_window_end(sub) if sub.plan.refund_window_days else None
     ctx.update(
@@ -233,7 +240,8 @@ def _next_invoice_change(service, kwargs: dict, result: Preview, locale: str, af
     sub = kwargs.get("subscription")
     if sub is None or result.refused or sub.is_expired:
         return ""
-    before, before_on = next_invoice_preview(sub), next_billing_day(sub)
+    before_on = next_billing_day(sub)
+    before = next_invoice_preview(sub, on=before_on, documents_only=True)
     after, after_on = after or preview_next_invoice_after(service, **kwargs)
     if after.refused:
         return ""
@@ -319,7 +327,7 @@ def _live_required(view):
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        sub = live_subscription(request.account)
+        sub = _seen(request, live_subscription(request.account))
         if sub is None:
             messages.info(request, _("There is no subscription to change; choose a plan first."))
             return redirect(_detail_url())
@@ -663,7 +671,7 @@ def membership_change_confirmation(request, *, service, kwargs: dict, title: str
     locale = _locale(request)
     expected = request.POST.get("fingerprint")
     changed = False
-    sub = live_subscription(request.account)
+    sub = _seen(request, live_subscription(request.account))
     if not expected and (sub is None or sub.is_trialing):
         return None, Preview(value=service(**kwargs))  # no paid subscription: seats cost nothing
     if expected:

@@ -10,13 +10,19 @@ worker is doing right now costs nothing but a second look.
 
 from datetime import date
 
+from common.dryrun import is_dry_run
 from invoicing.services.delivery import invoice_deliver_pending
 from invoicing.services.receipts import receipts_deliver_pending
 from invoicing.signals import pending_swept
 
 
 def pending_requeue(*, on: date | None = None, accounts=None) -> dict:
-    """Queue again everything pending (for `accounts`, or all); how many of each, queued after commit."""
+    """Queue again everything pending (for `accounts`, or all); how many of each, queued after commit.
+
+    A dry run queues nothing, so it does not look for what is pending either.
+    """
+    if is_dry_run():
+        return {}
     from invoicing.stripe_services import card_work_requeue
 
     counts = {"documents": invoice_deliver_pending(on=on, accounts=accounts)}

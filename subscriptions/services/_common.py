@@ -65,6 +65,12 @@ def _lock(sub: Subscription) -> Subscription:
     return Subscription.objects.select_for_update().select_related("plan", "account").get(pk=sub.pk)
 
 
+def _lock_live(account: Account) -> Subscription | None:
+    """The account's live subscription (`selectors.live_subscription`), read under the same lock as `_lock`."""
+    live = Subscription.objects.select_for_update().select_related("plan", "account")
+    return live.filter(account=account).exclude(status=Status.EXPIRED).first()
+
+
 def _check_paid_up(sub: Subscription) -> None:
     """A locked or past-due account settles what it owes before it buys more (issue 17, item 9).
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from moneyed import Money
 
@@ -16,9 +15,10 @@ from accounts.vies import vies_checks_run
 from billing import plan as core
 from billing.calendar import period_for
 from billing.proration import amount_text
+from common.dryrun import atomic
 from invoicing.models import Invoice, InvoiceLine
 from invoicing.services import pending_requeue
-from subscriptions.models import Cycle, Plan, Subscription
+from subscriptions.models import Cycle, Subscription
 from subscriptions.selectors import waiting_lines
 from subscriptions.services._common import Status, _expire, _issue
 from subscriptions.services.dunning import dunning_run
@@ -161,7 +161,7 @@ class RunSummary:
 
 def _run_one(pk: int, *, on: date, summary: RunSummary) -> None:
     """Everything but a plain renewal, one subscription per transaction: trial ends, expiries, switches, true-ups."""
-    with transaction.atomic():
+    with atomic():
         sub = (
             Subscription.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("plan", "account")
@@ -209,17 +209,14 @@ def renewals_run(*, on: date, accounts=None, progress=None, part: int = 0, parts
     done, last = 0, 0
     while ids := list(due.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:RUN_CHUNK]):
         last = ids[-1]
-        with transaction.atomic():
+        with atomic():
             claimed = list(
                 Subscription.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("account")
+                .select_related("account", "plan")
                 .filter(pk__in=ids)
                 .exclude(status=Status.EXPIRED)
                 .order_by("pk")
             )
-            plans = Plan.objects.in_bulk({sub.plan_id for sub in claimed})
-            for sub in claimed:
-                sub.plan = plans[sub.plan_id]
             plain = [sub for sub in claimed if _plain_renewal(sub, on=on)]
             if plain:
                 summary.subscriptions += len(plain)
@@ -232,6 +229,8 @@ def renewals_run(*, on: date, accounts=None, progress=None, part: int = 0, parts
         done += len(ids)
         if progress is not None:
             progress(done, max(total, done))
+        if len(ids) < RUN_CHUNK:
+            break  # a short chunk was the last: no need to ask once more (one query less, issue 15)
     return summary
 
 

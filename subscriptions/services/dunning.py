@@ -6,6 +6,7 @@ from django.db import transaction
 
 from accounts.models import Account
 from accounts.services import history_record
+from common.dryrun import atomic
 from invoicing.models import Invoice
 from subscriptions.models import Subscription
 from subscriptions.notifications import reminders_send
@@ -63,7 +64,7 @@ def dunning_run(*, on: date, accounts=None) -> dict:
     if accounts is not None:
         qs = qs.filter(account__in=accounts)
     for inv in qs:
-        with transaction.atomic():
+        with atomic():
             if inv.subscription_id:
                 subscription_sync_status(subscription=_lock(inv.subscription), on=on)
             if lock_day(inv) <= on and not inv.account.locked_on:

@@ -14,7 +14,7 @@ from common.errors import Refused
 from invoicing.models import CreditNote, Invoice, InvoiceLine
 from invoicing.services import credit_note_issue, line_from_core
 from subscriptions.models import SeatAddBilling, SeatMode, SeatRemoval, Subscription
-from subscriptions.selectors import charged_fraction, live_subscription, seats_in_use, subscription_period
+from subscriptions.selectors import charged_fraction, seats_in_use, subscription_period
 from subscriptions.services._common import (
     ADDED_LINE,
     REMOVED_LINE,
@@ -28,6 +28,7 @@ from subscriptions.services._common import (
     _issue,
     _ledger,
     _lock,
+    _lock_live,
     _price,
     _seats_removed,
 )
@@ -98,10 +99,9 @@ def subscription_sync_seats(*, account: Account, on: date, by=None, reason: str 
 
     Called inside the membership service's transaction; a Refused rolls the change back.
     """
-    sub = live_subscription(account)
+    sub = _lock_live(account)
     if sub is None:
         return SeatOutcome()
-    sub = _lock(sub)
     plan = sub.plan
     in_use = seats_in_use(account)
     outcome = SeatOutcome()
