@@ -30,6 +30,7 @@ from accounts.models import Account
 from accounts.tax import vat_id_validated
 from billing import tax as rules
 from common.clock import today
+from common.dryrun import is_dry_run
 from common.errors import Refused
 from common.locales import page_locale
 
@@ -163,8 +164,11 @@ def vies_checks_run(*, on: date, accounts) -> int:
     """Before the day's renewals: check the VAT IDs whose evidence would not hold on `on`.
 
     `accounts` is a queryset (or ids) of the accounts renewing. Each is asked at most once a
-    day; returns how many were asked.
+    day; returns how many were asked. A preview's dry run asks nobody (a preview never calls out):
+    it bills on the evidence as it stands.
     """
+    if is_dry_run():
+        return 0
     asked = 0
     candidates = Account.objects.filter(pk__in=accounts, tax_rate__isnull=True).exclude(tax_id="")
     for account in candidates.iterator():

@@ -17,7 +17,8 @@ from accounts.vies import ViesUnavailable, vies_ask, vies_check, vies_notice
 from billing.tax import EU_CONSUMER, REVERSE_CHARGE
 from invoicing.models import Invoice
 from subscriptions import services
-from subscriptions.models import Cycle
+from subscriptions.models import Cycle, Subscription
+from subscriptions.previews import next_invoice_preview
 from tests.builders import make_account, make_plan, owner_of
 
 NOV_1, DEC_1 = dt.date(2026, 11, 1), dt.date(2026, 12, 1)
@@ -135,6 +136,18 @@ def test_the_daily_run_asks_again_before_renewing_when_the_evidence_is_too_old(v
     buyer.refresh_from_db()
     assert (buyer.vies_valid_on, buyer.vies_consultation) == (DEC_1, "WAPIAAAAW0000001")
     assert (invoice.tax_reason, invoice.total) == (REVERSE_CHARGE, eur("100.00"))
+
+
+def test_a_preview_of_the_next_invoice_asks_vies_nothing(vies, buyer):
+    # The same too-old evidence: the real run would ask first; the preview bills on the evidence as it stands.
+    old = DEC_1 - dt.timedelta(days=100)
+    Account.objects.filter(pk=buyer.pk).update(tax_id=FR_VAT, vies_valid=True, vies_checked_on=old, vies_valid_on=old)
+    vies.valid.add(FR_VAT)
+    preview = next_invoice_preview(Subscription.objects.get(account=buyer))
+    assert vies.asked == []
+    [invoice] = preview.invoices
+    assert (invoice.issued_on, invoice.tax_rate, invoice.total) == (DEC_1, Decimal("0.20"), eur("120.00"))
+    assert not Invoice.objects.filter(issued_on=DEC_1).exists()
 
 
 def test_a_rolled_back_change_asks_nothing(vies, buyer, django_capture_on_commit_callbacks):
