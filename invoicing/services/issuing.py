@@ -21,7 +21,7 @@ from invoicing.models import CreditEntry, Invoice, InvoiceLine
 from invoicing.selectors import credit_balances
 from invoicing.services.delivery import documents_queue
 from invoicing.services.numbering import INVOICE_SERIES, numbers_allocate
-from invoicing.services.rows import ids_next, line_to_core, line_values, row_of, rows_insert, rows_write
+from invoicing.services.rows import ids_next, line_to_core, line_values, row_of, rows_write
 from invoicing.signals import invoices_issued
 
 
@@ -200,12 +200,23 @@ def _issue(drafts: list[InvoiceDraft]) -> list[Invoice | None]:
     _attach_waiting(
         [(inv.pk, i, w.pk) for inv, (d, _) in zip(invoices, todo, strict=True) for i, w in enumerate(d.waiting, 1)]
     )
-    todo_of = zip(invoices, todo, strict=True)
-    rows_insert([InvoiceLine(**v) for inv, (d, lines) in todo_of for v in _line_values(inv.pk, d, lines)])
-    entries = []
-    for inv, (_tax, totals) in zip(invoices, priced, strict=True):
-        entries += [CreditEntry(**v) for v in _entry_values({"id": inv.pk, **_invoice_values_of(inv)}, totals)]
-    rows_insert(entries)
+    # The lines and ledger entries are the new drafts' own: written as rows, as the batch writes them.
+    rows_write(
+        InvoiceLine,
+        [
+            row_of(InvoiceLine, v)
+            for inv, (d, lines) in zip(invoices, todo, strict=True)
+            for v in _line_values(inv.pk, d, lines)
+        ],
+    )
+    rows_write(
+        CreditEntry,
+        [
+            row_of(CreditEntry, v)
+            for inv, (_tax, totals) in zip(invoices, priced, strict=True)
+            for v in _entry_values({"id": inv.pk, **_invoice_values_of(inv)}, totals)
+        ],
+    )
     for inv in invoices:
         inv.status = Invoice.Status.PAID if inv.paid_on is not None else Invoice.Status.OPEN
         inv.save(update_fields=["status"])
