@@ -100,7 +100,7 @@ def arr(monthly: Money) -> Money:
     return monthly * 12
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """One subscription's MRR and paid seats at a moment; `paid_before` if its customer ever paid before."""
 
@@ -163,7 +163,10 @@ def month_movements(opening: dict, closing: dict, *, paid_before: Iterable, curr
     result = MonthMovements(currency, _total(opening.values(), currency), _total(closing.values(), currency))
     totals: dict[str, Decimal] = {}  # added as Decimals, one Money per movement at the end
     for key in opening.keys() | closing.keys():
-        moved = classify(opening.get(key), closing.get(key), paid_before=key in paid_before, currency=currency)
+        before, after = opening.get(key), closing.get(key)
+        if before is not None and after is not None and before.mrr == after.mrr:
+            continue  # no movement (classify would say so)
+        moved = classify(before, after, paid_before=key in paid_before, currency=currency)
         for name, amount in moved.items():
             totals[name] = totals.get(name, nothing.amount) + amount.amount
     result.movements = {name: Money(total, currency) for name, total in totals.items()}

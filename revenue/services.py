@@ -140,30 +140,27 @@ def _mrr(plan: Plan, cycle, status, paid_seats, period_end, cancel, coupon, on) 
 def _by_account(rows) -> dict[str, dict[int, core.Snapshot]]:
     """currency → account id → Snapshot (MRR and paid seats of the account's paying subscriptions).
 
-    `rows` are (currency, account id, MRR, paid seats); the sums are Decimal (exact), one Money per account.
+    `rows` are snapshot rows (tuples of COLUMNS); the sums are Decimal (exact), one Money per account.
     """
-    sums: dict[str, dict[int, list]] = defaultdict(dict)
-    for currency, account_id, mrr, seats in rows:
+    mrrs: dict[str, dict[int, Decimal]] = defaultdict(dict)
+    seats: dict[str, dict[int, int]] = defaultdict(dict)
+    for _, _, _, account_id, currency, mrr, paid_seats, _ in rows:
         if mrr <= 0:
             continue
-        before = sums[currency].get(account_id)
-        if before is None:
-            sums[currency][account_id] = [mrr, seats]
+        if account_id in mrrs[currency]:
+            mrrs[currency][account_id] += mrr
+            seats[currency][account_id] += paid_seats
         else:
-            before[0] += mrr
-            before[1] += seats
+            mrrs[currency][account_id] = mrr
+            seats[currency][account_id] = paid_seats
     return {
-        currency: {k: core.Snapshot(Money(mrr, currency), seats) for k, (mrr, seats) in accounts.items()}
-        for currency, accounts in sums.items()
+        currency: {k: core.Snapshot(Money(mrr, currency), seats[currency][k]) for k, mrr in accounts.items()}
+        for currency, accounts in mrrs.items()
     }
 
 
 def _snapshot_rows(month: date):
-    return (
-        SubscriptionMonth.objects.filter(month=month, mrr__gt=0)
-        .order_by()
-        .values_list("currency", "account_id", "mrr", "paid_seats")
-    )
+    return SubscriptionMonth.objects.filter(month=month, mrr__gt=0).order_by().values_list(*COLUMNS)
 
 
 def revenue_months_write(month: date, as_of: date, *, closing_rows=None) -> list[RevenueMonth]:
@@ -174,17 +171,17 @@ def revenue_months_write(month: date, as_of: date, *, closing_rows=None) -> list
     previous = add_months(month, -1)
     opening = _by_account(_snapshot_rows(previous))
     if closing_rows is None:
-        closing_rows = SubscriptionMonth.objects.filter(month=month).order_by().values_list(*COLUMNS)
-    paying = [r for r in closing_rows if r[5] > 0]  # mrr
-    closing = _by_account((r[4], r[3], r[5], r[6]) for r in paying)  # currency, account, mrr, paid seats
+        closing_rows = _snapshot_rows(month)
+    closing = _by_account(closing_rows)
     year_ago = _by_account(_snapshot_rows(add_months(month, -12)))
     paid_before = set(
         SubscriptionMonth.objects.filter(month__lt=previous, mrr__gt=0).values_list("account_id", flat=True).distinct()
     )
     seats = defaultdict(lambda: [0, 0])
-    for r in paying:
-        seats[r[4]][0] += r[6]
-        seats[r[4]][1] += r[7]
+    for _, _, _, _, currency, mrr, paid_seats, seats_in_use in closing_rows:
+        if mrr > 0:
+            seats[currency][0] += paid_seats
+            seats[currency][1] += seats_in_use
     written = []
     for currency in sorted(opening.keys() | closing.keys()):
         moved = core.month_movements(
