@@ -153,10 +153,17 @@ def _by_account(rows) -> dict[str, dict[int, core.Snapshot]]:
         else:
             mrrs[currency][account_id] = mrr
             seats[currency][account_id] = paid_seats
-    return {
-        currency: {k: core.Snapshot(Money(mrr, currency), seats[currency][k]) for k, mrr in accounts.items()}
-        for currency, accounts in mrrs.items()
-    }
+    alike: dict[tuple, core.Snapshot] = {}  # accounts with the same MRR and seats share one (frozen) Snapshot
+    out = {}
+    for currency, accounts in mrrs.items():
+        out[currency] = {}
+        for k, mrr in accounts.items():
+            key = (currency, mrr, seats[currency][k])
+            snapshot = alike.get(key)
+            if snapshot is None:
+                snapshot = alike[key] = core.Snapshot(Money(mrr, currency), key[2])
+            out[currency][k] = snapshot
+    return out
 
 
 def _snapshot_rows(month: date):
@@ -174,9 +181,7 @@ def revenue_months_write(month: date, as_of: date, *, closing_rows=None) -> list
         closing_rows = _snapshot_rows(month)
     closing = _by_account(closing_rows)
     year_ago = _by_account(_snapshot_rows(add_months(month, -12)))
-    paid_before = set(
-        SubscriptionMonth.objects.filter(month__lt=previous, mrr__gt=0).values_list("account_id", flat=True).distinct()
-    )
+    paid_before = _paid_before(previous, opening, closing)
     seats = defaultdict(lambda: [0, 0])
     for _, _, _, _, currency, mrr, paid_seats, seats_in_use in closing_rows:
         if mrr > 0:
@@ -211,6 +216,21 @@ def revenue_months_write(month: date, as_of: date, *, closing_rows=None) -> list
         row, _ = RevenueMonth.objects.update_or_create(currency=currency, month=month, defaults=values)
         written.append(row)
     return written
+
+
+def _paid_before(previous: date, opening: dict, closing: dict) -> set[int]:
+    """Accounts with MRR above 0 in a month before `previous`, of those the movements ask about.
+
+    `month_movements` asks only about an account without MRR at the opening that has some at the close
+    (new or reactivated); when they are few, only they are looked up, not every account's history.
+    """
+    asked = [k for currency, accounts in closing.items() for k in accounts if k not in opening.get(currency, {})]
+    if not asked:
+        return set()
+    earlier = SubscriptionMonth.objects.filter(month__lt=previous, mrr__gt=0)
+    if len(asked) > WRITE_CHUNK:
+        return set(earlier.values_list("account_id", flat=True).distinct())
+    return set(earlier.filter(account_id__in=asked).values_list("account_id", flat=True).distinct())
 
 
 def _rate(value: Decimal | None) -> Decimal | None:
