@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 
 from moneyed import Money
 
@@ -88,11 +89,18 @@ def mrr(state: SubscriptionState, on: date, currency: str) -> Money:
     return round_money(charge / cycle_months(state.cycle), currency)
 
 
+@cache
+def _nothing(currency: str) -> Money:
+    """0 in `currency`, made once per currency: a month's movements ask for it per customer (Money is never
+    changed in place; arithmetic makes a new one)."""
+    return zero(currency)
+
+
 def arr(monthly: Money) -> Money:
     return monthly * 12
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """One subscription's MRR and paid seats at a moment; `paid_before` if its customer ever paid before."""
 
@@ -106,7 +114,7 @@ def classify(before: Snapshot | None, after: Snapshot | None, *, paid_before: bo
     `paid_before`: the customer had MRR above 0 at some moment before `before` (a reactivation
     rather than a new customer). Only non-zero movements are returned; they sum to after − before.
     """
-    nothing = zero(currency)
+    nothing = _nothing(currency)
     m0 = before.mrr if before is not None else nothing
     m1 = after.mrr if after is not None else nothing
     if m0 == m1:
@@ -136,7 +144,7 @@ class MonthMovements:
     movements: dict[str, Money] = field(default_factory=dict)
 
     def total(self, name: str) -> Money:
-        return self.movements.get(name, zero(self.currency))
+        return self.movements.get(name, _nothing(self.currency))
 
     @property
     def balances(self) -> bool:
@@ -151,19 +159,30 @@ def month_movements(opening: dict, closing: dict, *, paid_before: Iterable, curr
     had MRR above 0 at any earlier moment. Raises if opening + movements ≠ closing.
     """
     paid_before = set(paid_before)
-    nothing = zero(currency)
-    result = MonthMovements(
-        currency,
-        sum((s.mrr for s in opening.values()), nothing),
-        sum((s.mrr for s in closing.values()), nothing),
-    )
+    nothing = _nothing(currency)
+    result = MonthMovements(currency, _total(opening.values(), currency), _total(closing.values(), currency))
+    totals: dict[str, Decimal] = {}  # added as Decimals, one Money per movement at the end
     for key in opening.keys() | closing.keys():
-        moved = classify(opening.get(key), closing.get(key), paid_before=key in paid_before, currency=currency)
+        before, after = opening.get(key), closing.get(key)
+        if before is not None and after is not None and before.mrr == after.mrr:
+            continue  # no movement (classify would say so)
+        moved = classify(before, after, paid_before=key in paid_before, currency=currency)
         for name, amount in moved.items():
-            result.movements[name] = result.movements.get(name, nothing) + amount
+            totals[name] = totals.get(name, nothing.amount) + amount.amount
+    result.movements = {name: Money(total, currency) for name, total in totals.items()}
     if not result.balances:
         raise AssertionError(f"MRR movements do not balance: {result}")
     return result
+
+
+def _total(snapshots: Iterable[Snapshot], currency: str) -> Money:
+    """Σ MRR of `snapshots`, all in `currency` (checked), added as Decimals: one Money, not one per customer."""
+    total = Decimal(0)
+    for s in snapshots:
+        if s.mrr.currency.code != currency:
+            raise TypeError(f"a snapshot in {s.mrr.currency.code} among {currency} ones: Money of two currencies")
+        total += s.mrr.amount
+    return Money(total, currency) + _nothing(currency)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from subscriptions.models import CouponRedemption, Cycle, Plan, SeatChange, Subs
 
 FIELDS = ["id", "account_id", "plan_id", "cycle", "status", "paid_seats", "period_end", "cancel_at_period_end"]
 WRITE_CHUNK = 5000
+DEFERRED = ["invoiced", "recognised", "deferred"]
+LOOKUP_BY_ID = 500
 
 
 def _month_end(month: date) -> date:
@@ -34,16 +36,16 @@ def _cutoff(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
 
 
-def _states_current(on: date) -> list[dict]:
+def _states_current(on: date) -> list[tuple]:
     return list(
         Subscription.objects.exclude(status=Subscription.Status.EXPIRED)
         .filter(started_on__lte=on)
         .order_by()
-        .values(*FIELDS)
+        .values_list(*FIELDS)
     )
 
 
-def _states_historical(on: date) -> list[dict]:
+def _states_historical(on: date) -> list[tuple]:
     """Each subscription as its history says it was at the end of `on`; without history, as it is now.
 
     Renewals move periods with a bulk UPDATE (no history row), so a period end from history may be an
@@ -68,106 +70,124 @@ def _states_historical(on: date) -> list[dict]:
         if row["status"] == Subscription.Status.EXPIRED and (expired_on is None or expired_on > on):
             row["status"] = Subscription.Status.ACTIVE  # it had not expired yet
         rows.append(row)
-    return [r for r in rows if r["status"] != Subscription.Status.EXPIRED]
+    return [tuple(r[name] for name in FIELDS) for r in rows if r["status"] != Subscription.Status.EXPIRED]
 
 
 def _coupons(on: date) -> dict[int, tuple]:
-    """Subscription id → (percent off, amount off) of the coupon active on `on`."""
+    """Subscription id → (percent off, amount off, its currency) of the coupon active on `on`."""
     active = CouponRedemption.objects.filter(redeemed_on__lte=on).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=on))
     return {
-        sub_id: (pct, Money(amt, cur) if amt is not None else None)
+        sub_id: (pct, amt, cur)
         for sub_id, pct, amt, cur in active.values_list(
             "subscription_id", "coupon__percent_off", "coupon__amount_off", "coupon__amount_off_currency"
         )
     }
 
 
-def _seats_in_use(on: date, ids: list[int]) -> dict[int, int]:
-    """Subscription id → seats in use after the last seat-ledger row on or before `on`."""
-    out = {}
-    for start in range(0, len(ids), WRITE_CHUNK):
-        chunk = ids[start : start + WRITE_CHUNK]
-        last = (
-            SeatChange.objects.filter(subscription_id__in=chunk, on__lte=on)
-            .order_by()
-            .values("subscription_id")
-            .annotate(last=Max("id"))
-            .values("last")
-        )
-        out.update(SeatChange.objects.filter(id__in=Subquery(last)).values_list("subscription_id", "seats_in_use"))
-    return out
+def _seats_in_use(on: date) -> dict[int, int]:
+    """Subscription id → seats in use after the last seat-ledger row on or before `on`.
+
+    One grouped read of the whole ledger up to `on` (no list of ids to send); the caller looks up the
+    subscriptions it snapshots.
+    """
+    last = SeatChange.objects.filter(on__lte=on).order_by().values("subscription_id").annotate(last=Max("id"))
+    return dict(
+        SeatChange.objects.filter(id__in=Subquery(last.values("last"))).values_list("subscription_id", "seats_in_use")
+    )
 
 
-def subscription_months(on: date, *, historical: bool) -> list[SubscriptionMonth]:
-    """Unsaved snapshot rows of every subscription not expired on `on`, with its MRR (billing.revenue.mrr)."""
+COLUMNS = ("month", "as_of", "subscription_id", "account_id", "currency", "mrr", "paid_seats", "seats_in_use")
+
+
+def subscription_months(on: date, *, historical: bool) -> list[tuple]:
+    """Snapshot rows (tuples of COLUMNS) of every subscription not expired on `on`, with its MRR (billing.revenue.mrr).
+
+    Subscriptions alike in everything MRR reads share one computation: their plan, cycle, status, paid seats,
+    coupon, and whether a canceled one's period has ended by `on` (the only use MRR makes of the period's end).
+    """
     plans = Plan.objects.in_bulk()
     rows = _states_historical(on) if historical else _states_current(on)
     coupons = _coupons(on)
-    in_use = _seats_in_use(on, [r["id"] for r in rows])
+    in_use = _seats_in_use(on)
     month = core.month_start(on)
+    figures: dict[tuple, tuple[str, Decimal]] = {}
     out = []
-    for r in rows:
-        plan = plans[r["plan_id"]]
-        percent, amount = coupons.get(r["id"], (None, None))
-        state = core.SubscriptionState(
-            status=r["status"],
-            cycle=r["cycle"],
-            price=plan.price(r["cycle"] or Cycle.MONTHLY),
-            paid_seats=r["paid_seats"],
-            period_end=r["period_end"],
-            cancel_at_period_end=r["cancel_at_period_end"],
-            percent_off=percent,
-            amount_off=amount,
-        )
-        value = core.mrr(state, on, plan.currency)
-        out.append(
-            SubscriptionMonth(
-                month=month,
-                as_of=on,
-                subscription_id=r["id"],
-                account_id=r["account_id"],
-                currency=plan.currency,
-                mrr=value.amount,
-                paid_seats=r["paid_seats"],
-                seats_in_use=in_use.get(r["id"], r["paid_seats"]),
-            )
-        )
+    for sub_id, account_id, plan_id, cycle, status, paid_seats, period_end, cancel in rows:
+        coupon = coupons.get(sub_id)
+        key = (plan_id, cycle, status, paid_seats, cancel, on >= period_end, coupon)
+        figure = figures.get(key)
+        if figure is None:
+            figure = figures[key] = _mrr(plans[plan_id], cycle, status, paid_seats, period_end, cancel, coupon, on)
+        currency, mrr = figure
+        out.append((month, on, sub_id, account_id, currency, mrr, paid_seats, in_use.get(sub_id, paid_seats)))
     return out
 
 
+def _mrr(plan: Plan, cycle, status, paid_seats, period_end, cancel, coupon, on) -> tuple[str, Decimal]:
+    percent, amount, amount_currency = coupon or (None, None, None)
+    state = core.SubscriptionState(
+        status=status,
+        cycle=cycle,
+        price=plan.price(cycle or Cycle.MONTHLY),
+        paid_seats=paid_seats,
+        period_end=period_end,
+        cancel_at_period_end=cancel,
+        percent_off=percent,
+        amount_off=Money(amount, amount_currency) if amount is not None else None,
+    )
+    return plan.currency, core.mrr(state, on, plan.currency).amount
+
+
 def _by_account(rows) -> dict[str, dict[int, core.Snapshot]]:
-    """currency → account id → Snapshot (MRR and paid seats of the account's paying subscriptions)."""
-    out: dict[str, dict[int, core.Snapshot]] = defaultdict(dict)
-    for currency, account_id, mrr, seats in rows:
+    """currency → account id → Snapshot (MRR and paid seats of the account's paying subscriptions).
+
+    `rows` are snapshot rows (tuples of COLUMNS); the sums are Decimal (exact), one Money per account.
+    """
+    mrrs: dict[str, dict[int, Decimal]] = defaultdict(dict)
+    seats: dict[str, dict[int, int]] = defaultdict(dict)
+    for _, _, _, account_id, currency, mrr, paid_seats, _ in rows:
         if mrr <= 0:
             continue
-        before = out[currency].get(account_id)
-        value = Money(mrr, currency)
-        out[currency][account_id] = (
-            core.Snapshot(before.mrr + value, before.seats + seats) if before else core.Snapshot(value, seats)
-        )
+        if account_id in mrrs[currency]:
+            mrrs[currency][account_id] += mrr
+            seats[currency][account_id] += paid_seats
+        else:
+            mrrs[currency][account_id] = mrr
+            seats[currency][account_id] = paid_seats
+    alike: dict[tuple, core.Snapshot] = {}  # accounts with the same MRR and seats share one (frozen) Snapshot
+    out = {}
+    for currency, accounts in mrrs.items():
+        out[currency] = {}
+        for k, mrr in accounts.items():
+            key = (currency, mrr, seats[currency][k])
+            snapshot = alike.get(key)
+            if snapshot is None:
+                snapshot = alike[key] = core.Snapshot(Money(mrr, currency), key[2])
+            out[currency][k] = snapshot
     return out
 
 
 def _snapshot_rows(month: date):
-    return SubscriptionMonth.objects.filter(month=month).values_list("currency", "account_id", "mrr", "paid_seats")
+    return SubscriptionMonth.objects.filter(month=month, mrr__gt=0).order_by().values_list(*COLUMNS)
 
 
 def revenue_months_write(month: date, as_of: date, *, closing_rows=None) -> list[RevenueMonth]:
-    """The RevenueMonth rows of `month` (one per currency) from the subscription snapshots; MRR and seats only."""
+    """The RevenueMonth rows of `month` (one per currency) from the subscription snapshots; MRR and seats only.
+
+    `closing_rows`: the month's snapshot rows (tuples of COLUMNS) when the caller has them.
+    """
     previous = add_months(month, -1)
     opening = _by_account(_snapshot_rows(previous))
-    closing_list = closing_rows if closing_rows is not None else list(SubscriptionMonth.objects.filter(month=month))
-    closing = _by_account((r.currency, r.account_id, r.mrr, r.paid_seats) for r in closing_list)
+    if closing_rows is None:
+        closing_rows = _snapshot_rows(month)
+    closing = _by_account(closing_rows)
     year_ago = _by_account(_snapshot_rows(add_months(month, -12)))
-    paid_before = set(
-        SubscriptionMonth.objects.filter(month__lt=previous, mrr__gt=0).values_list("account_id", flat=True).distinct()
-    )
+    paid_before = _paid_before(previous, opening, closing)
     seats = defaultdict(lambda: [0, 0])
-    for r in closing_list:
-        if r.mrr > 0:
-            seats[r.currency][0] += r.paid_seats
-            seats[r.currency][1] += r.seats_in_use
+    for _, _, _, _, currency, mrr, paid_seats, seats_in_use in closing_rows:
+        if mrr > 0:
+            seats[currency][0] += paid_seats
+            seats[currency][1] += seats_in_use
     written = []
     for currency in sorted(opening.keys() | closing.keys()):
         moved = core.month_movements(
@@ -197,6 +217,21 @@ def revenue_months_write(month: date, as_of: date, *, closing_rows=None) -> list
         row, _ = RevenueMonth.objects.update_or_create(currency=currency, month=month, defaults=values)
         written.append(row)
     return written
+
+
+def _paid_before(previous: date, opening: dict, closing: dict) -> set[int]:
+    """Accounts with MRR above 0 in a month before `previous`, of those the movements ask about.
+
+    `month_movements` asks only about an account without MRR at the opening that has some at the close
+    (new or reactivated); when they are few, only they are looked up, not every account's history.
+    """
+    asked = [k for currency, accounts in closing.items() for k in accounts if k not in opening.get(currency, {})]
+    if not asked:
+        return set()
+    earlier = SubscriptionMonth.objects.filter(month__lt=previous, mrr__gt=0)
+    if len(asked) > LOOKUP_BY_ID:  # then reading every account's history costs about as much as the list of ids
+        return set(earlier.values_list("account_id", flat=True).distinct())
+    return set(earlier.filter(account_id__in=asked).values_list("account_id", flat=True).distinct())
 
 
 def _rate(value: Decimal | None) -> Decimal | None:
@@ -230,27 +265,35 @@ def deferred_entries():
 
 
 def deferred_write(first: date, last: date) -> None:
-    """Invoiced, recognised and deferred of every currency's months from `first`'s to `last`'s."""
+    """Invoiced, recognised and deferred of every currency's months from `first`'s to `last`'s.
+
+    Only the months whose figures changed are updated (past months rarely do); a missing month is created.
+    """
     by_currency = defaultdict(list)
     for currency, issued_on, amount, start, end in deferred_entries():
         by_currency[currency].append((issued_on, amount, start, end))
+    stored = {
+        (currency, month): (pk, figures)
+        for pk, currency, month, *figures in RevenueMonth.objects.filter(
+            month__gte=core.month_start(first), month__lte=last
+        ).values_list("id", "currency", "month", *DEFERRED)
+    }
+    changed, missing = [], []
     for currency, entries in by_currency.items():
         for row in core.deferred_schedule(entries, first, last, currency):
-            RevenueMonth.objects.update_or_create(
-                currency=currency,
-                month=row.month,
-                defaults={
-                    "invoiced": row.invoiced.amount,
-                    "recognised": row.recognised.amount,
-                    "deferred": row.deferred.amount,
-                },
-                create_defaults={
-                    "as_of": min(_month_end(row.month), last),
-                    "invoiced": row.invoiced.amount,
-                    "recognised": row.recognised.amount,
-                    "deferred": row.deferred.amount,
-                },
-            )
+            figures = [row.invoiced.amount, row.recognised.amount, row.deferred.amount]
+            pk, before = stored.get((currency, row.month), (None, None))
+            if pk is None:
+                as_of = min(_month_end(row.month), last)
+                missing.append(
+                    RevenueMonth(
+                        currency=currency, month=row.month, as_of=as_of, **dict(zip(DEFERRED, figures, strict=True))
+                    )
+                )
+            elif figures != before:
+                changed.append(RevenueMonth(pk=pk, **dict(zip(DEFERRED, figures, strict=True))))
+    RevenueMonth.objects.bulk_update(changed, DEFERRED)
+    RevenueMonth.objects.bulk_create(missing)
 
 
 def _first_day() -> date | None:
@@ -271,12 +314,27 @@ def _one_writer_at_a_time() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SNAPSHOT_LOCK])
 
 
+def _rows_write(rows: list[tuple]) -> None:
+    """Insert snapshot rows (tuples of COLUMNS), ids from the table's sequence in the rows' order: COPY on
+    PostgreSQL (`bulk_create` prepares each value of each instance, which costs more than the insert)."""
+    if connection.vendor != "postgresql":
+        SubscriptionMonth.objects.bulk_create(
+            [SubscriptionMonth(**dict(zip(COLUMNS, r, strict=True))) for r in rows], batch_size=WRITE_CHUNK
+        )
+        return
+    meta, quote = SubscriptionMonth._meta, connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in COLUMNS)
+    with connection.cursor() as cursor, cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 @transaction.atomic
 def _month_snapshot(month: date, as_of: date, *, historical: bool) -> None:
     _one_writer_at_a_time()
     rows = subscription_months(as_of, historical=historical)
     SubscriptionMonth.objects.filter(month=month).delete()
-    SubscriptionMonth.objects.bulk_create(rows, batch_size=WRITE_CHUNK)
+    _rows_write(rows)
     revenue_months_write(month, as_of, closing_rows=rows)
 
 

@@ -75,3 +75,30 @@ def test_the_demo_leaves_revenue_figures_for_each_month(db):
     assert all(m.balances for m in months)
     assert months[-1].closing > 0
     assert sum(m.new for m in months) > 0
+
+
+def test_alike_subscriptions_share_one_mrr_but_a_canceled_one_ends_with_its_own_period(db):
+    from billing import revenue as core
+    from revenue.services import subscription_months
+    from subscriptions import services
+    from subscriptions.models import Subscription
+    from tests.builders import make_plan, world
+
+    plan = make_plan("a", monthly="10.00", annual="100.00")
+    keeps, ended, running = (world(on=DEC1, plan_obj=plan, people=1, name=n).sub for n in ("Keeps", "Ended", "Running"))
+    for sub in (ended, running):
+        services.subscription_cancel(subscription=sub, on=DEC1)
+    Subscription.objects.filter(pk=ended.pk).update(period_end=date(2026, 12, 10))  # its period ended first
+    on = date(2026, 12, 15)
+    rows = {r[2]: r for r in subscription_months(on, historical=False)}  # by subscription id
+    # 2 seats × $10 = $20.00 a month, until a canceled subscription's period ends
+    assert {k: rows[s.pk][5] for k, s in [("keeps", keeps), ("ended", ended), ("running", running)]} == {
+        "keeps": Decimal("20.00"),
+        "ended": Decimal("0.00"),
+        "running": Decimal("20.00"),
+    }
+    for sub in Subscription.objects.filter(pk__in=rows):
+        state = core.SubscriptionState(
+            sub.status, sub.cycle, plan.price(sub.cycle), sub.paid_seats, sub.period_end, sub.cancel_at_period_end
+        )
+        assert rows[sub.pk][5] == core.mrr(state, on, "USD").amount
