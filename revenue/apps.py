@@ -7,4 +7,10 @@ class RevenueConfig(AppConfig):
     verbose_name = "Revenue"
 
     def ready(self):
+        from invoicing.services import rows_register
         from revenue import receivers  # noqa: F401
+        from revenue.models import SubscriptionMonth
+        from revenue.services import COLUMNS
+
+        # The daily run's snapshot rows go in with invoicing's row writer, which names every column.
+        rows_register(SubscriptionMonth, plain=COLUMNS)

@@ -18,11 +18,11 @@ from moneyed import Money
 from billing import revenue as core
 from billing.calendar import add_months
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, LineKind
+from invoicing.services import rows_write
 from revenue.models import RevenueMonth, SubscriptionMonth
 from subscriptions.models import CouponRedemption, Cycle, Plan, SeatChange, Subscription
 
 FIELDS = ["id", "account_id", "plan_id", "cycle", "status", "paid_seats", "period_end", "cancel_at_period_end"]
-WRITE_CHUNK = 5000
 DEFERRED = ["invoiced", "recognised", "deferred"]
 LOOKUP_BY_ID = 500
 
@@ -315,18 +315,10 @@ def _one_writer_at_a_time() -> None:
 
 
 def _rows_write(rows: list[tuple]) -> None:
-    """Insert snapshot rows (tuples of COLUMNS), ids from the table's sequence in the rows' order: COPY on
-    PostgreSQL (`bulk_create` prepares each value of each instance, which costs more than the insert)."""
-    if connection.vendor != "postgresql":
-        SubscriptionMonth.objects.bulk_create(
-            [SubscriptionMonth(**dict(zip(COLUMNS, r, strict=True))) for r in rows], batch_size=WRITE_CHUNK
-        )
-        return
-    meta, quote = SubscriptionMonth._meta, connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in COLUMNS)
-    with connection.cursor() as cursor, cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    """Insert snapshot rows (tuples of COLUMNS) with the daily run's row writer: COPY on PostgreSQL, one
+    `executemany` elsewhere (`bulk_create` prepares each value of each instance, which costs more than
+    the insert); the database gives the ids, in the rows' order."""
+    rows_write(SubscriptionMonth, [(None, *row) for row in rows])
 
 
 @transaction.atomic
