@@ -4,7 +4,7 @@ Amounts come from the pure core (`billing.plan.invoice_totals`); issuing writes 
 the invoices, keeps the credit ledger and leaves delivery and collection to after commit.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -262,18 +262,8 @@ class Issued:
         return getattr(self.subscription, "pk", None)
 
 
-ISSUED_FIELDS = (
-    "number",
-    "status",
-    "reason",
-    "currency",
-    "issued_on",
-    "due_on",
-    "paid_on",
-    "total",
-    "amount_due",
-    "amount_paid",
-)
+# What `Issued.of` copies from the invoice's field values (the rest it takes from the draft).
+ISSUED_FIELDS = tuple(f.name for f in fields(Issued) if f.name not in ("pk", "account", "subscription"))
 
 
 def _invoice_values(d: InvoiceDraft, totals: core.Totals, tax: TaxTreatment) -> dict:
