@@ -12,7 +12,9 @@ added, and the honest floor: the time to write the same invoice and line rows,
 final, straight into the real tables and commit (COPY on PostgreSQL, one
 executemany transaction on SQLite), measured in the same run, with the ratio
 on wall clock and on CPU (this process plus, on a local PostgreSQL, its backend
-process, read from /proc).
+process, read from /proc). The tables are vacuumed and analysed before the clock
+starts, as autovacuum keeps a database in service. With --profile, set
+BENCH_CALLEES to a regular expression to print what those functions call.
 
 With --workers 1,2 (and redis-server installed) the same run is then fanned out to Celery, as
 `run_billing` does with a broker: a redis-server on a free local port is started, and for each count W
