@@ -16,6 +16,7 @@ from accounts.tax import account_tax, tax_rates_on
 from billing import plan as core
 from billing.proration import zero
 from billing.tax import TaxTreatment
+from common.dryrun import is_dry_run
 from invoicing import gateways
 from invoicing.models import CreditEntry, Invoice, InvoiceLine
 from invoicing.selectors import credit_balances
@@ -149,7 +150,8 @@ def _priced(todo) -> list[tuple[TaxTreatment, core.Totals]]:
     """The tax treatment and totals of each draft (the pure core), under the accounts' row locks, each
     account's credit balance carried from one of its invoices to the next."""
     accounts = {d.account.pk: d.account for d, _ in todo}
-    list(Account.objects.select_for_update().filter(pk__in=sorted(accounts)).order_by("pk").values_list("pk"))
+    if not is_dry_run():  # a preview rolls back: it waits on no row lock (Settings › Subscription beside a run)
+        list(Account.objects.select_for_update().filter(pk__in=sorted(accounts)).order_by("pk").values_list("pk"))
     balances = credit_balances(accounts.values())
     priced, rates = [], {}
     for d, lines in todo:

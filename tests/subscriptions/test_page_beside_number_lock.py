@@ -1,6 +1,7 @@
 """Settings › Subscription answers while a billing run holds the invoice number series' row lock (its
-next-invoice preview reads a provisional number without the lock). PostgreSQL only: SQLite has no row
-locks (a writer there takes the whole database)."""
+next-invoice preview reads a provisional number without the lock) or the account's row (the preview's
+dry run takes no row lock). PostgreSQL only: SQLite has no row locks (a writer there takes the whole
+database)."""
 
 import threading
 from datetime import date
@@ -51,6 +52,40 @@ def test_settings_subscription_answers_while_the_number_series_is_locked(client)
     try:
         assert taken.wait(30)
         assert locked_elsewhere()
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+        with time_machine.travel("2026-11-15 12:00Z", tick=False):
+            response = client.get("/settings/subscription/")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+        release.set()
+        holder.join(30)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Team, billed monthly" in page and "Next invoice" in page
+
+
+def hold_account_lock(account_id: int, taken: threading.Event, release: threading.Event) -> None:
+    """What the daily run's chunk does while it issues: keep the account's row locked till release."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM accounts_account WHERE id = %s FOR UPDATE", [account_id])
+            taken.set()
+            release.wait(60)
+    finally:
+        connections.close_all()
+
+
+def test_settings_subscription_answers_while_the_account_row_is_locked(client):
+    w = world(on=NOV_1, people=2)
+    client.force_login(w.owner)
+    taken, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=hold_account_lock, args=(w.account.pk, taken, release))
+    holder.start()
+    try:
+        assert taken.wait(30)
         with connection.cursor() as cursor:
             cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
         with time_machine.travel("2026-11-15 12:00Z", tick=False):
