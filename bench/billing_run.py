@@ -101,7 +101,7 @@ class PeakRSS:
 
 
 class QueryCounter:
-    """Counts statements: those through Django's cursor, and COPYs (`invoicing.services.rows_insert`)."""
+    """Counts statements: those through Django's cursor, and COPYs (`invoicing.services.rows_write`)."""
 
     def __init__(self):
         self.count = 0

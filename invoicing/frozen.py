@@ -216,21 +216,13 @@ def _guard_ledger_delete(sender, instance, **kwargs):
 
 
 def refuse_frozen_create(objs) -> None:
-    """`bulk_create` adds lines to drafts, waiting lines, or a new credit note's first lines only.
-
-    A line on an invoice not written yet (its id reserved by `rows.ids_reserve`, the daily run) is
-    on no issued invoice: the database is not asked about the rows the batch is about to write.
-    """
-    ids = {o.invoice_id for o in objs if isinstance(o, InvoiceLine) and o.invoice_id and not _unwritten_invoice(o)}
+    """`bulk_create` adds lines to drafts, waiting lines, or a new credit note's first lines only."""
+    ids = {o.invoice_id for o in objs if isinstance(o, InvoiceLine) and o.invoice_id}
     if ids and (inv := Invoice.objects.filter(pk__in=ids).exclude(status=Status.DRAFT).first()) is not None:
         raise _never_edited(inv.number)
     notes = {o.credit_note_id for o in objs if isinstance(o, CreditNoteLine)}
     if notes and (note := _issued_note(notes)) is not None:
         raise _never_edited(note.number)
-
-
-def _unwritten_invoice(line: InvoiceLine) -> bool:
-    return InvoiceLine.invoice.is_cached(line) and line.invoice._state.adding
 
 
 def connect() -> None:

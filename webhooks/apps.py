@@ -12,4 +12,4 @@ class WebhooksConfig(AppConfig):
         from webhooks.models import Event
 
         # The daily run writes its batch's events with invoicing's COPY writer, which names every column.
-        rows_register(Event, plain=("event_id", "type", "account_id", "created_at"), prepared=("payload",))
+        rows_register(Event, plain=("event_id", "type", "account_id", "created_at", "payload"))

@@ -39,7 +39,6 @@ from invoicing.services.rows import (
     line_from_core,
     line_to_core,
     row_of,
-    rows_insert,
     rows_register,
     rows_write,
 )
@@ -77,7 +76,6 @@ __all__ = [
     "receipt_write",
     "receipts_deliver_pending",
     "row_of",
-    "rows_insert",
     "rows_register",
     "rows_write",
     "series_format",

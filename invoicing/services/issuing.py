@@ -117,20 +117,15 @@ def invoice_issue_many(*, drafts: list[InvoiceDraft]) -> list["Issued | None"]:
         return [None] * len(drafts)
     priced = _priced(todo)
     ids = ids_next(Invoice, len(todo))
-    _attach_waiting([(pk, i, w.pk) for pk, (d, _) in zip(ids, todo, strict=True) for i, w in enumerate(d.waiting, 1)])
-    rows_write(
-        InvoiceLine,
-        [row_of(InvoiceLine, v) for pk, (d, lines) in zip(ids, todo, strict=True) for v in _line_values(pk, d, lines)],
-    )
+    _write_lines(ids, todo)
     numbers = _numbers([d.on for d, _ in todo])
-    invoices, entries, issued = [], [], []
-    for pk, number, (d, _), (tax, totals) in zip(ids, numbers, todo, priced, strict=True):
-        values = {"id": pk, "number": number, **_invoice_values(d, totals, tax)}
-        invoices.append(row_of(Invoice, values))
-        entries += [row_of(CreditEntry, v) for v in _entry_values(values, totals)]
-        issued.append(Issued.of(values, d))
-    rows_write(Invoice, invoices)
-    rows_write(CreditEntry, entries)
+    invoices = [
+        {"id": pk, "number": number, **_invoice_values(d, totals, tax)}
+        for pk, number, (d, _), (tax, totals) in zip(ids, numbers, todo, priced, strict=True)
+    ]
+    rows_write(Invoice, [row_of(Invoice, values) for values in invoices])
+    _write_entries(invoices, priced)
+    issued = [Issued.of(values, d) for values, (d, _) in zip(invoices, todo, strict=True)]
     _after_issue(issued)
     found = iter(issued)
     return [next(found) if x is not None else None for x in live]
@@ -193,34 +188,21 @@ def _issue(drafts: list[InvoiceDraft]) -> list[Invoice | None]:
     if not todo:
         return [None] * len(drafts)
     priced = _priced(todo)
-    invoices = []
+    invoices, final = [], []
     for (d, _), (tax, totals), number in zip(todo, priced, _numbers([d.on for d, _ in todo]), strict=True):
-        inv = Invoice(**{**_invoice_values(d, totals, tax), "number": number, "status": Invoice.Status.DRAFT})
+        values = _invoice_values(d, totals, tax)
+        final.append(values["status"])
+        inv = Invoice(**{**values, "number": number, "status": Invoice.Status.DRAFT})
         inv.account, inv.subscription = d.account, d.subscription
         inv.save()
         invoices.append(inv)
-    _attach_waiting(
-        [(inv.pk, i, w.pk) for inv, (d, _) in zip(invoices, todo, strict=True) for i, w in enumerate(d.waiting, 1)]
+    _write_lines([inv.pk for inv in invoices], todo)
+    _write_entries(
+        [{"id": i.pk, "account_id": i.account_id, "number": i.number, "issued_on": i.issued_on} for i in invoices],
+        priced,
     )
-    # The lines and ledger entries are the new drafts' own: written as rows, as the batch writes them.
-    rows_write(
-        InvoiceLine,
-        [
-            row_of(InvoiceLine, v)
-            for inv, (d, lines) in zip(invoices, todo, strict=True)
-            for v in _line_values(inv.pk, d, lines)
-        ],
-    )
-    rows_write(
-        CreditEntry,
-        [
-            row_of(CreditEntry, v)
-            for inv, (_tax, totals) in zip(invoices, priced, strict=True)
-            for v in _entry_values({"id": inv.pk, **_invoice_values_of(inv)}, totals)
-        ],
-    )
-    for inv in invoices:
-        inv.status = Invoice.Status.PAID if inv.paid_on is not None else Invoice.Status.OPEN
+    for inv, status in zip(invoices, final, strict=True):
+        inv.status = status
         inv.save(update_fields=["status"])
     _after_issue(invoices)
     issued = iter(invoices)
@@ -299,8 +281,26 @@ def _invoice_values(d: InvoiceDraft, totals: core.Totals, tax: TaxTreatment) -> 
     }
 
 
-def _invoice_values_of(inv: Invoice) -> dict:
-    return {"account_id": inv.account_id, "number": inv.number, "issued_on": inv.issued_on}
+def _write_lines(ids: list[int], todo) -> None:
+    """Each draft's waiting lines put on its invoice (id in `ids`), first, then its new lines as rows. The
+    invoices are the caller's own new ones: written as drafts, or not yet (their foreign key is deferred)."""
+    _attach_waiting([(pk, i, w.pk) for pk, (d, _) in zip(ids, todo, strict=True) for i, w in enumerate(d.waiting, 1)])
+    rows_write(
+        InvoiceLine,
+        [row_of(InvoiceLine, v) for pk, (d, lines) in zip(ids, todo, strict=True) for v in _line_values(pk, d, lines)],
+    )
+
+
+def _write_entries(invoices: list[dict], priced) -> None:
+    """The credit-ledger entries of the numbered invoices (id, account_id, number, issued_on each)."""
+    rows_write(
+        CreditEntry,
+        [
+            row_of(CreditEntry, v)
+            for invoice, (_tax, totals) in zip(invoices, priced, strict=True)
+            for v in _entry_values(invoice, totals)
+        ],
+    )
 
 
 def _line_values(invoice_id: int, d: InvoiceDraft, lines: list[core.Line]) -> list[dict]:

@@ -1,15 +1,13 @@
 """Rows as the services write them: a core line as a line row (the one mapper), and
-`rows_insert`, the daily run's COPY writer, with the columns it writes named per table."""
+`rows_write`, the daily run's row writer (COPY on PostgreSQL), with the columns it writes named per table."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from operator import attrgetter
 
 from django.db import connection, models
 
 from billing import plan as core
 from billing.calendar import Period
-from invoicing.frozen import refuse_frozen_create
 from invoicing.models import CreditEntry, DocumentLine, Invoice, InvoiceLine
 
 
@@ -57,17 +55,15 @@ def line_to_core(line: InvoiceLine) -> core.Line:
 
 @dataclass(frozen=True)
 class Columns:
-    """The columns `rows_insert` writes to one table, besides the id, named one by one.
+    """The columns `rows_write` writes to one table, besides the id, named one by one.
 
-    `plain`: written as the instance holds them (numbers, text, dates, a foreign key by its `_id`);
-    `money`: a MoneyField, written as its amount and its `<name>_currency` column;
-    `prepared`: written through the field, as `bulk_create` prepares them (JSON, files).
+    `plain`: a field by its attribute name (a foreign key by its `_id`);
+    `money`: a MoneyField, written as its amount and its `<name>_currency` column.
     A test checks that they are exactly the table's columns.
     """
 
     plain: tuple[str, ...]
     money: tuple[str, ...] = ()
-    prepared: tuple[str, ...] = ()
 
 
 COLUMNS: dict[type[models.Model], Columns] = {
@@ -89,6 +85,9 @@ COLUMNS: dict[type[models.Model], Columns] = {
             "discount_label",
             "paid_on",
             "emailed_at",
+            "buyer",
+            "pdf",
+            "reminders_sent",
         ),
         money=(
             "subtotal",
@@ -100,7 +99,6 @@ COLUMNS: dict[type[models.Model], Columns] = {
             "amount_paid",
             "amount_credited",
         ),
-        prepared=("buyer", "pdf", "reminders_sent"),
     ),
     InvoiceLine: Columns(
         plain=(
@@ -125,70 +123,43 @@ COLUMNS: dict[type[models.Model], Columns] = {
 }
 
 
-def rows_register(model: type[models.Model], *, plain: tuple[str, ...], money=(), prepared=()) -> None:
-    """Name the columns of another app's table, so that `rows_insert` can write its rows."""
-    COLUMNS[model] = Columns(plain=tuple(plain), money=tuple(money), prepared=tuple(prepared))
-    _writers.pop(model, None)
+def rows_register(model: type[models.Model], *, plain: tuple[str, ...], money=()) -> None:
+    """Name the columns of another app's table, so that `rows_write` can write its rows."""
+    COLUMNS[model] = Columns(plain=tuple(plain), money=tuple(money))
+    _tables.pop(model, None)
 
 
-def _money_amount(name: str) -> Callable:
-    def read(obj):
-        value = getattr(obj, name)
-        return getattr(value, "amount", value)
-
-    return read
+MONEY = object()  # a money field's default in `_Table.spec`: written as its amount and its currency
 
 
-def _prepared(field: models.Field) -> Callable:
-    return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
+@dataclass(frozen=True)
+class _Table:
+    """What `row_of` and `rows_write` know of one table: its column names (id first), the field behind
+    each column, and each field `row_of` reads with its default (or MONEY)."""
+
+    names: list[str]
+    fields: list[models.Field]
+    spec: list[tuple[str, Callable | object]]
 
 
-_writers: dict[type[models.Model], tuple[list[str], list[Callable]]] = {}
+_tables: dict[type[models.Model], _Table] = {}
 
 
-def _writer(model: type[models.Model]) -> tuple[list[str], list[Callable]]:
-    """The table's column names (id first) and, for each but the id, how to read its value from an instance."""
-    if model not in _writers:
+def _table(model: type[models.Model]) -> _Table:
+    if model not in _tables:
         columns, meta = COLUMNS.get(model), model._meta
         if columns is None:
-            raise LookupError(f"rows_insert does not know the columns of {meta.label}; name them with rows_register.")
-        names, readers = [meta.pk.column], []
+            raise LookupError(f"rows_write does not know the columns of {meta.label}; name them with rows_register.")
+        fields, spec = [meta.pk], [("id", lambda: None)]
         for name in columns.plain:
-            names.append(meta.get_field(name).column)
-            readers.append(attrgetter(name))
-        for name in columns.money:
-            currency = f"{name}_currency"
-            names += [meta.get_field(name).column, meta.get_field(currency).column]
-            readers += [_money_amount(name), attrgetter(currency)]
-        for name in columns.prepared:
             field = meta.get_field(name)
-            names.append(field.column)
-            readers.append(_prepared(field))
-        _writers[model] = names, readers
-    return _writers[model]
-
-
-def rows_insert(objs: list[models.Model]) -> None:
-    """`bulk_create(objs)` for the daily run: the same rows (and no signals), each object given its id
-    (unless `ids_reserve` gave it one).
-
-    On PostgreSQL the ids are taken from the table's sequence in one statement and the rows
-    written with COPY (`rows_write`), in the caller's transaction; `bulk_create`'s per-value
-    preparation costs more than the insert itself. Elsewhere, `bulk_create`.
-    """
-    if not objs:
-        return
-    model = type(objs[0])
-    names, readers = _writer(model)
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_create(objs)
-        return
-    refuse_frozen_create(objs)  # the guard DocumentQuerySet.bulk_create applies
-    if objs[0].pk is None:
-        ids_reserve(objs)
-    _copy(model._meta.db_table, names, ([obj.pk] + [read(obj) for read in readers] for obj in objs))
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, connection.alias
+            fields.append(field)
+            spec.append((name, field.get_default))
+        for name in columns.money:
+            fields += [meta.get_field(name), meta.get_field(f"{name}_currency")]
+            spec.append((name, MONEY))
+        _tables[model] = _Table([f.column for f in fields], fields, spec)
+    return _tables[model]
 
 
 def row_of(model: type[models.Model], values: dict) -> tuple:
@@ -196,7 +167,7 @@ def row_of(model: type[models.Model], values: dict) -> tuple:
     money field as its `Money`): every column `rows_register` names for `model`, in order, a missing
     one at the field's default."""
     row = []
-    for key, default in _row_spec(model):
+    for key, default in _table(model).spec:
         if default is MONEY:
             money = values[key]
             row += [money.amount, str(money.currency)]
@@ -208,57 +179,34 @@ def row_of(model: type[models.Model], values: dict) -> tuple:
 def rows_write(model: type[models.Model], rows: list[tuple]) -> None:
     """Rows built by `row_of` straight into `model`'s table, in the caller's transaction: the daily
     run's writer for rows it never needs as instances (no signals, no `save()`, no frozen guard: the
-    rows are the batch's own).
+    rows are the caller's own new ones). `bulk_create`'s per-value preparation costs more than the
+    insert itself.
 
     COPY on PostgreSQL; one `executemany` INSERT elsewhere, each value adapted as the field would.
     Rows whose id is None are given theirs by the database.
     """
+    table = _table(model)
     if not rows:
         return
-    names, _readers = _writer(model)
-    adapters = [_adapter(field) for field in _fields(model)]
+    names, adapters = table.names, [_adapter(field) for field in table.fields]
     if rows[0][0] is None:  # the database gives the ids
         names, adapters, rows = names[1:], adapters[1:], [row[1:] for row in rows]
     adapt = [(i, a) for i, a in enumerate(adapters) if a is not None]
     if adapt:
         rows = [_adapted(row, adapt) for row in rows]
-    if connection.vendor == "postgresql":
-        _copy(model._meta.db_table, names, rows)
-        return
     quote = connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in names)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
         cursor.executemany(
-            f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in names)}) "  # noqa: S608
+            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
             f"VALUES ({', '.join(['%s'] * len(names))})",
             rows,
         )
-
-
-def _fields(model: type[models.Model]) -> list[models.Field]:
-    """The field behind each column `_writer` names (a money field's currency column by its own field)."""
-    meta, columns = model._meta, COLUMNS[model]
-    fields = [meta.pk, *(meta.get_field(name) for name in columns.plain)]
-    for name in columns.money:
-        fields += [meta.get_field(name), meta.get_field(f"{name}_currency")]
-    return fields + [meta.get_field(name) for name in columns.prepared]
-
-
-MONEY = object()  # in `_row_spec`: a money field, written as its amount and its currency
-
-
-def _row_spec(model: type[models.Model]) -> list[tuple[str, Callable | object]]:
-    """Each field `row_of` reads, in column order, with its default (or MONEY)."""
-    if model not in _specs:
-        meta, columns = model._meta, COLUMNS[model]
-        spec = [("id", lambda: None)]
-        spec += [(name, meta.get_field(name).get_default) for name in columns.plain]
-        spec += [(name, MONEY) for name in columns.money]
-        spec += [(name, meta.get_field(name).get_default) for name in columns.prepared]
-        _specs[model] = spec
-    return _specs[model]
-
-
-_specs: dict[type[models.Model], list[tuple[str, Callable]]] = {}
 
 
 def _adapted(row: tuple, adapt: list[tuple[int, Callable]]) -> list:
@@ -286,14 +234,6 @@ def _adapter(field: models.Field) -> Callable | None:
     return None
 
 
-def _copy(table: str, columns: list[str], rows) -> None:
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        with cursor.copy(f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-
-
 def ids_next(model: type[models.Model], count: int) -> list[int]:
     """`count` ids for rows of `model` that `rows_write` will write with their id, so that rows pointing
     to them can be written first: from the table's sequence on PostgreSQL; on SQLite, after the
@@ -313,10 +253,3 @@ def ids_next(model: type[models.Model], count: int) -> list[int]:
         )
         last = cursor.fetchone()[0] or 0
     return list(range(last + 1, last + 1 + count))
-
-
-def ids_reserve(objs: list[models.Model]) -> None:
-    """Give each unsaved object its id (`ids_next`), before `rows_insert` writes them: rows that point
-    to them can be written first. The objects stay unsaved."""
-    for obj, pk in zip(objs, ids_next(type(objs[0]), len(objs)), strict=True):
-        obj.pk = pk

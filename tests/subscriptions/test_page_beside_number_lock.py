@@ -43,15 +43,15 @@ def locked_elsewhere() -> bool:
     return False
 
 
-def test_settings_subscription_answers_while_the_number_series_is_locked(client):
-    w = world(on=NOV_1, people=2)  # subscribed: INV-2026-000001 issued, the series row exists
-    client.force_login(w.owner)
+def page_while_held(client, hold, *args, held=lambda: True) -> str:
+    """GET Settings › Subscription while `hold(*args, taken, release)` keeps its lock in another thread
+    (`held()` says it does); a page that waited for the lock fails under LOCK_TIMEOUT. The page's text."""
     taken, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=hold_number_lock, args=(taken, release))
+    holder = threading.Thread(target=hold, args=(*args, taken, release))
     holder.start()
     try:
         assert taken.wait(30)
-        assert locked_elsewhere()
+        assert held()
         with connection.cursor() as cursor:
             cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
         with time_machine.travel("2026-11-15 12:00Z", tick=False):
@@ -61,9 +61,14 @@ def test_settings_subscription_answers_while_the_number_series_is_locked(client)
             cursor.execute("RESET lock_timeout")
         release.set()
         holder.join(30)
-
     assert response.status_code == 200
-    page = response.content.decode()
+    return response.content.decode()
+
+
+def test_settings_subscription_answers_while_the_number_series_is_locked(client):
+    w = world(on=NOV_1, people=2)  # subscribed: INV-2026-000001 issued, the series row exists
+    client.force_login(w.owner)
+    page = page_while_held(client, hold_number_lock, held=locked_elsewhere)
     assert "Team, billed monthly" in page and "Next invoice" in page
 
 
@@ -81,21 +86,5 @@ def hold_account_lock(account_id: int, taken: threading.Event, release: threadin
 def test_settings_subscription_answers_while_the_account_row_is_locked(client):
     w = world(on=NOV_1, people=2)
     client.force_login(w.owner)
-    taken, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=hold_account_lock, args=(w.account.pk, taken, release))
-    holder.start()
-    try:
-        assert taken.wait(30)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
-        with time_machine.travel("2026-11-15 12:00Z", tick=False):
-            response = client.get("/settings/subscription/")
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
-        release.set()
-        holder.join(30)
-
-    assert response.status_code == 200
-    page = response.content.decode()
+    page = page_while_held(client, hold_account_lock, w.account.pk)
     assert "Team, billed monthly" in page and "Next invoice" in page
