@@ -11,7 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
+
+from common.history import History
 
 
 class UserManager(BaseUserManager):
@@ -115,7 +116,7 @@ class Account(models.Model):
     locked_on = models.DateField(null=True, blank=True, help_text="Set by dunning; cleared by payment.")
     created_at = models.DateTimeField(default=dj_timezone.now)
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["name"]
@@ -165,7 +166,7 @@ class Membership(models.Model):
         null=True, blank=True, help_text="When its person last worked in this account: where the next login lands."
     )
 
-    history = HistoricalRecords(excluded_fields=["last_used_at"])
+    history = History(excluded_fields=["last_used_at"])
 
     class Meta:
         ordering = ["account", "created_at", "id"]
@@ -200,7 +201,7 @@ class TaxRate(models.Model):
     valid_from = models.DateField(null=True, blank=True)
     valid_to = models.DateField(null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["country", "-valid_from"]

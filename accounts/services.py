@@ -27,6 +27,7 @@ from accounts.signals import membership_changed
 from accounts.tax import vat_id_validated
 from accounts.vies import vies_check_on_commit
 from common.clock import today
+from common.dryrun import atomic, is_dry_run, rows_lock
 from common.errors import Refused
 
 Role = Membership.Role
@@ -51,7 +52,7 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
-@transaction.atomic
+@atomic
 def account_create(*, name: str, owner: User, timezone: str = "UTC", on: date | None = None, **profile) -> Account:
     """A new account, with `owner` as its only (active) member."""
     if not name.strip():
@@ -70,7 +71,7 @@ def account_create(*, name: str, owner: User, timezone: str = "UTC", on: date | 
     return account
 
 
-@transaction.atomic
+@atomic
 def signup(*, email: str, password: str, account_name: str, name: str = "", **profile) -> tuple[User, Account]:
     """Sign-up creates a user, an account and makes them its owner. `profile`: Account fields
     (the sign-up page passes `tax_rate=None`: the tax rules decide, not a manual rate)."""
@@ -105,7 +106,7 @@ def email_verification_token(user: User) -> str:
     return signing.dumps({"u": user.pk, "e": user.email}, salt=VERIFICATION_SALT)
 
 
-@transaction.atomic
+@atomic
 def email_verify(*, token: str) -> User:
     """Follow a verification link once: the user may log in from now on. Refused (code expired, invalid, used)."""
     max_age = settings.EMAIL_VERIFICATION_MAX_AGE_DAYS * 86400
@@ -142,7 +143,7 @@ def _changed(membership: Membership, *, on: date, by: User | None, reason: str) 
     )
 
 
-@transaction.atomic
+@atomic
 def membership_invite_many(
     *,
     account: Account,
@@ -168,7 +169,7 @@ def membership_invite_many(
         cleaned.append(email)
     if not cleaned:
         raise Refused(gettext("Give at least one email address."), field="email")
-    Account.objects.select_for_update().filter(pk=account.pk).first()
+    rows_lock(Account.objects.filter(pk=account.pk))
     taken = set(account.memberships.filter(email__in=cleaned).values_list("email", flat=True))
     if taken:
         raise Refused(
@@ -179,7 +180,7 @@ def membership_invite_many(
     on = on or today(account)
     users = {u.email.lower(): u for u in User.objects.filter(email__in=cleaned)}
     try:
-        with transaction.atomic():
+        with atomic():  # in a preview no savepoint: a clash ends it (Refused), it queries on after nothing
             memberships = [
                 Membership.objects.create(
                     account=account,
@@ -233,7 +234,7 @@ def invitation_lookup(*, token: str, for_update: bool = False) -> Membership:
     return membership
 
 
-@transaction.atomic
+@atomic
 def invitation_accept(
     *,
     token: str,
@@ -270,7 +271,7 @@ def _who(memberships: list[Membership]) -> str:
     return memberships[0].email if len(memberships) == 1 else f"{len(memberships)} people"
 
 
-@transaction.atomic
+@atomic
 def membership_archive_many(
     *, memberships: list[Membership], by: User | None = None, on: date | None = None
 ) -> list[Membership]:
@@ -293,7 +294,7 @@ def membership_archive(*, membership: Membership, by: User | None = None, on: da
     return membership_archive_many(memberships=[membership], by=by, on=on)[0]
 
 
-@transaction.atomic
+@atomic
 def membership_reactivate_many(
     *, memberships: list[Membership], by: User | None = None, on: date | None = None
 ) -> list[Membership]:
@@ -316,7 +317,7 @@ def membership_reactivate(*, membership: Membership, by: User | None = None, on:
     return membership_reactivate_many(memberships=[membership], by=by, on=on)[0]
 
 
-@transaction.atomic
+@atomic
 def membership_change_role(
     *, membership: Membership, role: str, by: User | None = None, on: date | None = None
 ) -> Membership:
@@ -340,7 +341,7 @@ def membership_change_role(
     return membership
 
 
-@transaction.atomic
+@atomic
 def membership_remove_invitation(*, membership: Membership, by: User | None = None, on: date | None = None) -> None:
     """Withdraw a pending invitation; its seat is freed like an archived member's."""
     if membership.status != Status.INVITED:
@@ -350,7 +351,7 @@ def membership_remove_invitation(*, membership: Membership, by: User | None = No
     _changed(membership, on=on, by=by, reason=f"invitation to {membership.email} withdrawn")
 
 
-@transaction.atomic
+@atomic
 def ownership_transfer(*, account: Account, to: Membership, by: User | None = None, on: date | None = None) -> Account:
     """Make `to` (an active member) the owner; the old owner becomes an admin."""
     if to.account_id != account.pk or to.status != Status.ACTIVE or to.user_id is None:
@@ -376,6 +377,8 @@ def history_record(*, instance, reason: str, by: User | None = None) -> None:
     user already set on `instance` (`_change_reason`, `_history_user`) wins; otherwise the
     user is `by`, or the request's user (simple_history's middleware).
     """
+    if is_dry_run():
+        return  # a preview records no history (common.history)
     model = type(instance)
     row = model._default_manager.get(pk=instance.pk)
     reason = getattr(instance, "_change_reason", None) or reason
@@ -516,7 +519,7 @@ def billing_details_clean(*, account: Account, changes: dict) -> dict:
     return clean
 
 
-@transaction.atomic
+@atomic
 def billing_details_update(*, account: Account, changes: dict, by: User | None = None) -> Account:
     """Change an account's billing details (Settings › Billing details, the API and the admin).
 
@@ -525,7 +528,7 @@ def billing_details_update(*, account: Account, changes: dict, by: User | None =
     forgets the last VIES answer, which was about the old one, and asks VIES about the new one
     after commit (`accounts.vies`); so does saving a VAT ID whose evidence does not hold.
     """
-    Account.objects.select_for_update().filter(pk=account.pk).first()
+    rows_lock(Account.objects.filter(pk=account.pk))
     account.refresh_from_db()
     clean = billing_details_clean(account=account, changes=changes)
     changed = [name for name in BILLING_DETAILS if getattr(account, name) != clean[name]]

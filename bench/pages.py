@@ -58,6 +58,7 @@ PAGES = [
     ("Members", "get", "/settings/members/", None),
     ("Switch to annual: preview", "get", "/settings/subscription/cycle/?cycle=annual", None),
     ("Invite: cost preview", "post", "/settings/members/invite/", {"emails": "new@bench.example", "role": "member"}),
+    ("Cancel: preview", "get", "/settings/subscription/cancel/?reason=too_expensive", None),
 ]
 
 

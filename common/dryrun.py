@@ -4,11 +4,14 @@
 that reach outside the database consult `is_dry_run()` — task enqueueing (`common.background`), the
 payment gateways (card charges, refunds), PDF rendering and storing, email — and do nothing; invoice
 numbering hands out provisional numbers without taking the number-series lock (`provisional_number`).
+Nor does a dry run spend anything on what it rolls back: the services' `atomic` opens no savepoint of its
+own in it, `rows_lock` and `for_update` lock no row, and `common.history` records no history.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import wraps
 
 from django.db import transaction
 
@@ -37,9 +40,36 @@ def provisional_offset(series: str, count: int) -> int:
     return start
 
 
-def atomic():
-    """`transaction.atomic()` for a block of the daily run: one transaction when run for real, and inside a
-    dry run no savepoint of its own (two queries less a block, issue 15). An error in it still rolls the
-    whole dry run back: the preview that runs it catches nothing it goes on querying after.
+def atomic(func=None):
+    """`transaction.atomic()` for the services and the daily run's blocks: a transaction (or savepoint) of its
+    own when run for real; inside a dry run no savepoint of its own (two queries less a block, issue 15).
+
+    Use it bare as a decorator (`@atomic`) or call it for a `with` block (`with atomic():`); whether it is
+    a dry run is asked each time the block is entered. An error in it still rolls the whole dry run back:
+    the previews that run it catch nothing they go on querying after. A block that catches a database
+    error and goes on querying (an `IntegrityError` on a unique key, then a lookup) keeps
+    `transaction.atomic()`; one that only turns it into a `Refused` may use this.
     """
-    return transaction.atomic(savepoint=not is_dry_run())
+    if func is None:
+        return transaction.atomic(savepoint=not is_dry_run())
+
+    @wraps(func)
+    def wrapped(*args, **kwargs):
+        with transaction.atomic(savepoint=not is_dry_run()):
+            return func(*args, **kwargs)
+
+    return wrapped
+
+
+def rows_lock(queryset) -> None:
+    """Lock the rows of `queryset` to the end of the transaction (`SELECT … FOR UPDATE`), for a change that
+    must not run beside another of the same rows. A dry run locks nothing: a preview rolls back, and waits
+    on no one (Settings › Subscription beside a billing run, issue 15)."""
+    if not is_dry_run():
+        list(queryset.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
+def for_update(queryset):
+    """`queryset.select_for_update()` — read rows to change them, locked to the end of the transaction —
+    except in a dry run, which reads them as they are and waits on no one (see `rows_lock`)."""
+    return queryset if is_dry_run() else queryset.select_for_update()

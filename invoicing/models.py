@@ -5,9 +5,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
-from simple_history.models import HistoricalRecords
 
 from billing import tax as tax_rules
+from common.history import History
 
 TAX_REASONS = [
     (tax_rules.DOMESTIC, "Domestic"),
@@ -214,7 +214,7 @@ class Invoice(Created):
     emailed_at = models.DateTimeField(null=True, blank=True)
     reminders_sent = models.JSONField(default=list, blank=True)
 
-    history = HistoricalRecords()
+    history = History()
     objects = DocumentQuerySet.as_manager()
 
     class Meta:
@@ -339,7 +339,7 @@ class CreditNote(CreatedBy):
     pdf = models.FileField(upload_to="credit-notes/%Y/", blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = History()
     objects = DocumentQuerySet.as_manager()
 
     class Meta:

@@ -3,7 +3,8 @@
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
+
+from common.history import History
 
 
 class Licence(models.Model):
@@ -25,7 +26,7 @@ class Licence(models.Model):
     assigned_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["account", "id"]
@@ -57,7 +58,7 @@ class Activation(models.Model):
     times_issued = models.PositiveIntegerField(default=1)
     deactivated_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["subscription", "first_activated_at", "id"]

@@ -12,6 +12,7 @@ from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Account, Membership
 from common.clock import today
+from common.dryrun import atomic, rows_lock
 from common.errors import Refused
 from licensing import keys
 from licensing.models import Activation, Licence
@@ -31,12 +32,12 @@ def _seat_takers(account: Account):
     )
 
 
-@transaction.atomic
+@atomic
 def licence_sync(*, account: Account, on: date | None = None) -> list[Licence]:
     """Licences follow paid seats; a holder who no longer takes a seat gives the licence back,
     and free licences go to members who take a seat without one, longest-standing first (SPEC §2.7).
     """
-    Account.objects.select_for_update().filter(pk=account.pk).first()
+    rows_lock(Account.objects.filter(pk=account.pk))
     on = on or today(account)
     sub = live_subscription(account)
     target = sub.paid_seats if sub is not None else 0
@@ -67,7 +68,7 @@ def licence_sync(*, account: Account, on: date | None = None) -> list[Licence]:
     return licences
 
 
-@transaction.atomic
+@atomic
 def licence_assign(*, licence: Licence, membership: Membership, on: date | None = None) -> Licence:
     """Give a free licence to a member. A licence is never shared: it moves only once its holder
     has left, and a person holds at most one licence of an account (SPEC §2.7).
@@ -171,7 +172,7 @@ def _usable(sub: Subscription | None) -> Subscription:
     return sub
 
 
-@transaction.atomic
+@atomic
 def activation_activate(
     *,
     subscription_id: str,
@@ -224,7 +225,7 @@ def activation_offline(*, subscription: Subscription, instance_id: str, now: dat
     )
 
 
-@transaction.atomic
+@atomic
 def activation_deactivate(*, activation: Activation, now: datetime | None = None) -> Activation:
     """Free an instance's place under `max_instances`; its current licence runs until it expires."""
     activation = Activation.objects.select_for_update().get(pk=activation.pk)

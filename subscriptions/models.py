@@ -8,9 +8,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
-from simple_history.models import HistoricalRecords
 
 from billing.proration import minor_unit, round_money
+from common.history import History
 
 
 class Cycle(models.TextChoices):
@@ -134,7 +134,7 @@ class Plan(models.Model):
         blank=True, help_text="What the plan includes, one item per line: shown on the customer's plan cards."
     )
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["code"]
@@ -252,7 +252,7 @@ class Subscription(models.Model):
     expired_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["-created_at"]
@@ -323,7 +323,7 @@ class Coupon(models.Model):
     times_redeemed = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
 
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["code"]

@@ -2,9 +2,8 @@
 
 from datetime import date
 
-from django.db import transaction
-
 from billing.proration import zero
+from common.dryrun import atomic
 from common.errors import Refused
 from invoicing.models import CreditEntry, Invoice
 from invoicing.selectors import invoice_net_paid
@@ -37,7 +36,7 @@ def _close_open(invoice: Invoice, *, status: str, on: date, verb: str, reason: s
     return invoice
 
 
-@transaction.atomic
+@atomic
 def invoice_void(*, invoice: Invoice, on: date, reason: str = "", by=None) -> Invoice:
     """Open → void: the invoice was issued by mistake. The credit it used goes back to the balance (SPEC §2.6)."""
     invoice = _close_open(invoice, status=Invoice.Status.VOID, on=on, verb="voided", reason=reason, by=by)
@@ -45,7 +44,7 @@ def invoice_void(*, invoice: Invoice, on: date, reason: str = "", by=None) -> In
     return invoice
 
 
-@transaction.atomic
+@atomic
 def invoice_mark_uncollectible(*, invoice: Invoice, on: date, reason: str = "", by=None) -> Invoice:
     """Open → uncollectible: written off; it no longer makes the account past due or locked (SPEC §2.6)."""
     return _close_open(

@@ -2,7 +2,6 @@
 
 from datetime import date, timedelta
 
-from django.db import transaction
 from django.utils.translation import gettext
 from moneyed import Money
 
@@ -11,6 +10,7 @@ from accounts.tax import account_tax
 from billing import plan as core
 from billing.calendar import Period
 from billing.proration import zero
+from common.dryrun import atomic
 from common.errors import Refused
 from common.locales import in_invoice_language
 from invoicing.models import CreditEntry, CreditNote, CreditNoteLine, Invoice, InvoiceLine
@@ -30,7 +30,7 @@ def _tax_of(account: Account, invoice: Invoice | None, subscription, on: date) -
     return {"tax_rate": tax.rate, "tax_reason": tax.reason, "tax_included": prices_include_tax(subscription)}
 
 
-@transaction.atomic
+@atomic
 def credit_note_issue(
     *,
     account: Account,
@@ -121,7 +121,7 @@ def _credit_core_line(*, description: str, amount: Money, on: date, period: Peri
     return core.Line(core.CREDIT, description[:300], period, 1, -amount, -amount, period.days, period.days)
 
 
-@transaction.atomic
+@atomic
 def credit_grant(*, account: Account, amount: Money, reason: str, on: date, by=None) -> CreditNote:
     """Support grants credit: a numbered credit note of reason “grant” whose total joins the balance (SPEC §2.2)."""
     if not account.currency:
@@ -140,7 +140,7 @@ def credit_grant(*, account: Account, amount: Money, reason: str, on: date, by=N
     )
 
 
-@transaction.atomic
+@atomic
 def invoice_credit(
     *,
     invoice: Invoice,

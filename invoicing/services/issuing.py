@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from moneyed import Money
 
 from accounts.models import Account
@@ -16,7 +16,7 @@ from accounts.tax import account_tax, tax_rates_on
 from billing import plan as core
 from billing.proration import zero
 from billing.tax import TaxTreatment
-from common.dryrun import is_dry_run
+from common.dryrun import atomic, rows_lock
 from invoicing import gateways
 from invoicing.models import CreditEntry, Invoice, InvoiceLine
 from invoicing.selectors import credit_balances
@@ -66,7 +66,7 @@ class InvoiceDraft:
     billing_key: str | None = None
 
 
-@transaction.atomic
+@atomic
 def invoice_issue(
     *,
     account: Account,
@@ -96,7 +96,7 @@ def invoice_issue(
     return _issue([draft])[0]
 
 
-@transaction.atomic
+@atomic
 def invoice_issue_many(*, drafts: list[InvoiceDraft]) -> list["Issued | None"]:
     """`invoice_issue` for many invoices at once, for the daily run (SPEC §2.2, §2.6).
 
@@ -145,8 +145,7 @@ def _priced(todo) -> list[tuple[TaxTreatment, core.Totals]]:
     """The tax treatment and totals of each draft (the pure core), under the accounts' row locks, each
     account's credit balance carried from one of its invoices to the next."""
     accounts = {d.account.pk: d.account for d, _ in todo}
-    if not is_dry_run():  # a preview rolls back: it waits on no row lock (Settings › Subscription beside a run)
-        list(Account.objects.select_for_update().filter(pk__in=sorted(accounts)).order_by("pk").values_list("pk"))
+    rows_lock(Account.objects.filter(pk__in=accounts))  # none in a preview: it waits on no one
     balances = credit_balances(accounts.values())
     priced, rates = [], {}
     for d, lines in todo:

@@ -2,9 +2,9 @@
 
 from datetime import date
 
-from django.db import transaction
 from moneyed import Money
 
+from common.dryrun import atomic
 from common.errors import Refused
 from invoicing import gateways
 from invoicing.models import CreditEntry, Invoice, Payment, Refund
@@ -13,7 +13,7 @@ from invoicing.services.receipts import receipt_write
 from invoicing.signals import invoice_paid
 
 
-@transaction.atomic
+@atomic
 def invoice_pay(
     *,
     invoice: Invoice,
@@ -69,7 +69,7 @@ def invoice_pay(
     return payment
 
 
-@transaction.atomic
+@atomic
 def invoice_refund(*, invoice: Invoice, on: date, reason: str, by=None) -> Refund | None:
     """Refund what was paid on `invoice` and not yet refunded; card payments go back through the gateway."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)

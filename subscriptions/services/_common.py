@@ -8,6 +8,7 @@ from django.utils.translation import gettext, gettext_noop, ngettext, pgettext_l
 from accounts.models import Account
 from accounts.tax import account_tax
 from billing import plan as core
+from common.dryrun import for_update
 from common.errors import Refused
 from common.locales import in_invoice_language
 from invoicing.formatting import day as fmt_day
@@ -62,12 +63,12 @@ def _seats_removed(account: Account, seats: int) -> str:
 
 
 def _lock(sub: Subscription) -> Subscription:
-    return Subscription.objects.select_for_update().select_related("plan", "account").get(pk=sub.pk)
+    return for_update(Subscription.objects).select_related("plan", "account").get(pk=sub.pk)
 
 
 def _lock_live(account: Account) -> Subscription | None:
     """The account's live subscription (`selectors.live_subscription`), read under the same lock as `_lock`."""
-    live = Subscription.objects.select_for_update().select_related("plan", "account")
+    live = for_update(Subscription.objects).select_related("plan", "account")
     return live.filter(account=account).exclude(status=Status.EXPIRED).first()
 
 

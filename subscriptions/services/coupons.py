@@ -2,12 +2,13 @@
 
 from datetime import date
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 from django.utils.translation import gettext
 
 from accounts.models import Account
 from accounts.services import history_record
+from common.dryrun import atomic
 from common.errors import Refused
 from invoicing.formatting import day as fmt_day
 from invoicing.models import Invoice
@@ -69,7 +70,7 @@ def _redeem(coupon: Coupon, sub: Subscription, *, on: date, by=None) -> CouponRe
     return CouponRedemption.objects.create(coupon=coupon, subscription=sub, redeemed_on=on)
 
 
-@transaction.atomic
+@atomic
 def subscription_apply_coupon(*, subscription: Subscription, code: str, on: date, by=None) -> CouponRedemption:
     """Redeem a coupon on a live subscription; after purchase it starts at the next renewal (SPEC §2.5)."""
     sub = _lock(subscription)

@@ -2,8 +2,6 @@
 
 from datetime import date
 
-from django.db import transaction
-
 from accounts.models import Account
 from accounts.services import history_record
 from common.dryrun import atomic
@@ -46,7 +44,7 @@ def account_after_payment(*, account: Account, on: date) -> None:
             account_unlocked.send(sender=Account, account=account, on=on)
 
 
-@transaction.atomic
+@atomic
 def account_unlock(*, account: Account, on: date, by=None, reason: str = "") -> Account:
     """Support unlocks an account by hand (SPEC §2.5); the history says who and why."""
     was_locked = Account.objects.filter(pk=account.pk, locked_on__isnull=False).update(locked_on=None)

@@ -3,9 +3,9 @@ does to them: extend a trial, end a subscription today."""
 
 from datetime import date, timedelta
 
-from django.db import transaction
 from django.utils.translation import gettext
 
+from common.dryrun import atomic
 from common.errors import Refused
 from invoicing.formatting import day as fmt_day
 from invoicing.models import Invoice
@@ -18,7 +18,7 @@ from subscriptions.services.dunning import subscription_sync_status
 REFUND_VOID_REASON = "Canceled under the money-back guarantee"
 
 
-@transaction.atomic
+@atomic
 def subscription_cancel(
     *, subscription: Subscription, on: date, by=None, reason: str = "", comment: str = ""
 ) -> Subscription:
@@ -41,7 +41,7 @@ def subscription_cancel(
     return sub
 
 
-@transaction.atomic
+@atomic
 def subscription_undo_cancel(*, subscription: Subscription, on: date, by=None) -> Subscription:
     """Undo a cancellation before the period ends: the subscription renews as before (SPEC §2.4)."""
     sub = _lock(subscription)
@@ -57,7 +57,7 @@ def subscription_undo_cancel(*, subscription: Subscription, on: date, by=None) -
     return sub
 
 
-@transaction.atomic
+@atomic
 def subscription_cancel_now(*, subscription: Subscription, on: date, by=None) -> Invoice | None:
     """Support ends a subscription today: waiting lines are invoiced, no credit for unused days, it expires.
 
@@ -78,7 +78,7 @@ def subscription_cancel_now(*, subscription: Subscription, on: date, by=None) ->
     return final
 
 
-@transaction.atomic
+@atomic
 def subscription_accept_trial_offer(*, subscription: Subscription, on: date, by=None) -> Subscription:
     """Take the plan's trial offer: an amount off the first monthly invoice (SPEC §2.5)."""
     sub = _lock(subscription)
@@ -92,7 +92,7 @@ def subscription_accept_trial_offer(*, subscription: Subscription, on: date, by=
     return sub
 
 
-@transaction.atomic
+@atomic
 def subscription_extend_trial(*, subscription: Subscription, days: int, on: date, by=None) -> Subscription:
     """Support lengthens a trial by `days`: the first paid period starts that much later (SPEC §2.5)."""
     sub = _lock(subscription)
@@ -107,7 +107,7 @@ def subscription_extend_trial(*, subscription: Subscription, days: int, on: date
     return sub
 
 
-@transaction.atomic
+@atomic
 def subscription_request_refund(*, subscription: Subscription, on: date, by=None) -> list:
     """Money-back guarantee: full refund of every paid invoice; expires at once (SPEC §2.5).
 

@@ -2,13 +2,13 @@
 
 from datetime import date, timedelta
 
-from django.db import transaction
 from django.utils.translation import gettext
 
 from accounts.models import Account
 from accounts.services import billing_details_update
 from billing import plan as core
 from billing.calendar import Period, first_period
+from common.dryrun import atomic, rows_lock
 from common.errors import Refused
 from invoicing.models import Invoice
 from subscriptions.models import Cycle, Plan, SeatMode, Subscription
@@ -27,7 +27,7 @@ from subscriptions.services._common import (
 from subscriptions.services.coupons import _coupon_for, _redeem, _start_period
 
 
-@transaction.atomic
+@atomic
 def subscription_create(
     *,
     account: Account,
@@ -41,7 +41,7 @@ def subscription_create(
     by=None,
 ) -> Subscription:
     """Buy a plan (or start its trial) on day `on`: the first period is [on, on + 1 cycle) (SPEC §2.1)."""
-    Account.objects.select_for_update().filter(pk=account.pk).first()
+    rows_lock(Account.objects.filter(pk=account.pk))
     account.refresh_from_db()
     if live_subscription(account) is not None:
         raise Refused(
@@ -114,7 +114,7 @@ def subscription_create(
     return sub
 
 
-@transaction.atomic
+@atomic
 def subscription_start(*, account: Account, billing_details: dict | None = None, by=None, **purchase) -> Subscription:
     """Subscribe from Settings › Subscription: first the billing details the tax rules need (the buyer's
     country, a business's VAT ID), then `subscription_create`. One transaction, so its preview shows the

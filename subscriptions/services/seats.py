@@ -4,12 +4,12 @@ credited or kept until renewal; support's minimum commitment."""
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db import transaction
 from django.utils.translation import gettext
 
 from accounts.models import Account
 from billing import plan as core
 from billing.calendar import next_monthly_anniversary
+from common.dryrun import atomic
 from common.errors import Refused
 from invoicing.models import CreditNote, Invoice, InvoiceLine
 from invoicing.services import credit_note_issue, line_from_core
@@ -93,7 +93,7 @@ def _credit_removed(sub: Subscription, removed: int, *, on: date, by=None) -> Se
     return SeatOutcome(credit_note=note)
 
 
-@transaction.atomic
+@atomic
 def subscription_sync_seats(*, account: Account, on: date, by=None, reason: str = "members changed") -> SeatOutcome:
     """Follow a membership change: grow paid seats and bill them, or refuse (SPEC §2.3).
 
@@ -133,7 +133,7 @@ def subscription_sync_seats(*, account: Account, on: date, by=None, reason: str 
     return outcome
 
 
-@transaction.atomic
+@atomic
 def subscription_set_seats(*, subscription: Subscription, seats: int, on: date, by=None) -> SeatOutcome:
     """Change the bought seat count of a `fixed` plan (SPEC §2.3)."""
     sub = _lock(subscription)
@@ -179,7 +179,7 @@ def subscription_set_seats(*, subscription: Subscription, seats: int, on: date, 
 MINIMUM_SET = "minimum seats set to "
 
 
-@transaction.atomic
+@atomic
 def subscription_set_minimum_seats(*, subscription: Subscription, seats: int, on: date, by=None) -> Subscription:
     """Support sets the commitment `minimum_seats`; charged from the next renewal, switch or purchase on
     (SPEC §2.3)."""

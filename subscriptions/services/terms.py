@@ -3,12 +3,12 @@ end), and the plan's price for those on it."""
 
 from datetime import date, timedelta
 
-from django.db import transaction
 from django.utils.translation import gettext
 
 from accounts.tax import account_tax
 from billing import plan as core
 from billing.calendar import first_period
+from common.dryrun import atomic
 from common.errors import Refused
 from common.locales import in_invoice_language
 from invoicing.formatting import billed
@@ -110,7 +110,7 @@ def _unused_memo(sub: Subscription, description: str) -> str:
         return gettext("Unused time: %(line)s") % {"line": description}
 
 
-@transaction.atomic
+@atomic
 def subscription_switch_cycle(
     *,
     subscription: Subscription,
@@ -170,7 +170,7 @@ def subscription_switch_cycle(
     return _restart(sub, plan=sub.plan, cycle=cycle, on=on, reason=f"switched to {cycle}", by=by)
 
 
-@transaction.atomic
+@atomic
 def subscription_change_plan(*, subscription: Subscription, plan: Plan, on: date, by=None) -> Invoice | None:
     """Plan change (SPEC §2.4): prorated today, or scheduled for the period's end.
 
@@ -258,7 +258,7 @@ def _unschedule_plan(sub: Subscription, *, on: date, by=None) -> Subscription:
     return sub
 
 
-@transaction.atomic
+@atomic
 def subscription_undo_plan_change(*, subscription: Subscription, on: date, by=None) -> Subscription:
     """Undo a scheduled downgrade, any day before the period's end (SPEC §2.4 `downgrade`)."""
     sub = _lock(subscription)
@@ -278,7 +278,7 @@ def plan_change_apply_scheduled(sub: Subscription, *, boundary: date) -> None:
     _ledger(sub, on=boundary, reason=f"plan changed from {old.name} to {new.name}, as scheduled")
 
 
-@transaction.atomic
+@atomic
 def plan_keep_price_for_subscribers(*, plan: Plan, on: date, by=None) -> Plan | None:
     """Before a plan's price changes: keep its live subscriptions on today's price (SPEC §2.4, plan prices).
 

@@ -18,11 +18,12 @@ SWITCH = "/settings/subscription/cycle/?cycle=annual"
 INVITE = "/settings/members/invite/"
 CANCEL = "/settings/subscription/cancel/?reason=too_expensive"
 
-# Measured on SQLite / PostgreSQL (switch 101 / 102, invite 45 / 46, page 37 / 37, cancel 69 / 69); a margin of three.
-SWITCH_MOST = 105
-INVITE_MOST = 49
-PAGE_MOST = 40
-CANCEL_MOST = 72
+# Measured on SQLite and PostgreSQL alike: switch 77, invite 30, page 31, cancel 55 (issue 15: 30 at most).
+# A preview records no history, takes no lock and opens no savepoint of its own inside its dry run.
+SWITCH_MOST = 77
+INVITE_MOST = 30
+PAGE_MOST = 31
+CANCEL_MOST = 55
 
 
 @pytest.fixture(autouse=True)
