@@ -130,11 +130,11 @@ def _claim(ids: list[int], *, on: date) -> tuple[list[Subscription], dict[int, i
     )
     rows = list(claim.values_list(*names, *(f"account__{name}" for name in account_names), "taken", named=True))
     plans = Plan.objects.in_bulk({row.plan_id for row in rows})
-    plain, in_use, cut = [], {}, len(names)
+    plain, in_use, cut, db = [], {}, len(names), claim.db
     for row in rows:
         if _plain_renewal(row, plan=plans[row.plan_id], on=on):
-            sub = Subscription.from_db(claim.db, names, row[:cut])
-            sub.plan, sub.account = plans[row.plan_id], Account.from_db(claim.db, account_names, row[cut:-1])
+            sub = Subscription.from_db(db, names, row[:cut])
+            sub.plan, sub.account = plans[row.plan_id], Account.from_db(db, account_names, row[cut:-1])
             plain.append(sub)
             in_use[row.account_id] = row.taken
     return plain, in_use
