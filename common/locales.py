@@ -27,9 +27,14 @@ def page_locale(account) -> str:
     return locale_for(language, getattr(account, "locale", None) or "en_US", getattr(account, "country", ""))
 
 
+def invoice_language(account) -> str:
+    """The language text frozen on an issued document (line descriptions, memos) is written in."""
+    return getattr(account, "invoice_language", "") or "en"
+
+
 def in_invoice_language(account):
     """Text frozen on an issued document (line descriptions, memos) is written in the account's invoice language.
 
-    The account is one already loaded (the daily run's batch has it by `select_related`): no query.
+    The account is one already loaded (the daily run's batch has it with its chunk): no query.
     """
-    return translation.override(getattr(account, "invoice_language", "") or "en")
+    return translation.override(invoice_language(account))

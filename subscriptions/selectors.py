@@ -28,9 +28,7 @@ def seats_in_use(account: Account) -> int:
 def seats_in_use_by_account(account_ids) -> dict[int, int]:
     """`seats_in_use` of many accounts in one query, keyed by account id (0 when none)."""
     ids = list(account_ids)
-    counts = dict(
-        _seat_takers().filter(account_id__in=ids).order_by().values_list("account_id").annotate(n=Count("id"))
-    )
+    counts = dict(_seat_takers().filter(account_id__in=ids).order_by().values_list("account_id").annotate(n=Count("*")))
     return {pk: counts.get(pk, 0) for pk in ids}
 
 
@@ -66,9 +64,9 @@ def live_subscription(account: Account) -> Subscription | None:
     return account.subscriptions.select_related("plan").exclude(status="expired").first()
 
 
-def _seats_taken(account_ref: OuterRef) -> Coalesce:
+def seats_taken(account_ref: OuterRef) -> Coalesce:
     """`seats_in_use` of the account `account_ref` points at, as a subquery."""
-    taken = _seat_takers().filter(account=account_ref).order_by().values("account").annotate(n=Count("id"))
+    taken = _seat_takers().filter(account=account_ref).order_by().values("account").annotate(n=Count("*"))
     return Coalesce(Subquery(taken.values("n")), 0)
 
 
@@ -81,14 +79,14 @@ def seat_state(account: Account) -> tuple[Subscription | None, int, date | None]
         Subscription.objects.select_related("plan", "account")
         .filter(account=account)
         .exclude(status="expired")
-        .annotate(taken=_seats_taken(OuterRef("account_id")))
+        .annotate(taken=seats_taken(OuterRef("account_id")))
         .first()
     )
     if sub is not None:
         return sub, sub.taken, sub.account.locked_on
     row = (
         Account.objects.filter(pk=account.pk)
-        .annotate(taken=_seats_taken(OuterRef("pk")))
+        .annotate(taken=seats_taken(OuterRef("pk")))
         .values_list("taken", "locked_on")
         .first()
     )

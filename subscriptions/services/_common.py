@@ -2,7 +2,9 @@
 
 from collections.abc import Iterable
 from datetime import date
+from functools import lru_cache
 
+from django.utils import translation
 from django.utils.translation import gettext, gettext_noop, ngettext, pgettext_lazy
 
 from accounts.models import Account
@@ -10,7 +12,7 @@ from accounts.tax import account_tax
 from billing import plan as core
 from common.dryrun import for_update
 from common.errors import Refused
-from common.locales import in_invoice_language
+from common.locales import in_invoice_language, invoice_language
 from invoicing.formatting import day as fmt_day
 from invoicing.models import Invoice, InvoiceLine
 from invoicing.services import invoice_issue, line_to_core
@@ -34,9 +36,9 @@ def _price(plan: Plan, cycle: str):
     return price
 
 
-def _label(plan: Plan, cycle: str) -> str:
+def _label(plan_name: str, cycle: str) -> str:
     words = CYCLE_WORDS.get(cycle, cycle)
-    return gettext("%(plan)s (%(cycle)s)") % {"plan": plan.name, "cycle": words}
+    return gettext("%(plan)s (%(cycle)s)") % {"plan": plan_name, "cycle": words}
 
 
 def _seats(n: int) -> str:
@@ -52,8 +54,14 @@ SEATS_REMOVED = gettext_noop("%(seats)s removed")
 
 def _describe(account: Account, template: str, plan: Plan, cycle: str, seats: int) -> str:
     """A line's description (“Team (monthly) · 2 seats”) in the account's invoice language."""
-    with in_invoice_language(account):
-        return gettext(template) % {"plan": _label(plan, cycle), "seats": _seats(seats)}
+    return _described(invoice_language(account), template, plan.name, cycle, seats)
+
+
+@lru_cache(maxsize=4096)
+def _described(language: str, template: str, plan_name: str, cycle: str, seats: int) -> str:
+    """`_describe`'s text, worked out once for each of its words: a day's renewals share a few thousand at most."""
+    with translation.override(language):
+        return gettext(template) % {"plan": _label(plan_name, cycle), "seats": _seats(seats)}
 
 
 def _seats_removed(account: Account, seats: int) -> str:

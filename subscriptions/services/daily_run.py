@@ -13,16 +13,15 @@ from moneyed import Money
 from accounts.models import Account
 from accounts.vies import vies_checks_run
 from billing import plan as core
-from billing.calendar import period_for
 from billing.proration import amount_text
 from common.dryrun import atomic
 from invoicing.models import Invoice, InvoiceLine
 from invoicing.services import pending_requeue
-from subscriptions.models import Cycle, Subscription
-from subscriptions.selectors import waiting_lines
+from subscriptions.models import Cycle, Plan, Subscription
+from subscriptions.selectors import seats_taken, waiting_lines
 from subscriptions.services._common import Status, _expire, _issue
 from subscriptions.services.dunning import dunning_run
-from subscriptions.services.renewal import Renewal, renewals_write
+from subscriptions.services.renewal import Renewal, period_of, renewals_write
 from subscriptions.services.terms import plan_change_apply_scheduled
 from subscriptions.signals import daily_run_finished
 
@@ -97,17 +96,48 @@ def _true_up(sub: Subscription, *, on: date) -> list[Invoice]:
     return [i for i in issued if i is not None]
 
 
-def _plain_renewal(sub: Subscription, *, on: date) -> bool:
-    """A renewal the daily run may write with its chunk: one period boundary by `on`, nothing but a renewal on it."""
+def _plain_renewal(sub, *, plan: Plan, on: date) -> bool:
+    """A renewal the daily run may write with its chunk: one period boundary by `on`, nothing but a renewal on it.
+
+    `sub` is a subscription or its row as the chunk's claim reads it (`_claim`), `plan` its plan.
+    """
     return (
         sub.status not in (Status.TRIALING, Status.EXPIRED)
         and not sub.cancel_at_period_end
         and not sub.pending_cycle
         and sub.pending_plan_id is None
         and sub.period_end <= on
-        and sub.plan.price(sub.cycle) is not None
-        and period_for(sub.anchor, sub.cycle, sub.period_end).end > on
+        and plan.price(sub.cycle) is not None
+        and period_of(sub.anchor, sub.cycle, sub.period_end).end > on
     )
+
+
+def _claim(ids: list[int], *, on: date) -> tuple[list[Subscription], dict[int, int]]:
+    """Lock the chunk's subscriptions that are not expired (skip_locked) and load its plain renewals.
+
+    One query reads the rows as tuples, with their accounts and seats in use: only the plain renewals
+    become instances. Plans are read once for the chunk (many subscriptions share one).
+    Returns the plain renewals, in id order, and the seats in use by account id.
+    """
+    names = [f.attname for f in Subscription._meta.concrete_fields]
+    account_names = [f.attname for f in Account._meta.concrete_fields]
+    claim = (
+        Subscription.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(pk__in=ids)
+        .exclude(status=Status.EXPIRED)
+        .annotate(taken=seats_taken(OuterRef("account_id")))
+        .order_by("pk")
+    )
+    rows = list(claim.values_list(*names, *(f"account__{name}" for name in account_names), "taken", named=True))
+    plans = Plan.objects.in_bulk({row.plan_id for row in rows})
+    plain, in_use, cut, db = [], {}, len(names), claim.db
+    for row in rows:
+        if _plain_renewal(row, plan=plans[row.plan_id], on=on):
+            sub = Subscription.from_db(db, names, row[:cut])
+            sub.plan, sub.account = plans[row.plan_id], Account.from_db(db, account_names, row[cut:-1])
+            plain.append(sub)
+            in_use[row.account_id] = row.taken
+    return plain, in_use
 
 
 @dataclass
@@ -210,17 +240,10 @@ def renewals_run(*, on: date, accounts=None, progress=None, part: int = 0, parts
     while ids := list(due.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:RUN_CHUNK]):
         last = ids[-1]
         with atomic():
-            claimed = list(
-                Subscription.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("account", "plan")
-                .filter(pk__in=ids)
-                .exclude(status=Status.EXPIRED)
-                .order_by("pk")
-            )
-            plain = [sub for sub in claimed if _plain_renewal(sub, on=on)]
+            plain, in_use = _claim(ids, on=on)
             if plain:
                 summary.subscriptions += len(plain)
-                renewed = renewals_write(renewals=[Renewal(sub) for sub in plain])
+                renewed = renewals_write(renewals=[Renewal(sub) for sub in plain], in_use=in_use)
                 summary.count([inv for inv in renewed if inv is not None])
         bulk = {sub.pk for sub in plain}
         for pk in ids:

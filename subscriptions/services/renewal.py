@@ -7,6 +7,7 @@ is a batch of one.
 """
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from billing import plan as core
 from billing.calendar import Period, period_for
@@ -32,20 +33,18 @@ class Renewal:
     terms_changed: bool = False
 
 
-def _begin_period(sub: Subscription, *, in_use: int, descriptions: dict) -> tuple[Period, core.Line]:
-    """Move `sub` (unsaved) into the period that starts on its `period_end`, reset its paid seats, price them.
+# Most subscriptions renewing on a day share an anchor day, cycle and period: `period_for` once for each.
+period_of = lru_cache(maxsize=4096)(period_for)
 
-    `descriptions` keeps the batch's line descriptions: most renewals of a day share a few.
-    """
-    period = period_for(sub.anchor, sub.cycle, sub.period_end)
+
+def _begin_period(sub: Subscription, *, in_use: int) -> tuple[Period, core.Line]:
+    """Move `sub` (unsaved) into the period that starts on its `period_end`, reset its paid seats, price them."""
+    period = period_of(sub.anchor, sub.cycle, sub.period_end)
     sub.period_start, sub.period_end = period.start, period.end
     # fixed: the bought seats, at least the minimum; the bought count itself stays (SPEC §2.3)
     sub.paid_seats = _charged_seats(sub, in_use)
-    key = (sub.account.invoice_language, sub.plan.pk, sub.plan.name, sub.cycle, sub.paid_seats)
-    if key not in descriptions:
-        descriptions[key] = _describe(sub.account, PLAN_LINE, sub.plan, sub.cycle, sub.paid_seats)
     line = core.charge_line(
-        description=descriptions[key],
+        description=_describe(sub.account, PLAN_LINE, sub.plan, sub.cycle, sub.paid_seats),
         unit_price=_price(sub.plan, sub.cycle),
         quantity=sub.paid_seats,
         period=period,
@@ -53,31 +52,32 @@ def _begin_period(sub: Subscription, *, in_use: int, descriptions: dict) -> tupl
     return period, line
 
 
-def renewals_write(*, renewals: list[Renewal]) -> list[Issued | None]:
+def renewals_write(*, renewals: list[Renewal], in_use: dict[int, int] | None = None) -> list[Issued | None]:
     """Renew every subscription of `renewals` (SPEC §2.4); the invoice of each, or None if it charged nothing.
 
     The caller holds the subscriptions' row locks, in its transaction (the daily run's chunk or `_run_one`).
 
-    Seats in use, coupons, waiting lines and credit balances are read once for the batch.
+    Seats in use (unless the caller read them with its lock: `in_use`, by account id), coupons, waiting
+    lines and credit balances are read once for the batch.
     Subscriptions whose period alone moved get it in one UPDATE per period, recorded by their
     seat ledger row ("renewed") rather than a history row; those whose seats or terms changed
     are saved one by one, so that everything that follows them (licences, history) hears of it.
     The invoices are issued together by `invoice_issue_many` (COPY on PostgreSQL).
     """
     subs = [r.subscription for r in renewals]
-    in_use = seats_in_use_by_account(s.account_id for s in subs)
-    redemptions = {
-        r.subscription_id: r
-        for r in CouponRedemption.objects.select_related("coupon").filter(subscription__in=subs, ended_on__isnull=True)
-    }
+    pks = [s.pk for s in subs]
+    if in_use is None:
+        in_use = seats_in_use_by_account(s.account_id for s in subs)
+    active = CouponRedemption.objects.select_related("coupon").filter(subscription_id__in=pks, ended_on__isnull=True)
+    redemptions = {r.subscription_id: r for r in active}
     waiting: dict[int, list[InvoiceLine]] = {}
-    for line in InvoiceLine.objects.filter(subscription__in=subs, invoice__isnull=True).order_by("bill_on", "id"):
+    for line in InvoiceLine.objects.filter(subscription_id__in=pks, invoice__isnull=True).order_by("bill_on", "id"):
         waiting.setdefault(line.subscription_id, []).append(line)
-    drafts, ledger, moved, counted, descriptions = [], [], {}, [], {}
+    drafts, ledger, moved, counted = [], [], {}, []
     for renewal in renewals:
         sub = renewal.subscription
         boundary, seats_before = sub.period_end, (sub.paid_seats, sub.bought_seats)
-        period, line = _begin_period(sub, in_use=in_use[sub.account_id], descriptions=descriptions)
+        period, line = _begin_period(sub, in_use=in_use[sub.account_id])
         if renewal.terms_changed or (sub.paid_seats, sub.bought_seats) != seats_before:
             sub.save()
         else:

@@ -194,7 +194,7 @@ RENEWALS = {
 def test_a_renewal_writes_the_rows_worked_out_by_hand(run):
     world()
     due = list(Subscription.objects.filter(period_end__lte=DEC1).order_by("pk").values_list("pk", flat=True))
-    plain = [s for s in Subscription.objects.filter(pk__in=due) if daily_run._plain_renewal(s, on=DEC1)]
+    plain = [s for s in Subscription.objects.filter(pk__in=due) if daily_run._plain_renewal(s, plan=s.plan, on=DEC1)]
     assert len(plain) == len(due) - 1  # all but the canceled one renew together in the daily run's chunk
     run()
     result = outcome()
