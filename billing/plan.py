@@ -11,7 +11,7 @@ from decimal import Decimal
 from moneyed import Money
 
 from billing.calendar import Period, remaining_days
-from billing.proration import prorate, round_money, scale, tax_within, zero
+from billing.proration import currency_of, prorate, round_money, zero
 
 SUBSCRIPTION = "subscription"
 PRORATION = "proration"
@@ -189,22 +189,51 @@ class Totals:
 
 
 def charges(lines: list[Line], currency: str) -> Money:
-    return sum(
-        (line.amount for line in lines if line.kind in CHARGE_KINDS and line.amount.amount > 0),
-        zero(currency),
-    )
+    return _money(_sums(lines, str(currency))[1], currency)
 
 
 def discount_total(lines: list[Line], discounts: list[Discount], currency: str) -> Money:
     """percent × Σ charge lines, or min(amount, Σ charge lines); never more than the charges."""
-    base = charges(lines, currency)
-    total = zero(currency)
+    code = str(currency)
+    return _money(_discount(_sums(lines, code)[1], discounts, code), code)
+
+
+# `invoice_totals` and its parts add and compare amounts (Decimals) and wrap their answers in Money
+# once: the daily run prices thousands of invoices, and each Money operation builds a Money (issue 15).
+# Each step is the Money operation's own arithmetic (`a − b` is `a + (−b)`, `min` keeps the first of
+# two equal amounts), so that the answers are those of Money, to the last digit and exponent.
+
+
+def _money(amount: Decimal, currency: str) -> Money:
+    return Money(amount, currency_of(str(currency)))
+
+
+def _amount(money: Money, code: str) -> Decimal:
+    """The amount of `money`, which must be in `code`: as in Money, two currencies never meet."""
+    if money.currency.code != code:
+        raise TypeError(f"Cannot add, subtract or compare {money.currency.code} and {code} amounts.")
+    return money.amount
+
+
+def _sums(lines: list[Line], code: str) -> tuple[Decimal, Decimal]:
+    """Σ all lines (the subtotal) and Σ the positive charge lines, each from a zero of `code`."""
+    subtotal = charged = zero(code).amount
+    for line in lines:
+        amount = _amount(line.amount, code)
+        subtotal += amount
+        if line.kind in CHARGE_KINDS and amount > 0:
+            charged += amount
+    return subtotal, charged
+
+
+def _discount(charged: Decimal, discounts: list[Discount], code: str) -> Decimal:
+    total = zero(code).amount
     for discount in discounts:
         if discount.percent is not None:
-            total += scale(base, discount.percent / 100)
+            total += round_money(charged * Decimal(discount.percent / 100), code).amount
         elif discount.amount is not None:
-            total += min(discount.amount, base)
-    return min(total, base)
+            total += min(_amount(discount.amount, code), charged)
+    return min(total, charged)
 
 
 def invoice_totals(
@@ -222,20 +251,27 @@ def invoice_totals(
     as priced, `subtotal − discount`, and the tax is extracted from it once per invoice with the
     same rounding rule (`tax_within`): 119.00 at 19 % → tax 19.00, net 100.00, total 119.00.
     """
-    nothing = zero(currency)
-    subtotal = sum((line.amount for line in lines), nothing)
-    discount = discount_total(list(lines), list(discounts), currency)
+    code = str(currency)
+    nothing = zero(code)
+    subtotal, charged = _sums(lines, code)
+    discount = _discount(charged, discounts, code)
+    net = subtotal + -discount
+    rate = Decimal(tax_rate)
     if tax_included:
-        tax = tax_within(subtotal - discount, Decimal(tax_rate))
-        total = subtotal - discount
+        tax = round_money(net * rate / (1 + rate), code).amount  # as `tax_within`
+        total = net
     else:
-        tax = scale(subtotal - discount, Decimal(tax_rate))
-        total = subtotal - discount + tax
+        tax = round_money(net * rate, code).amount  # as `scale`
+        total = net + tax
+    amounts = (_money(subtotal, code), _money(discount, code), _money(tax, code))
+    if total < 0:
+        return Totals(*amounts, _money(total, code), nothing, nothing, _money(-total, code), tax_included)
+    total_money = _money(total, code)
     balance = credit_balance if credit_balance is not None else nothing
-    if total.amount < 0:
-        return Totals(subtotal, discount, tax, total, nothing, nothing, -total, tax_included)
-    credit_applied = max(nothing, min(balance, total))
-    return Totals(subtotal, discount, tax, total, credit_applied, total - credit_applied, nothing, tax_included)
+    # Compared as Money: a balance in another currency raises, and the balance itself is what is applied.
+    credit_applied = max(nothing, min(balance, total_money))
+    due = total + -credit_applied.amount
+    return Totals(*amounts, total_money, credit_applied, _money(due, code), nothing, tax_included)
 
 
 def switch_credit_note_lines(

@@ -4,7 +4,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
 from babel.numbers import get_currency_precision
-from moneyed import Money
+from moneyed import Currency, Money, get_currency
 
 
 def minor_unit(currency: str) -> Decimal:
@@ -18,13 +18,20 @@ def _minor_unit(code: str) -> Decimal:
     return Decimal(1).scaleb(-get_currency_precision(code))
 
 
+@cache
+def currency_of(code: str) -> Currency:
+    """The Currency a Money in `code` holds, kept per code as `_minor_unit` is: every amount is rounded."""
+    return get_currency(code.upper())
+
+
 def round_money(amount: Decimal, currency: str) -> Money:
     """Half-up to the currency's minor unit. The only place Prorata rounds.
 
     A zero is always +0: `-0.00` (a tiny negative rounded, or a zero negated) is never an amount.
     """
-    rounded = Decimal(amount).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
-    return Money(abs(rounded) if rounded == 0 else rounded, str(currency))
+    code = str(currency)
+    rounded = Decimal(amount).quantize(_minor_unit(code), rounding=ROUND_HALF_UP)
+    return Money(abs(rounded) if rounded == 0 else rounded, currency_of(code))
 
 
 def amount_text(value: Money) -> str:

@@ -19,7 +19,7 @@ from webhooks.models import Event
 
 
 def _money(value) -> dict | None:
-    return None if value is None else {"amount": amount_text(value), "currency": str(value.currency)}
+    return None if value is None else {"amount": amount_text(value), "currency": value.currency.code}
 
 
 def _day(value: date | None) -> str | None:

@@ -96,10 +96,9 @@ def subscription_saved(sender, instance, created, raw=False, update_fields=None,
 def invoices_were_issued(sender, *, invoices, **kwargs):
     rows = [(T.INVOICE_ISSUED, inv.account_id, events.invoice_data(inv)) for inv in invoices]
     # Nothing due (credit covered it): issued and paid at once, with no payment to send invoice_paid.
+    # Its payload is the one just built (the invoice has not changed since).
     rows += [
-        (T.INVOICE_PAID, inv.account_id, events.invoice_data(inv))
-        for inv in invoices
-        if inv.status == Invoice.Status.PAID
+        (T.INVOICE_PAID, *row[1:]) for inv, row in zip(invoices, rows, strict=True) if inv.status == Invoice.Status.PAID
     ]
     events.events_record(rows)
 

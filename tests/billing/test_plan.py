@@ -4,6 +4,7 @@ from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from moneyed import Money
@@ -26,6 +27,7 @@ from billing.plan import (
     seats_to_charge,
     switch_credit_note_lines,
 )
+from billing.proration import scale, tax_within, zero
 
 NOV = Period(date(2026, 11, 1), date(2026, 12, 1))
 USD = "USD"
@@ -171,6 +173,73 @@ def test_invoice_totals_identities(lines, offs, tax, balance):
         assert t.amount_due == usd(0)
         assert t.credit_applied == usd(0)
         assert t.credit_added == -t.total
+
+
+def _totals_in_money(lines, currency, discounts, tax_rate, balance, tax_included):
+    """SPEC §2.2 spelt in Money operations, one after the other (as `invoice_totals` was before issue 15)."""
+    nothing = zero(currency)
+    subtotal = sum((line.amount for line in lines), nothing)
+    base = sum((x.amount for x in lines if x.kind in (SUBSCRIPTION, PRORATION) and x.amount.amount > 0), nothing)
+    discount = nothing
+    for d in discounts:
+        discount += scale(base, d.percent / 100) if d.percent is not None else min(d.amount, base)
+    discount = min(discount, base)
+    if tax_included:
+        tax, total = tax_within(subtotal - discount, tax_rate), subtotal - discount
+    else:
+        tax = scale(subtotal - discount, tax_rate)
+        total = subtotal - discount + tax
+    if total.amount < 0:
+        return subtotal, discount, tax, total, nothing, nothing, -total
+    applied = max(nothing, min(balance, total))
+    return subtotal, discount, tax, total, applied, total - applied, nothing
+
+
+# Amounts as the core makes them (rounded) and as rows give them back (two places, also for yen).
+exact_amounts = st.tuples(st.integers(-100_000, 100_000), st.sampled_from([0, 1, 2]))
+
+
+@given(
+    currency=st.sampled_from(["USD", "JPY"]),
+    lines=st.lists(st.tuples(kinds, exact_amounts), max_size=5),
+    percents=st.lists(st.integers(0, 100), max_size=2),
+    off=st.one_of(st.none(), exact_amounts),
+    tax=st.sampled_from(["0", "0.07", "0.19", "0.2", "0.255"]),
+    balance=st.one_of(st.none(), exact_amounts.map(lambda a: (abs(a[0]), a[1]))),
+    tax_included=st.booleans(),
+)
+def test_invoice_totals_are_those_of_money_arithmetic(currency, lines, percents, off, tax, balance, tax_included):
+    """Computed on Decimals and wrapped once (issue 15), the totals are those of the Money operations:
+    the same amounts to the exponent (`Decimal('1500.00')` stays so for yen), and all Money."""
+
+    def money(amount):
+        return Money(Decimal(amount[0]).scaleb(-amount[1]), currency)
+
+    core_lines = [Line(kind, kind, NOV, 1, money(a), money(a), 30, 30) for kind, a in lines]
+    offs = [Discount("pct", percent=Decimal(p)) for p in percents]
+    offs += [Discount("amt", amount=money((abs(off[0]), off[1])))] if off is not None else []
+    credit = money(balance) if balance is not None else None
+    t = invoice_totals(
+        lines=core_lines,
+        currency=currency,
+        discounts=offs,
+        tax_rate=Decimal(tax),
+        credit_balance=credit,
+        tax_included=tax_included,
+    )
+    got = (t.subtotal, t.discount, t.tax, t.total, t.credit_applied, t.amount_due, t.credit_added)
+    expected = _totals_in_money(core_lines, currency, offs, Decimal(tax), credit or zero(currency), tax_included)
+    assert all(isinstance(m, Money) for m in got)
+    assert [(repr(m.amount), m.currency) for m in got] == [(repr(m.amount), m.currency) for m in expected]
+
+
+def test_amounts_in_two_currencies_never_meet():
+    with pytest.raises(TypeError):
+        invoice_totals(lines=[_line(SUBSCRIPTION, "7.00")], currency="EUR")
+    with pytest.raises(TypeError):
+        invoice_totals(lines=[_line(SUBSCRIPTION, "7.00")], currency=USD, credit_balance=Money("5.00", "EUR"))
+    with pytest.raises(TypeError):
+        discount_total([_line(SUBSCRIPTION, "7.00")], [Discount("amt", amount=Money("5.00", "EUR"))], USD)
 
 
 @given(
