@@ -115,12 +115,13 @@ def _plain_renewal(sub, *, plan: Plan, on: date) -> bool:
 def _claim(ids: list[int], *, on: date) -> tuple[list[Subscription], dict[int, int]]:
     """Lock the chunk's subscriptions that are not expired (skip_locked) and load its plain renewals.
 
-    One query reads the rows as tuples, with their accounts and seats in use: only the plain renewals
-    become instances. Plans are read once for the chunk (many subscriptions share one).
+    One query reads the rows as tuples, with their accounts, plans and seats in use: only the plain
+    renewals become instances, and each plan one instance for the chunk (many subscriptions share one).
     Returns the plain renewals, in id order, and the seats in use by account id.
     """
     names = [f.attname for f in Subscription._meta.concrete_fields]
     account_names = [f.attname for f in Account._meta.concrete_fields]
+    plan_names = [f.attname for f in Plan._meta.concrete_fields]
     claim = (
         Subscription.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(pk__in=ids)
@@ -128,13 +129,17 @@ def _claim(ids: list[int], *, on: date) -> tuple[list[Subscription], dict[int, i
         .annotate(taken=seats_taken(OuterRef("account_id")))
         .order_by("pk")
     )
-    rows = list(claim.values_list(*names, *(f"account__{name}" for name in account_names), "taken", named=True))
-    plans = Plan.objects.in_bulk({row.plan_id for row in rows})
-    plain, in_use, cut, db = [], {}, len(names), claim.db
+    related = [f"account__{name}" for name in account_names] + [f"plan__{name}" for name in plan_names]
+    rows = list(claim.values_list(*names, *related, "taken", named=True))
+    plain, in_use, plans, db = [], {}, {}, claim.db
+    cut, cut_plan = len(names), len(names) + len(account_names)
     for row in rows:
-        if _plain_renewal(row, plan=plans[row.plan_id], on=on):
+        plan = plans.get(row.plan_id)
+        if plan is None:
+            plan = plans[row.plan_id] = Plan.from_db(db, plan_names, row[cut_plan:-1])
+        if _plain_renewal(row, plan=plan, on=on):
             sub = Subscription.from_db(db, names, row[:cut])
-            sub.plan, sub.account = plans[row.plan_id], Account.from_db(db, account_names, row[cut:-1])
+            sub.plan, sub.account = plan, Account.from_db(db, account_names, row[cut:cut_plan])
             plain.append(sub)
             in_use[row.account_id] = row.taken
     return plain, in_use
