@@ -30,8 +30,12 @@ def round_money(amount: Decimal, currency: str) -> Money:
     A zero is always +0: `-0.00` (a tiny negative rounded, or a zero negated) is never an amount.
     """
     code = str(currency)
-    rounded = Decimal(amount).quantize(_minor_unit(code), rounding=ROUND_HALF_UP)
-    return Money(abs(rounded) if rounded == 0 else rounded, currency_of(code))
+    return Money(_rounded(Decimal(amount), code), currency_of(code))
+
+
+def _rounded(amount: Decimal, code: str) -> Decimal:
+    rounded = amount.quantize(_minor_unit(code), rounding=ROUND_HALF_UP)
+    return abs(rounded) if rounded == 0 else rounded
 
 
 def amount_text(value: Money) -> str:
@@ -40,7 +44,7 @@ def amount_text(value: Money) -> str:
     `1000` for ¥1,000, `10.00` for $10, `0.00` for nothing. Stored amounts keep two decimal places
     whatever the currency (¥1,000 is stored as 1000.00); this is where they become the currency's.
     """
-    return f"{round_money(value.amount, value.currency.code).amount:f}"
+    return f"{_rounded(value.amount, value.currency.code):f}"  # round_money's amount, without the Money
 
 
 def zero(currency: str) -> Money:

@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+from django.db import connection
+from django.db.models import Sum
 from moneyed import Money
 
 from billing.proration import round_money, zero
@@ -25,12 +27,19 @@ def credit_balance(account) -> Money:
 
 
 def credit_balances(accounts) -> dict[int, Money]:
-    """`credit_balance` of many accounts in one query, keyed by account id."""
+    """`credit_balance` of many accounts in one query, keyed by account id.
+
+    PostgreSQL sums numerics exactly and returns one row per account (the daily run asks for
+    thousands); SQLite's rows are summed here (`money_sum`).
+    """
     accounts = list(accounts)
+    entries = CreditEntry.objects.filter(account__in=[a.pk for a in accounts]).order_by()
     by_account: dict[int, list[Decimal]] = {}
-    for pk, amount in (
-        CreditEntry.objects.filter(account__in=[a.pk for a in accounts]).order_by().values_list("account_id", "amount")
-    ):
+    if connection.vendor == "postgresql":
+        rows = entries.values("account_id").annotate(total=Sum("amount")).values_list("account_id", "total")
+    else:
+        rows = entries.values_list("account_id", "amount")
+    for pk, amount in rows:
         by_account.setdefault(pk, []).append(amount)
     return {a.pk: round_money(money_sum(by_account.get(a.pk, ())), a.currency or "USD") for a in accounts}
 

@@ -10,7 +10,7 @@ from accounts.models import Account, Membership
 from billing.proration import amount_text
 from common.clock import today
 from invoicing.models import CreditNote, Invoice
-from invoicing.services.rows import ids_next, row_of, rows_write
+from invoicing.services.rows import ids_next, rows_of, rows_write
 from licensing.models import Licence
 from subscriptions.models import Subscription
 from subscriptions.selectors import entitlements_for, product_status, seats_in_use
@@ -125,10 +125,13 @@ def events_record(rows: list[tuple[str, int, dict]]) -> list[Recorded]:
     events = [Recorded(pk, type, account_id, now) for pk, (type, account_id, _) in zip(ids, rows, strict=True)]
     rows_write(
         Event,
-        [
-            row_of(Event, {"id": e.pk, "type": e.type, "account_id": e.account_id, "created_at": now, "payload": p})
-            for e, (_, _, p) in zip(events, rows, strict=True)
-        ],
+        rows_of(
+            Event,
+            (
+                {"id": e.pk, "type": e.type, "account_id": e.account_id, "created_at": now, "payload": p}
+                for e, (_, _, p) in zip(events, rows, strict=True)
+            ),
+        ),
     )
     deliveries_create(events)
     return events

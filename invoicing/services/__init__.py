@@ -39,8 +39,12 @@ from invoicing.services.rows import (
     line_from_core,
     line_to_core,
     row_of,
+    rows_of,
     rows_register,
+    rows_update,
     rows_write,
+    waiting_by_subscription,
+    waiting_of,
 )
 from invoicing.services.sweep import pending_requeue
 
@@ -76,7 +80,11 @@ __all__ = [
     "receipt_write",
     "receipts_deliver_pending",
     "row_of",
+    "rows_of",
     "rows_register",
+    "rows_update",
     "rows_write",
     "series_format",
+    "waiting_by_subscription",
+    "waiting_of",
 ]

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import connection
 from moneyed import Money
 
 from accounts.models import Account
@@ -22,7 +21,7 @@ from invoicing.models import CreditEntry, Invoice, InvoiceLine
 from invoicing.selectors import credit_balances
 from invoicing.services.delivery import documents_queue
 from invoicing.services.numbering import INVOICE_SERIES, numbers_allocate
-from invoicing.services.rows import ids_next, line_to_core, line_values, row_of, rows_write
+from invoicing.services.rows import Waiting, ids_next, line_values, rows_of, rows_update, rows_write, waiting_of
 from invoicing.signals import invoices_issued
 
 
@@ -61,7 +60,7 @@ class InvoiceDraft:
     reason: str
     on: date
     lines: list[core.Line]
-    waiting: list[InvoiceLine] = field(default_factory=list)
+    waiting: list[Waiting] = field(default_factory=list)
     discounts: list[core.Discount] = field(default_factory=list)
     billing_key: str | None = None
 
@@ -89,7 +88,7 @@ def invoice_issue(
         reason=reason,
         on=on,
         lines=lines,
-        waiting=list(waiting),
+        waiting=waiting_of(waiting),
         discounts=list(discounts),
         billing_key=billing_key,
     )
@@ -123,7 +122,7 @@ def invoice_issue_many(*, drafts: list[InvoiceDraft]) -> list["Issued | None"]:
         {"id": pk, "number": number, **_invoice_values(d, totals, tax)}
         for pk, number, (d, _), (tax, totals) in zip(ids, numbers, todo, priced, strict=True)
     ]
-    rows_write(Invoice, [row_of(Invoice, values) for values in invoices])
+    rows_write(Invoice, rows_of(Invoice, invoices))
     _write_entries(invoices, priced)
     issued = [Issued.of(values, d) for values, (d, _) in zip(invoices, todo, strict=True)]
     _after_issue(issued)
@@ -154,7 +153,7 @@ def _priced(todo) -> list[tuple[TaxTreatment, core.Totals]]:
             rates[d.on] = tax_rates_on(d.on)
         tax = account_tax(account, d.on, rates=rates[d.on])
         totals = core.invoice_totals(
-            lines=lines + [line_to_core(w) for w in d.waiting],
+            lines=lines + [w.line for w in d.waiting],
             currency=account.currency,
             discounts=list(d.discounts),
             tax_rate=tax.rate,
@@ -283,10 +282,12 @@ def _invoice_values(d: InvoiceDraft, totals: core.Totals, tax: TaxTreatment) -> 
 def _write_lines(ids: list[int], todo) -> None:
     """Each draft's waiting lines put on its invoice (id in `ids`), first, then its new lines as rows. The
     invoices are the caller's own new ones: written as drafts, or not yet (their foreign key is deferred)."""
-    _attach_waiting([(pk, i, w.pk) for pk, (d, _) in zip(ids, todo, strict=True) for i, w in enumerate(d.waiting, 1)])
+    # `invoice_id IS NULL`: only lines still waiting, as the frozen guard asks
+    attached = [(w.pk, pk, i) for pk, (d, _) in zip(ids, todo, strict=True) for i, w in enumerate(d.waiting, 1)]
+    rows_update(InvoiceLine, ("invoice_id", "position"), attached, still_null="invoice_id")
     rows_write(
         InvoiceLine,
-        [row_of(InvoiceLine, v) for pk, (d, lines) in zip(ids, todo, strict=True) for v in _line_values(pk, d, lines)],
+        rows_of(InvoiceLine, (v for pk, (d, lines) in zip(ids, todo, strict=True) for v in _line_values(pk, d, lines))),
     )
 
 
@@ -294,11 +295,10 @@ def _write_entries(invoices: list[dict], priced) -> None:
     """The credit-ledger entries of the numbered invoices (id, account_id, number, issued_on each)."""
     rows_write(
         CreditEntry,
-        [
-            row_of(CreditEntry, v)
-            for invoice, (_tax, totals) in zip(invoices, priced, strict=True)
-            for v in _entry_values(invoice, totals)
-        ],
+        rows_of(
+            CreditEntry,
+            (v for invoice, (_, totals) in zip(invoices, priced, strict=True) for v in _entry_values(invoice, totals)),
+        ),
     )
 
 
@@ -333,28 +333,3 @@ def _numbers(days: list[date]) -> list[str]:
         for i, number in zip(places, block, strict=True):
             numbers[i] = number
     return numbers
-
-
-def _attach_waiting(lines: list[tuple[int, int, int]]) -> None:
-    """Put waiting lines on their invoices in one statement: (invoice id, position, line id) each.
-
-    `bulk_update` would build a CASE per line and cost more than the invoices themselves;
-    `invoice_id IS NULL` keeps to lines that are still waiting, as the frozen guard asks.
-    """
-    if not lines:
-        return
-    table = connection.ops.quote_name(InvoiceLine._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            invoices, positions, ids = (list(column) for column in zip(*lines, strict=True))
-            cursor.execute(
-                f"UPDATE {table} AS line SET invoice_id = new.invoice_id, position = new.position "  # noqa: S608
-                "FROM unnest(%s::bigint[], %s::integer[], %s::bigint[]) AS new(invoice_id, position, id) "
-                "WHERE line.id = new.id AND line.invoice_id IS NULL",
-                [invoices, positions, ids],
-            )
-            return
-        cursor.executemany(
-            f"UPDATE {table} SET invoice_id = %s, position = %s WHERE id = %s AND invoice_id IS NULL",  # noqa: S608
-            lines,
-        )

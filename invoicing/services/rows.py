@@ -1,13 +1,17 @@
 """Rows as the services write them: a core line as a line row (the one mapper), and
-`rows_write`, the daily run's row writer (COPY on PostgreSQL), with the columns it writes named per table."""
+`rows_of`/`rows_write`, the daily run's row writer (COPY on PostgreSQL), with the columns it writes named per table."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db import connection, models
+from django.utils import timezone
+from moneyed import Money
 
 from billing import plan as core
 from billing.calendar import Period
+from billing.proration import currency_of
 from invoicing.models import CreditEntry, DocumentLine, Invoice, InvoiceLine
 
 
@@ -51,6 +55,34 @@ def line_to_core(line: InvoiceLine) -> core.Line:
         days=line.days,
         period_days=line.period_days,
     )
+
+
+class Waiting(NamedTuple):
+    """A waiting line as issuing puts it on an invoice: its row's id and what it charges (no instance)."""
+
+    pk: int
+    line: core.Line
+
+
+def waiting_of(lines: Iterable[InvoiceLine]) -> list[Waiting]:
+    return [Waiting(line.pk, line_to_core(line)) for line in lines]
+
+
+WAITING_FIELDS = ("id", "subscription_id", "kind", "description", "period_start", "period_end", "quantity")
+WAITING_FIELDS += ("unit_price", "unit_price_currency", "amount", "amount_currency", "days", "period_days")
+
+
+def waiting_by_subscription(subscription_ids: list[int]) -> dict[int, list[Waiting]]:
+    """The lines waiting for an invoice (SPEC §2.3) of many subscriptions, by billing day, read as rows."""
+    lines = InvoiceLine.objects.filter(subscription_id__in=subscription_ids, invoice__isnull=True)
+    found: dict[int, list[Waiting]] = {}
+    for pk, sub_id, kind, text, start, end, quantity, unit, unit_code, amount, code, days, of in lines.order_by(
+        "bill_on", "id"
+    ).values_list(*WAITING_FIELDS):
+        unit_price, amount = Money(unit, currency_of(unit_code)), Money(amount, currency_of(code))
+        line = core.Line(kind, text, Period(start, end), quantity, unit_price, amount, days, of)
+        found.setdefault(sub_id, []).append(Waiting(pk, line))
+    return found
 
 
 @dataclass(frozen=True)
@@ -130,12 +162,13 @@ def rows_register(model: type[models.Model], *, plain: tuple[str, ...], money=()
 
 
 MONEY = object()  # a money field's default in `_Table.spec`: written as its amount and its currency
+NOW = object()  # a `default=timezone.now` field's: one now for all the rows `rows_of` builds together
 
 
 @dataclass(frozen=True)
 class _Table:
-    """What `row_of` and `rows_write` know of one table: its column names (id first), the field behind
-    each column, and each field `row_of` reads with its default (or MONEY)."""
+    """What `rows_of` and `rows_write` know of one table: its column names (id first), the field behind
+    each column, and each field `rows_of` reads with its default (or MONEY, NOW)."""
 
     names: list[str]
     fields: list[models.Field]
@@ -154,7 +187,7 @@ def _table(model: type[models.Model]) -> _Table:
         for name in columns.plain:
             field = meta.get_field(name)
             fields.append(field)
-            spec.append((name, field.get_default))
+            spec.append((name, NOW if field.default is timezone.now else field.get_default))
         for name in columns.money:
             fields += [meta.get_field(name), meta.get_field(f"{name}_currency")]
             spec.append((name, MONEY))
@@ -163,21 +196,32 @@ def _table(model: type[models.Model]) -> _Table:
 
 
 def row_of(model: type[models.Model], values: dict) -> tuple:
-    """The row `rows_write` writes for field `values` (a foreign key by its `_id`, the id under "id", a
-    money field as its `Money`): every column `rows_register` names for `model`, in order, a missing
-    one at the field's default."""
-    row = []
-    for key, default in _table(model).spec:
-        if default is MONEY:
-            money = values[key]
-            row += [money.amount, str(money.currency)]
-        else:
-            row.append(values[key] if key in values else default())
-    return tuple(row)
+    """The row `rows_write` writes for field `values`: `rows_of` of one."""
+    return rows_of(model, [values])[0]
+
+
+def rows_of(model: type[models.Model], values: Iterable[dict]) -> list[tuple]:
+    """The rows `rows_write` writes for each of `values` (field values: a foreign key by its `_id`, the id
+    under "id", a money field as its `Money`): every column `rows_register` names for `model`, in order,
+    a missing one at the field's default, the same now for all of them (one transaction writes them)."""
+    spec, now = _table(model).spec, timezone.now()
+    rows = []
+    for given in values:
+        row = []
+        for key, default in spec:
+            if default is MONEY:
+                money = given[key]
+                row += [money.amount, money.currency.code]
+            elif key in given:
+                row.append(given[key])
+            else:
+                row.append(now if default is NOW else default())
+        rows.append(tuple(row))
+    return rows
 
 
 def rows_write(model: type[models.Model], rows: list[tuple]) -> None:
-    """Rows built by `row_of` straight into `model`'s table, in the caller's transaction: the daily
+    """Rows built by `rows_of` straight into `model`'s table, in the caller's transaction: the daily
     run's writer for rows it never needs as instances (no signals, no `save()`, no frozen guard: the
     rows are the caller's own new ones). `bulk_create`'s per-value preparation costs more than the
     insert itself.
@@ -206,6 +250,39 @@ def rows_write(model: type[models.Model], rows: list[tuple]) -> None:
             f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
             f"VALUES ({', '.join(['%s'] * len(names))})",
             rows,
+        )
+
+
+def rows_update(model: type[models.Model], names: tuple[str, ...], rows: list[tuple], *, still_null: str = "") -> None:
+    """Give many rows of `model` each its own values, in the caller's transaction: (id, value of each of
+    `names`, by attribute name) per row. One `UPDATE … FROM unnest` on PostgreSQL, one `executemany`
+    UPDATE elsewhere; `bulk_update` builds a CASE per row and field and costs more than the writes.
+    With `still_null` (a field's attribute name), only rows where it is still NULL change (a waiting line
+    not on an invoice yet). No signals, no `save()`, no history: for the services' bookkeeping columns.
+    """
+    if not rows:
+        return
+    meta, quote = model._meta, connection.ops.quote_name
+    fields = [meta.pk, *(meta.get_field(name) for name in names)]
+    table = quote(meta.db_table)
+    null = quote(meta.get_field(still_null).column) if still_null else None
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            columns = [quote(f.column) for f in fields]
+            arrays = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in fields)
+            assignments = ", ".join(f"{c} = new.{c}" for c in columns[1:])
+            cursor.execute(
+                f"UPDATE {table} AS target SET {assignments} FROM unnest({arrays}) AS new({', '.join(columns)}) "  # noqa: S608
+                f"WHERE target.{columns[0]} = new.{columns[0]}" + (f" AND target.{null} IS NULL" if null else ""),
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+            return
+        adapt = [(i, a) for i, a in enumerate(_adapter(f) for f in fields[1:]) if a is not None]
+        assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields[1:])
+        cursor.executemany(
+            f"UPDATE {table} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+            + (f" AND {null} IS NULL" if null else ""),
+            [(*(_adapted(row[1:], adapt) if adapt else row[1:]), row[0]) for row in rows],
         )
 
 

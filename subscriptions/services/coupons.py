@@ -2,7 +2,6 @@
 
 from datetime import date
 
-from django.db import connection
 from django.db.models import F
 from django.utils.translation import gettext
 
@@ -12,11 +11,12 @@ from common.dryrun import atomic
 from common.errors import Refused
 from invoicing.formatting import day as fmt_day
 from invoicing.models import Invoice
+from invoicing.services import rows_update
 from subscriptions.models import Coupon, CouponRedemption, Plan, Subscription
 from subscriptions.selectors import active_redemption
 from subscriptions.services._common import Status, _lock
 
-REDEMPTION_COUNT_FIELDS = ["periods_used", "active_period_start", "ended_on", "ended_reason"]
+REDEMPTION_COUNT_FIELDS = ("periods_used", "active_period_start", "ended_on", "ended_reason")
 
 
 def _coupon_for(*, code: str, account: Account, cycle: str, on: date, plan: Plan) -> Coupon:
@@ -100,20 +100,12 @@ def _count_period(r: CouponRedemption, sub: Subscription, *, on: date) -> None:
 
 
 def _redemptions_save(redemptions: list[CouponRedemption]) -> None:
-    """`bulk_update(redemptions, REDEMPTION_COUNT_FIELDS)` as one UPDATE per row sent together.
-
-    `bulk_update` builds a CASE per row and field, and compiles it for longer than the daily run
-    takes to write everything else of a renewal.
-    """
-    if not redemptions:
-        return
-    table, quote = connection.ops.quote_name(CouponRedemption._meta.db_table), connection.ops.quote_name
-    assignments = ", ".join(f"{quote(name)} = %s" for name in REDEMPTION_COUNT_FIELDS)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET {assignments} WHERE id = %s",  # noqa: S608
-            [[getattr(r, name) for name in REDEMPTION_COUNT_FIELDS] + [r.pk] for r in redemptions],
-        )
+    """Save the counts of `redemptions` (`_count_period`) in one statement (`rows_update`)."""
+    rows_update(
+        CouponRedemption,
+        REDEMPTION_COUNT_FIELDS,
+        [(r.pk, *(getattr(r, name) for name in REDEMPTION_COUNT_FIELDS)) for r in redemptions],
+    )
 
 
 def _start_period(sub: Subscription, *, on: date) -> None:

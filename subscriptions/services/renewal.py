@@ -11,8 +11,16 @@ from functools import lru_cache
 
 from billing import plan as core
 from billing.calendar import Period, period_for
-from invoicing.models import Invoice, InvoiceLine
-from invoicing.services import InvoiceDraft, Issued, invoice_issue_many, row_of, rows_write
+from invoicing.models import Invoice
+from invoicing.services import (
+    InvoiceDraft,
+    Issued,
+    invoice_issue_many,
+    rows_of,
+    rows_update,
+    rows_write,
+    waiting_by_subscription,
+)
 from subscriptions.models import CouponRedemption, SeatChange, Subscription
 from subscriptions.selectors import redemption_discount, seats_in_use_by_account
 from subscriptions.services._common import PLAN_LINE, _charged_seats, _describe, _price
@@ -59,7 +67,7 @@ def renewals_write(*, renewals: list[Renewal], in_use: dict[int, int] | None = N
 
     Seats in use (unless the caller read them with its lock: `in_use`, by account id), coupons, waiting
     lines and credit balances are read once for the batch.
-    Subscriptions whose period alone moved get it in one UPDATE per period, recorded by their
+    Subscriptions whose period alone moved get it in one statement (`rows_update`), recorded by their
     seat ledger row ("renewed") rather than a history row; those whose seats or terms changed
     are saved one by one, so that everything that follows them (licences, history) hears of it.
     The invoices are issued together by `invoice_issue_many` (COPY on PostgreSQL).
@@ -70,10 +78,8 @@ def renewals_write(*, renewals: list[Renewal], in_use: dict[int, int] | None = N
         in_use = seats_in_use_by_account(s.account_id for s in subs)
     active = CouponRedemption.objects.select_related("coupon").filter(subscription_id__in=pks, ended_on__isnull=True)
     redemptions = {r.subscription_id: r for r in active}
-    waiting: dict[int, list[InvoiceLine]] = {}
-    for line in InvoiceLine.objects.filter(subscription_id__in=pks, invoice__isnull=True).order_by("bill_on", "id"):
-        waiting.setdefault(line.subscription_id, []).append(line)
-    drafts, ledger, moved, counted = [], [], {}, []
+    waiting = waiting_by_subscription(pks)
+    drafts, ledger, moved, counted = [], [], [], []
     for renewal in renewals:
         sub = renewal.subscription
         boundary, seats_before = sub.period_end, (sub.paid_seats, sub.bought_seats)
@@ -81,23 +87,20 @@ def renewals_write(*, renewals: list[Renewal], in_use: dict[int, int] | None = N
         if renewal.terms_changed or (sub.paid_seats, sub.bought_seats) != seats_before:
             sub.save()
         else:
-            moved.setdefault((period.start, period.end), []).append(sub)
+            moved.append((sub.pk, period.start, period.end))
         redemption = redemptions.get(sub.pk)
         if redemption is not None:
             _count_period(redemption, sub, on=boundary)
             counted.append(redemption)
         ledger.append(
-            row_of(
-                SeatChange,
-                {
-                    "subscription_id": sub.pk,
-                    "on": boundary,
-                    "reason": "renewed" if renewal.reason == Invoice.Reason.RENEWAL else "trial ended",
-                    "seats_in_use": in_use[sub.account_id],
-                    "paid_seats": sub.paid_seats,
-                    "bought_seats": sub.bought_seats,
-                },
-            )
+            {
+                "subscription_id": sub.pk,
+                "on": boundary,
+                "reason": "renewed" if renewal.reason == Invoice.Reason.RENEWAL else "trial ended",
+                "seats_in_use": in_use[sub.account_id],
+                "paid_seats": sub.paid_seats,
+                "bought_seats": sub.bought_seats,
+            }
         )
         coupon = redemption_discount(redemption, sub)
         drafts.append(
@@ -112,8 +115,7 @@ def renewals_write(*, renewals: list[Renewal], in_use: dict[int, int] | None = N
                 billing_key=f"period:{sub.pk}:{period.start}",
             )
         )
-    for (start, end), group in moved.items():
-        Subscription.objects.filter(pk__in=[s.pk for s in group]).update(period_start=start, period_end=end)
+    rows_update(Subscription, ("period_start", "period_end"), moved)
     _redemptions_save(counted)
-    rows_write(SeatChange, ledger)
+    rows_write(SeatChange, rows_of(SeatChange, ledger))
     return invoice_issue_many(drafts=drafts)
