@@ -21,7 +21,7 @@ from subscriptions.models import Cycle, Plan, Subscription
 from subscriptions.selectors import seats_taken, waiting_lines
 from subscriptions.services._common import Status, _expire, _issue
 from subscriptions.services.dunning import dunning_run
-from subscriptions.services.renewal import Renewal, period_of, renewals_write
+from subscriptions.services.renewal import Claimed, Renewal, period_of, renewals_write
 from subscriptions.services.terms import plan_change_apply_scheduled
 from subscriptions.signals import daily_run_finished
 
@@ -112,11 +112,12 @@ def _plain_renewal(sub, *, plan: Plan, on: date) -> bool:
     )
 
 
-def _claim(ids: list[int], *, on: date) -> tuple[list[Subscription], dict[int, int]]:
+def _claim(ids: list[int], *, on: date) -> tuple[list[Claimed], dict[int, int]]:
     """Lock the chunk's subscriptions that are not expired (skip_locked) and load its plain renewals.
 
-    One query reads the rows as tuples, with their accounts, plans and seats in use: only the plain
-    renewals become instances, and each plan one instance for the chunk (many subscriptions share one).
+    One query reads the rows as tuples, with their accounts, plans and seats in use: a plain renewal
+    stays a row (`Claimed`) with its account as an instance, and each plan is one instance for the
+    chunk (many subscriptions share one).
     Returns the plain renewals, in id order, and the seats in use by account id.
     """
     names = [f.attname for f in Subscription._meta.concrete_fields]
@@ -138,9 +139,8 @@ def _claim(ids: list[int], *, on: date) -> tuple[list[Subscription], dict[int, i
         if plan is None:
             plan = plans[row.plan_id] = Plan.from_db(db, plan_names, row[cut_plan:-1])
         if _plain_renewal(row, plan=plan, on=on):
-            sub = Subscription.from_db(db, names, row[:cut])
-            sub.plan, sub.account = plan, Account.from_db(db, account_names, row[cut:cut_plan])
-            plain.append(sub)
+            account = Account.from_db(db, account_names, row[cut:cut_plan])
+            plain.append(Claimed(db, names, row[:cut], plan=plan, account=account))
             in_use[row.account_id] = row.taken
     return plain, in_use
 

@@ -27,6 +27,32 @@ from subscriptions.services._common import PLAN_LINE, _charged_seats, _describe,
 from subscriptions.services.coupons import _count_period, _redemptions_save
 
 
+class Claimed:
+    """A subscription due for a plain renewal as the daily run's claim read it: its fields by attribute
+    name (`account_id`, `plan_id`, …) with its `plan` and `account`, and no model instance (issue 15).
+
+    `renewals_write` moves it into its next period as it would a Subscription; `save()` saves it as one
+    — the model instance made from the row as read, given the new values — so that what hears of a
+    saved subscription (history, webhook events, licences) hears of it as of any other.
+    """
+
+    def __init__(self, db: str, names: list[str], row: tuple, *, plan, account):
+        self.__dict__.update(zip(names, row, strict=True))
+        self._db, self._names, self._row = db, names, row
+        self.plan, self.account = plan, account
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    def save(self) -> None:
+        sub = Subscription.from_db(self._db, self._names, self._row)
+        sub.plan, sub.account = self.plan, self.account
+        for name in self._names:
+            setattr(sub, name, getattr(self, name))
+        sub.save()
+
+
 @dataclass
 class Renewal:
     """One subscription entering the period that starts on its `period_end`.
@@ -35,7 +61,7 @@ class Renewal:
     says its status, anchor or cycle changed with it (set, unsaved, by the caller).
     """
 
-    subscription: Subscription
+    subscription: Subscription | Claimed
     reason: str = Invoice.Reason.RENEWAL
     discounts: list[core.Discount] = field(default_factory=list)
     terms_changed: bool = False
