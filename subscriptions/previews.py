@@ -260,12 +260,13 @@ class _Opening(NamedTuple):
     state: tuple  # the account's seats and whether it is locked (`_seats`)
     day: date | None  # `next_billing_day` of the subscription asked about
     owes: bool  # whether the account has an open invoice (`_owed` has something to read)
+    ahead: tuple | None = None  # the next billing day of the live subscription and the account's first waiting day
 
 
-def _opening(account, subscription: Subscription | None = None) -> _Opening:
+def _opening(account, subscription: Subscription | None = None, *, ahead: bool = False) -> _Opening:
     """`_marks()`, the account's seats and lock, `next_billing_day(subscription)` if given, and whether it has
     an open invoice: in one query when the account has a live subscription (all ride along
-    `selectors.seat_state`), else in two or three."""
+    `selectors.seat_state`), else in two or three. With `ahead`, also what `_bill_next` starts from."""
     if account is None:
         day = next_billing_day(subscription) if subscription is not None else None
         return _Opening(_marks(), (None, False), day, owes=False)
@@ -282,6 +283,10 @@ def _opening(account, subscription: Subscription | None = None) -> _Opening:
     if subscription is not None:
         waiting = InvoiceLine.objects.filter(subscription=subscription.pk, invoice__isnull=True).order_by("bill_on")
         also["first_waiting"] = Subquery(waiting.values("bill_on")[:1])
+    if ahead:
+        waiting = InvoiceLine.objects.filter(invoice__isnull=True).order_by("bill_on").values("bill_on")
+        also["own_waiting"] = Subquery(waiting.filter(subscription=OuterRef("pk"))[:1])
+        also["any_waiting"] = Subquery(waiting.filter(subscription__account=OuterRef("account_id"))[:1])
     sub, in_use, locked_on = seat_state(account, also=also)
     if sub is None:
         marks, owes = _marks(), True
@@ -291,7 +296,10 @@ def _opening(account, subscription: Subscription | None = None) -> _Opening:
     if subscription is not None:
         first = sub.first_waiting if sub is not None else _first_waiting(subscription)
         day = _billing_day(subscription, first)
-    return _Opening(marks, _seats(sub, in_use, locked_on), day, owes)
+    # The live subscription is the newest one (one live at most, and none is bought beside it, SPEC §2.1):
+    # none live, nothing more is billed.
+    next_days = (_billing_day(sub, sub.own_waiting), sub.any_waiting) if ahead and sub is not None else None
+    return _Opening(marks, _seats(sub, in_use, locked_on), day, owes, next_days)
 
 
 def _issued(marks: dict, account, locale: str) -> Preview:
@@ -318,12 +326,12 @@ def _invoice_changes(owed: dict) -> list[InvoiceChange]:
     return changes
 
 
-def _capture(marks: dict, account, locale: str) -> Preview:
+def _capture(marks: dict, account, locale: str, now: _Opening | None = None) -> Preview:
     """What was written since `marks`. The marks again say which kinds of row are new: only those are read.
 
-    The marks again and the seats after are one query (`_opening`).
+    The marks again and the seats after are one query (`_opening`; `now` when the caller has read it).
     """
-    now = _opening(account)
+    now = now or _opening(account)
     seats_after, locked_after = now.state
     new = {model for model, mark in now.marks.items() if mark > marks[model]}
     scope = {"account": account} if account is not None else {}
@@ -404,7 +412,7 @@ def _preview(service: Callable, kwargs: dict, *, settled: bool = True, on_next_o
                 kwargs = {**kwargs, "on": opening.day}
             before = opening.state if settled else (None, False)
             try:
-                result = _run(service, _detached(kwargs), account, locale, opening=opening._replace(state=before))
+                result, _now = _run(service, _detached(kwargs), account, locale, opening=opening._replace(state=before))
             except Refused as refused:  # the service's own transaction is rolled back: the seats are as before
                 raise _Rollback(Preview(refused=str(refused), refused_field=refused.field, seats_before=before[0]))
             raise _Rollback(result)
@@ -419,18 +427,21 @@ def _run(
     locale: str,
     opening: _Opening | None = None,
     settled: bool = True,
-) -> Preview:
+    ahead: bool = False,
+) -> tuple[Preview, _Opening]:
     """`service(**kwargs)` in the current transaction, and what it wrote and (if `settled`) settled.
 
-    `opening` is the account's `_opening` when the caller has read it already.
+    `opening` is the account's `_opening` when the caller has read it already. Returns the preview and
+    the `_opening` read after the service (with `ahead`, what `_bill_next` starts from).
     """
-    marks, (seats, locked), _day, owes = opening or _opening(account)
+    marks, (seats, locked), _day, owes, _ahead = opening or _opening(account)
     owed = _owed(account) if settled and owes else {}
     value = service(**kwargs)
-    result = _capture(marks, account, locale)
+    now = _opening(account, ahead=ahead)
+    result = _capture(marks, account, locale, now)
     result.seats_before, result.locked_before, result.value = seats, locked, value
     result.changed_invoices = _invoice_changes(owed)
-    return result
+    return result, now
 
 
 def confirm(service: Callable, /, *, expected: str, **kwargs) -> tuple[bool, Preview]:
@@ -444,7 +455,7 @@ def confirm(service: Callable, /, *, expected: str, **kwargs) -> tuple[bool, Pre
     locale = _locale(account)
     try:
         with transaction.atomic():
-            result = _run(service, kwargs, account, locale)
+            result, _now = _run(service, kwargs, account, locale)
             if result.fingerprint() != expected:
                 raise _Rollback(result)
     except _Rollback as rollback:
@@ -518,25 +529,15 @@ def preview_through(service: Callable, /, *, until: date, **kwargs) -> Preview:
     return result
 
 
-def _bill_next(account) -> date | None:
+def _bill_next(account, ahead: tuple | None) -> date | None:
     """The daily runs up to the account's next billing day, as they would issue its documents; that day
-    (None: nothing more). Only what the runs issue is shown: `_issuing_run`."""
-    # The newest subscription (`latest_subscription`), its first waiting day (`next_billing_day`) and the
-    # account's, in one query.
-    waiting = InvoiceLine.objects.filter(invoice__isnull=True).order_by("bill_on").values("bill_on")
-    row = (
-        account.subscriptions.order_by("-created_at", "-id")
-        .annotate(
-            own=Subquery(waiting.filter(subscription=OuterRef("pk"))[:1]),
-            first=Subquery(waiting.filter(subscription__account=OuterRef("account_id"))[:1]),
-        )
-        .values_list("status", "period_end", "own", "first")
-        .first()
-    )
-    if row is None or row[0] == Subscription.Status.EXPIRED:
+    (None: nothing more). Only what the runs issue is shown: `_issuing_run`.
+
+    `ahead` is `_opening(account, ahead=True).ahead`: the next billing day and the first waiting day.
+    """
+    if ahead is None:
         return None
-    _status, period_end, own, first = row
-    billed_on = min(d for d in (period_end, own) if d is not None)
+    billed_on, first = ahead
     earlier = first if first is not None and first < billed_on else None
     while earlier is not None:
         _issuing_run(on=earlier, accounts=[account])
@@ -564,7 +565,7 @@ def preview_next_invoice_after(service: Callable, /, **kwargs) -> tuple[Preview,
     def change_then_next(**detached):
         nonlocal billed_on
         service(**detached)
-        billed_on = _bill_next(account)
+        billed_on = _bill_next(account, _opening(account, ahead=True).ahead)
 
     result = preview(change_then_next, **kwargs)
     return _from(result, billed_on), billed_on
@@ -608,12 +609,12 @@ def preview_with_next_invoices(
                     except Refused as refused:
                         without = (Preview(refused=str(refused), refused_field=refused.field), on)
             try:
-                result = _run(service, _detached(kwargs), account, locale, opening=opening)
+                result, now = _run(service, _detached(kwargs), account, locale, opening=opening, ahead=True)
             except Refused as refused:
                 no = Preview(refused=str(refused), refused_field=refused.field, seats_before=state[0])
                 raise _Rollback((no, without, (no, None)))
             try:
-                billed_on = _bill_next(account)
+                billed_on = _bill_next(account, now.ahead)
             except Refused as refused:
                 raise _Rollback((result, without, (Preview(refused=str(refused), refused_field=refused.field), None)))
             after = _from(_issued(marks, account, locale), billed_on)
