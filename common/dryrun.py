@@ -51,13 +51,18 @@ def read_once(key: tuple, read: Callable[[], T]) -> T:
 def aside() -> Iterator[None]:
     """A part of a dry run rolled back on its own, at its end (a savepoint): what runs after it finds the
     database, and the provisional numbers to hand out, as they were before it (issue 15). Two queries: one
-    dry run that tries two things costs less than two dry runs."""
+    dry run that tries two things costs less than two dry runs. Inside a transaction only.
+
+    A service's block (`atomic`) that fails in it has no savepoint of its own and so marks the whole
+    transaction for rollback; rolled back to before the part, it is whole again, and the dry run goes on.
+    """
     state = _state.get()
     numbers = dict(state["numbers"])
     sid = transaction.savepoint()
     try:
         yield
     finally:
+        transaction.set_rollback(False)  # what marked it for rollback is undone just below
         transaction.savepoint_rollback(sid)
         state["numbers"] = numbers
 
