@@ -13,17 +13,18 @@ from django.db.models import Q
 
 from accounts.models import Account, TaxRate
 from billing import tax as rules
+from common.dryrun import read_once
 
 
 def tax_rates_on(on: date) -> dict[str, Decimal]:
-    """Each country's rate in force on `on` (half-open `[valid_from, valid_to)`)."""
+    """Each country's rate in force on `on` (half-open `[valid_from, valid_to)`); read once a day per dry run."""
     rows = (
         TaxRate.objects.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on))
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on))
         .order_by("country", "valid_from")
         .values_list("country", "rate")
     )
-    return {country.upper(): rate for country, rate in rows}
+    return dict(read_once(("tax rates", on), lambda: {country.upper(): rate for country, rate in rows}))
 
 
 def vat_id_validated(account: Account, on: date) -> bool:

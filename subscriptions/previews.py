@@ -17,16 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection, models, transaction
-from django.db.models import Min, Q
+from django.db.models import BigIntegerField, Exists, Min, OuterRef, Q, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from moneyed import Money
 
 from billing.calendar import Period
 from billing.proration import zero
-from common.dryrun import dry_run
+from common.dryrun import aside, dry_run
 from common.errors import Refused
 from common.locales import page_locale
 from invoicing.formatting import day, line_explain, money
@@ -225,11 +227,8 @@ def _account_of(kwargs: dict):
     return None
 
 
-def _state(account) -> tuple[Seats | None, bool]:
-    """The account's seats and whether it is locked, in one query (`selectors.seat_state`)."""
-    if account is None:
-        return None, False
-    sub, in_use, locked_on = seat_state(account)
+def _seats(sub, in_use: int, locked_on) -> tuple[Seats, bool]:
+    """The account's seats and whether it is locked, from what `selectors.seat_state` read."""
     seats = Seats(
         in_use=in_use,
         paid=sub.paid_seats if sub else None,
@@ -256,6 +255,59 @@ def _marks() -> dict:
     return {model: mark or 0 for model, mark in zip(_MARKED, row, strict=True)}
 
 
+class _Opening(NamedTuple):
+    marks: dict
+    state: tuple  # the account's seats and whether it is locked (`_seats`)
+    day: date | None  # `next_billing_day` of the subscription asked about
+    owes: bool  # whether the account has an open invoice (`_owed` has something to read)
+    ahead: tuple | None = None  # the next billing day of the live subscription and the account's first waiting day
+
+
+def _opening(account, subscription: Subscription | None = None, *, ahead: bool = False) -> _Opening:
+    """`_marks()`, the account's seats and lock, `next_billing_day(subscription)` if given, and whether it has
+    an open invoice: in one query when the account has a live subscription (all ride along
+    `selectors.seat_state`), else in two or three. With `ahead`, also what `_bill_next` starts from."""
+    if account is None:
+        day = next_billing_day(subscription) if subscription is not None else None
+        return _Opening(_marks(), (None, False), day, owes=False)
+    quote = connection.ops.quote_name
+    also = {
+        f"mark_{i}": RawSQL(  # noqa: S611 (table and column names from the models: no input)
+            f"SELECT MAX({quote(m._meta.pk.column)}) FROM {quote(m._meta.db_table)}",  # noqa: S608
+            (),
+            output_field=BigIntegerField(),
+        )
+        for i, m in enumerate(_MARKED)
+    }
+    also["owes"] = Exists(Invoice.objects.filter(account=OuterRef("account_id"), status=Invoice.Status.OPEN))
+    if subscription is not None:
+        waiting = InvoiceLine.objects.filter(subscription=subscription.pk, invoice__isnull=True).order_by("bill_on")
+        also["first_waiting"] = Subquery(waiting.values("bill_on")[:1])
+    if ahead:
+        waiting = InvoiceLine.objects.filter(invoice__isnull=True).order_by("bill_on").values("bill_on")
+        also["own_waiting"] = Subquery(waiting.filter(subscription=OuterRef("pk"))[:1])
+        also["any_waiting"] = Subquery(waiting.filter(subscription__account=OuterRef("account_id"))[:1])
+    sub, in_use, locked_on = seat_state(account, also=also)
+    if sub is None:
+        marks, owes = _marks(), True
+    else:
+        marks, owes = {model: getattr(sub, f"mark_{i}") or 0 for i, model in enumerate(_MARKED)}, sub.owes
+    day = None
+    if subscription is not None:
+        first = sub.first_waiting if sub is not None else _first_waiting(subscription)
+        day = _billing_day(subscription, first)
+    # The live subscription is the newest one (one live at most, and none is bought beside it, SPEC §2.1):
+    # none live, nothing more is billed.
+    next_days = (_billing_day(sub, sub.own_waiting), sub.any_waiting) if ahead and sub is not None else None
+    return _Opening(marks, _seats(sub, in_use, locked_on), day, owes, next_days)
+
+
+def _issued(marks: dict, account, locale: str) -> Preview:
+    """The invoices of `account` written since `marks`, and nothing else: a next invoice, as a page shows it."""
+    invoices = Invoice.objects.filter(pk__gt=marks[Invoice], account=account).prefetch_related("lines")
+    return Preview(invoices=[invoice_preview(inv, locale) for inv in invoices.order_by("issued_on", "pk")])
+
+
 def _owed(account) -> dict:
     """The account's open invoices: number → (status, total, left to pay), to see what a change settles."""
     if account is None:
@@ -274,9 +326,14 @@ def _invoice_changes(owed: dict) -> list[InvoiceChange]:
     return changes
 
 
-def _capture(marks: dict, account, locale: str) -> Preview:
-    """What was written since `marks`. The marks again say which kinds of row are new: only those are read."""
-    new = {model for model, mark in _marks().items() if mark > marks[model]}
+def _capture(marks: dict, account, locale: str, now: _Opening | None = None) -> Preview:
+    """What was written since `marks`. The marks again say which kinds of row are new: only those are read.
+
+    The marks again and the seats after are one query (`_opening`; `now` when the caller has read it).
+    """
+    now = now or _opening(account)
+    seats_after, locked_after = now.state
+    new = {model for model, mark in now.marks.items() if mark > marks[model]}
     scope = {"account": account} if account is not None else {}
     invoices, lines, notes, refunds, payments = [], [], [], [], []
     if Invoice in new:
@@ -305,7 +362,6 @@ def _capture(marks: dict, account, locale: str) -> Preview:
     by_invoice = defaultdict(list)
     for line in lines:
         by_invoice[line.invoice_id].append(line)
-    seats_after, locked_after = _state(account)
     return Preview(
         invoices=[invoice_preview(inv, locale, lines=by_invoice[inv.pk]) for inv in invoices],
         waiting=[_line(w, locale, bill_on=w.bill_on) for w in by_invoice[None]],
@@ -340,18 +396,23 @@ def preview(service: Callable, /, **kwargs) -> Preview:
     return _preview(service, kwargs)
 
 
-def _preview(service: Callable, kwargs: dict, *, settled: bool = True) -> Preview:
+def _preview(service: Callable, kwargs: dict, *, settled: bool = True, on_next_of=None) -> Preview:
     """`preview`; without `settled`, only the documents written and the seats after, two queries less.
 
     (No seats or lock before, no `changed_invoices`: what a page that shows only the documents needs.)
+    With `on_next_of` (a subscription), the service runs with `on=next_billing_day(on_next_of)`, read
+    with the marks (one query less).
     """
     account = _account_of(kwargs)
     locale = _locale(account)
     try:
         with dry_run(), transaction.atomic():
-            before = _state(account) if settled else (None, False)
+            opening = _opening(account, on_next_of)
+            if on_next_of is not None:
+                kwargs = {**kwargs, "on": opening.day}
+            before = opening.state if settled else (None, False)
             try:
-                result = _run(service, _detached(kwargs), account, locale, before=before, settled=settled)
+                result, _now = _run(service, _detached(kwargs), account, locale, opening=opening._replace(state=before))
             except Refused as refused:  # the service's own transaction is rolled back: the seats are as before
                 raise _Rollback(Preview(refused=str(refused), refused_field=refused.field, seats_before=before[0]))
             raise _Rollback(result)
@@ -364,21 +425,23 @@ def _run(
     kwargs: dict,
     account,
     locale: str,
-    marks: dict | None = None,
-    before: tuple | None = None,
+    opening: _Opening | None = None,
     settled: bool = True,
-) -> Preview:
+    ahead: bool = False,
+) -> tuple[Preview, _Opening]:
     """`service(**kwargs)` in the current transaction, and what it wrote and (if `settled`) settled.
 
-    `before` is the account's `_state` when the caller has read it already.
+    `opening` is the account's `_opening` when the caller has read it already. Returns the preview and
+    the `_opening` read after the service (with `ahead`, what `_bill_next` starts from).
     """
-    seats, locked = before or _state(account)
-    marks, owed = marks or _marks(), _owed(account) if settled else {}
+    marks, (seats, locked), _day, owes, _ahead = opening or _opening(account)
+    owed = _owed(account) if settled and owes else {}
     value = service(**kwargs)
-    result = _capture(marks, account, locale)
+    now = _opening(account, ahead=ahead)
+    result = _capture(marks, account, locale, now)
     result.seats_before, result.locked_before, result.value = seats, locked, value
     result.changed_invoices = _invoice_changes(owed)
-    return result
+    return result, now
 
 
 def confirm(service: Callable, /, *, expected: str, **kwargs) -> tuple[bool, Preview]:
@@ -392,7 +455,7 @@ def confirm(service: Callable, /, *, expected: str, **kwargs) -> tuple[bool, Pre
     locale = _locale(account)
     try:
         with transaction.atomic():
-            result = _run(service, kwargs, account, locale)
+            result, _now = _run(service, kwargs, account, locale)
             if result.fingerprint() != expected:
                 raise _Rollback(result)
     except _Rollback as rollback:
@@ -402,8 +465,11 @@ def confirm(service: Callable, /, *, expected: str, **kwargs) -> tuple[bool, Pre
 
 def next_billing_day(subscription: Subscription) -> date:
     """The day the daily run next issues something: the period end, or earlier waiting lines' day."""
-    first = InvoiceLine.objects.filter(subscription=subscription, invoice__isnull=True).aggregate(d=Min("bill_on"))["d"]
-    return _billing_day(subscription, first)
+    return _billing_day(subscription, _first_waiting(subscription))
+
+
+def _first_waiting(subscription: Subscription) -> date | None:
+    return InvoiceLine.objects.filter(subscription=subscription, invoice__isnull=True).aggregate(d=Min("bill_on"))["d"]
 
 
 def _billing_day(subscription: Subscription, first_waiting: date | None) -> date:
@@ -421,8 +487,22 @@ def next_invoice_preview(
     """
     from subscriptions.services import billing_run
 
-    on = on or next_billing_day(subscription)
-    return _preview(billing_run, {"on": on, "accounts": [subscription.account]}, settled=not documents_only)
+    run = _issuing_run if documents_only else billing_run
+    kwargs = {"on": on, "accounts": [subscription.account]}
+    return _preview(run, kwargs, settled=not documents_only, on_next_of=subscription if on is None else None)
+
+
+def _issuing_run(*, on: date, accounts) -> None:
+    """The daily run's part that issues documents (`renewals_run`: renewals, trial ends, expiries, waiting
+    lines due, the VIES checks before them), for a preview that shows only what is issued that day.
+
+    What `billing_run` does after it — card retries, dunning, the safety sweep — writes no invoice, line,
+    credit note, refund or payment in a dry run (dunning moves a status and a lock only; nothing the daily
+    run issues depends on either), so a preview of documents leaves it out (issue 15).
+    """
+    from subscriptions.services import renewals_run
+
+    renewals_run(on=on, accounts=accounts)
 
 
 def preview_through(service: Callable, /, *, until: date, **kwargs) -> Preview:
@@ -449,23 +529,20 @@ def preview_through(service: Callable, /, *, until: date, **kwargs) -> Preview:
     return result
 
 
-def _bill_next(account) -> date | None:
-    """The daily runs up to the account's next billing day, as they would bill it; that day (None: nothing more)."""
-    from subscriptions.selectors import latest_subscription
-    from subscriptions.services import billing_run
+def _bill_next(account, ahead: tuple | None) -> date | None:
+    """The daily runs up to the account's next billing day, as they would issue its documents; that day
+    (None: nothing more). Only what the runs issue is shown: `_issuing_run`.
 
-    sub = latest_subscription(account)
-    if sub is None or sub.is_expired:
+    `ahead` is `_opening(account, ahead=True).ahead`: the next billing day and the first waiting day.
+    """
+    if ahead is None:
         return None
-    # `next_billing_day` and the account's first waiting day, in one query.
-    waiting = InvoiceLine.objects.filter(subscription__account=account, invoice__isnull=True)
-    days = waiting.aggregate(own=Min("bill_on", filter=Q(subscription=sub)), first=Min("bill_on"))
-    billed_on = _billing_day(sub, days["own"])
-    earlier = days["first"] if days["first"] is not None and days["first"] < billed_on else None
+    billed_on, first = ahead
+    earlier = first if first is not None and first < billed_on else None
     while earlier is not None:
-        billing_run(on=earlier, accounts=[account])
+        _issuing_run(on=earlier, accounts=[account])
         earlier = _first_waiting_day(account, after=earlier, before=billed_on)
-    billing_run(on=billed_on, accounts=[account])
+    _issuing_run(on=billed_on, accounts=[account])
     return billed_on
 
 
@@ -488,7 +565,7 @@ def preview_next_invoice_after(service: Callable, /, **kwargs) -> tuple[Preview,
     def change_then_next(**detached):
         nonlocal billed_on
         service(**detached)
-        billed_on = _bill_next(account)
+        billed_on = _bill_next(account, _opening(account, ahead=True).ahead)
 
     result = preview(change_then_next, **kwargs)
     return _from(result, billed_on), billed_on
@@ -500,21 +577,48 @@ def preview_with_next_invoice(service: Callable, /, **kwargs) -> tuple[Preview, 
     The service runs once: what it writes is captured, then the daily runs carry on to the next
     billing day in the same rolled-back transaction. A page that shows both costs one run, not two.
     """
+    result, _before, after = preview_with_next_invoices(service, before=False, **kwargs)
+    return result, *after
+
+
+def preview_with_next_invoices(
+    service: Callable, /, *, before: bool = True, **kwargs
+) -> tuple[Preview, tuple[Preview, date] | None, tuple[Preview, date | None]]:
+    """`preview_with_next_invoice`, and with `before` the next invoice without the change, from one dry run.
+
+    Returns (what the service writes, (the next invoice without the change, its day), (the next invoice
+    after the change, its day)). The next invoice without the change is `next_invoice_preview(subscription,
+    documents_only=True)` of the `subscription` passed in (None without one, or when it has expired): its
+    daily run runs first, set aside (`common.dryrun.aside`), and the service then runs on the account as
+    it is. The two next invoices show their documents only (no seats, lock or settled invoices).
+    """
     account = _account_of(kwargs)
     locale = _locale(account)
+    sub = kwargs.get("subscription")
     try:
         with dry_run(), transaction.atomic():
-            marks, before = _marks(), _state(account)
+            without = None
+            ahead = before and sub is not None and not sub.is_expired
+            opening = _opening(account, sub if ahead else None)
+            marks, state, on = opening.marks, opening.state, opening.day
+            if ahead:
+                with aside():
+                    try:
+                        _issuing_run(on=on, accounts=[sub.account])
+                        without = (_issued(marks, sub.account, locale), on)
+                    except Refused as refused:
+                        without = (Preview(refused=str(refused), refused_field=refused.field), on)
             try:
-                result = _run(service, _detached(kwargs), account, locale, marks=marks, before=before)
+                result, now = _run(service, _detached(kwargs), account, locale, opening=opening, ahead=True)
             except Refused as refused:
-                no = Preview(refused=str(refused), refused_field=refused.field, seats_before=before[0])
-                raise _Rollback((no, no, None))
+                no = Preview(refused=str(refused), refused_field=refused.field, seats_before=state[0])
+                raise _Rollback((no, without, (no, None)))
             try:
-                billed_on = _bill_next(account)
+                billed_on = _bill_next(account, now.ahead)
             except Refused as refused:
-                raise _Rollback((result, Preview(refused=str(refused), refused_field=refused.field), None))
-            raise _Rollback((result, _from(_capture(marks, account, locale), billed_on), billed_on))
+                raise _Rollback((result, without, (Preview(refused=str(refused), refused_field=refused.field), None)))
+            after = _from(_issued(marks, account, locale), billed_on)
+            raise _Rollback((result, without, (after, billed_on)))
     except _Rollback as rollback:
         return rollback.preview
 

@@ -70,16 +70,17 @@ def seats_taken(account_ref: OuterRef) -> Coalesce:
     return Coalesce(Subquery(taken.values("n")), 0)
 
 
-def seat_state(account: Account) -> tuple[Subscription | None, int, date | None]:
+def seat_state(account: Account, *, also: dict | None = None) -> tuple[Subscription | None, int, date | None]:
     """`live_subscription` (its plan and account loaded), `seats_in_use` and the account's `locked_on`, in one query.
 
-    What a preview reads before and after the change it runs (issue 15).
+    What a preview reads before and after the change it runs (issue 15). `also`: more annotations the
+    subscription is read with, in the same query (none without a live subscription).
     """
     sub = (
         Subscription.objects.select_related("plan", "account")
         .filter(account=account)
         .exclude(status="expired")
-        .annotate(taken=seats_taken(OuterRef("account_id")))
+        .annotate(taken=seats_taken(OuterRef("account_id")), **(also or {}))
         .first()
     )
     if sub is not None:

@@ -38,7 +38,7 @@ from subscriptions.previews import (
     preview,
     preview_next_invoice_after,
     preview_through,
-    preview_with_next_invoice,
+    preview_with_next_invoices,
 )
 from subscriptions.selectors import (
     active_redemption,
@@ -231,17 +231,19 @@ def subscription_detail(request):
 # ---------------------------------------------------------------- changes that cost or credit money
 
 
-def _next_invoice_change(service, kwargs: dict, result: Preview, locale: str, after=None) -> str:
+def _next_invoice_change(service, kwargs: dict, result: Preview, locale: str, after=None, before=None) -> str:
     """What the change does to the next invoice, in words: every preview says it (issue 17, item 8).
 
-    `after` is (the next invoice after the change, its day) when the caller already has it
-    (`preview_with_next_invoice`); otherwise it is previewed here.
+    `after` is (the next invoice after the change, its day) and `before` (the next invoice without it, its
+    day) when the caller already has them (`preview_with_next_invoices`); otherwise they are previewed here.
     """
     sub = kwargs.get("subscription")
     if sub is None or result.refused or sub.is_expired:
         return ""
-    before_on = next_billing_day(sub)
-    before = next_invoice_preview(sub, on=before_on, documents_only=True)
+    if before is None:
+        before_on = next_billing_day(sub)
+        before = (next_invoice_preview(sub, on=before_on, documents_only=True), before_on)
+    before, before_on = before
     after, after_on = after or preview_next_invoice_after(service, **kwargs)
     if after.refused:
         return ""
@@ -279,7 +281,7 @@ def _confirmation(
     """
     locale = _locale(request)
     kwargs = {**kwargs, "on": today(request.account), "by": request.user}
-    changed, after = False, None
+    changed, after, before = False, None, None
     if request.method == "POST":
         try:
             ok, result = confirm(service, expected=request.POST.get("fingerprint", ""), **kwargs)
@@ -293,15 +295,14 @@ def _confirmation(
             return redirect(_detail_url())
         changed = True
     else:
-        if until is None and "subscription" in kwargs:  # the next invoice after it is shown: one dry run for both
-            result, next_after, next_on = preview_with_next_invoice(service, **kwargs)
-            after = (next_after, next_on)
+        if until is None and "subscription" in kwargs:  # the next invoice before and after: one dry run for all
+            result, before, after = preview_with_next_invoices(service, **kwargs)
         else:
             result = preview(service, **kwargs)
         if result.refused and on_refused is not None:
             return on_refused(Refused(result.refused, field=result.refused_field))
     later = preview_through(service, until=until, **kwargs) if until is not None and not result.refused else None
-    next_change = _next_invoice_change(service, kwargs, result, locale, after) if later is None else None
+    next_change = _next_invoice_change(service, kwargs, result, locale, after, before) if later is None else None
     return render(
         request,
         "subscriptions/confirm.html",

@@ -6,7 +6,7 @@ from datetime import date
 from django.conf import settings
 from django.db.models import F
 
-from common.dryrun import is_dry_run, provisional_offset
+from common.dryrun import is_dry_run, provisional_offset, read_once
 from invoicing.models import NumberSeries
 
 INVOICE_SERIES = "INV"
@@ -40,7 +40,8 @@ def numbers_allocate(*, prefix: str, on: date, count: int) -> list[str]:
     year = on.year if fmt.yearly_reset else 0
     if is_dry_run():
         # A preview: the numbers these would most likely get, read without the lock and never consumed.
-        current = NumberSeries.objects.filter(prefix=prefix, year=year).values_list("last_value", flat=True).first()
+        counter = NumberSeries.objects.filter(prefix=prefix, year=year).values_list("last_value", flat=True)
+        current = read_once(("number series", prefix, year), counter.first)
         last = (current or 0) + provisional_offset(f"{prefix}-{year}", count) + count
     else:
         series, _ = NumberSeries.objects.get_or_create(prefix=prefix, year=year)

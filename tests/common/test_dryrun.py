@@ -10,7 +10,9 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership
 from accounts.services import membership_invite_many
-from common.dryrun import dry_run
+from accounts.tax import tax_rates_on
+from common.dryrun import aside, atomic, dry_run, provisional_offset
+from common.errors import Refused
 from subscriptions.previews import preview
 from tests.builders import world
 
@@ -66,3 +68,36 @@ def test_a_preview_shows_what_the_invitation_costs_without_the_history_of_it():
     shown = preview(membership_invite_many, account=w.account, emails=["new@x.example"], by=w.owner, on=NOV_1)
     assert shown.seats_after.in_use == shown.seats_before.in_use + 1
     assert Membership.history.count() == history
+
+
+def test_a_part_set_aside_leaves_the_dry_run_as_it_was_even_when_it_is_refused():
+    """`aside`: what runs in it is rolled back at its end, a refusal in a service's block included, and
+    the dry run goes on querying; the provisional numbers it handed out are handed out again after it."""
+    w = world(on=NOV_1, people=1)
+    members = Membership.objects.filter(account=w.account).count()
+
+    @atomic
+    def invite_then_refuse():
+        membership_invite_many(account=w.account, emails=["aside@x.example"], by=w.owner, on=NOV_1)
+        raise Refused("no")
+
+    try:
+        with dry_run(), transaction.atomic():
+            with aside():
+                assert provisional_offset("INV-2026", 1) == 0
+                with pytest.raises(Refused):
+                    invite_then_refuse()
+            assert Membership.objects.filter(account=w.account).count() == members  # queries go on
+            assert provisional_offset("INV-2026", 1) == 0  # the number handed out aside is handed out again
+            raise _Undo
+    except _Undo:
+        pass
+
+
+def test_a_dry_run_reads_a_days_tax_rates_once_and_a_real_run_each_time():
+    with dry_run(), CaptureQueriesContext(connection) as captured:
+        assert tax_rates_on(NOV_1) == tax_rates_on(NOV_1)
+    assert len(captured) == 1
+    with CaptureQueriesContext(connection) as captured:
+        assert tax_rates_on(NOV_1) == tax_rates_on(NOV_1)
+    assert len(captured) == 2
