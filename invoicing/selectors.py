@@ -7,6 +7,7 @@ from django.db.models import Sum
 from moneyed import Money
 
 from billing.proration import round_money, zero
+from common.lookups import AnyOf
 from invoicing.models import CreditEntry, Invoice
 
 
@@ -33,7 +34,7 @@ def credit_balances(accounts) -> dict[int, Money]:
     thousands); SQLite's rows are summed here (`money_sum`).
     """
     accounts = list(accounts)
-    entries = CreditEntry.objects.filter(account__in=[a.pk for a in accounts]).order_by()
+    entries = CreditEntry.objects.filter(AnyOf("account_id", [a.pk for a in accounts])).order_by()
     by_account: dict[int, list[Decimal]] = {}
     if connection.vendor == "postgresql":
         rows = entries.values("account_id").annotate(total=Sum("amount")).values_list("account_id", "total")

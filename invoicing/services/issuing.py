@@ -16,6 +16,7 @@ from billing import plan as core
 from billing.proration import zero
 from billing.tax import TaxTreatment
 from common.dryrun import atomic, rows_lock
+from common.lookups import AnyOf
 from invoicing import gateways
 from invoicing.models import CreditEntry, Invoice, InvoiceLine
 from invoicing.selectors import credit_balances
@@ -144,7 +145,7 @@ def _priced(todo) -> list[tuple[TaxTreatment, core.Totals]]:
     """The tax treatment and totals of each draft (the pure core), under the accounts' row locks, each
     account's credit balance carried from one of its invoices to the next."""
     accounts = {d.account.pk: d.account for d, _ in todo}
-    rows_lock(Account.objects.filter(pk__in=accounts))  # none in a preview: it waits on no one
+    rows_lock(Account.objects.filter(AnyOf("pk", accounts)))  # none in a preview: it waits on no one
     balances = credit_balances(accounts.values())
     priced, rates = [], {}
     for d, lines in todo:

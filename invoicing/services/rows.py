@@ -1,6 +1,8 @@
 """Rows as the services write them: a core line as a line row (the one mapper), and
 `rows_of`/`rows_write`, the daily run's row writer (COPY on PostgreSQL), with the columns it writes named per table."""
 
+import functools
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -12,6 +14,7 @@ from moneyed import Money
 from billing import plan as core
 from billing.calendar import Period
 from billing.proration import currency_of
+from common.lookups import AnyOf
 from invoicing.models import CreditEntry, DocumentLine, Invoice, InvoiceLine
 
 
@@ -74,7 +77,7 @@ WAITING_FIELDS += ("unit_price", "unit_price_currency", "amount", "amount_curren
 
 def waiting_by_subscription(subscription_ids: list[int]) -> dict[int, list[Waiting]]:
     """The lines waiting for an invoice (SPEC §2.3) of many subscriptions, by billing day, read as rows."""
-    lines = InvoiceLine.objects.filter(subscription_id__in=subscription_ids, invoice__isnull=True)
+    lines = InvoiceLine.objects.filter(AnyOf("subscription_id", subscription_ids), invoice__isnull=True)
     found: dict[int, list[Waiting]] = {}
     for pk, sub_id, kind, text, start, end, quantity, unit, unit_code, amount, code, days, of in lines.order_by(
         "bill_on", "id"
@@ -295,9 +298,9 @@ def _adapted(row: tuple, adapt: list[tuple[int, Callable]]) -> list:
 
 def _adapter(field: models.Field) -> Callable | None:
     """How a value of `field` is handed to the driver, where the driver would not take it as it is."""
-    if isinstance(field, models.JSONField):
-        ops, encoder = connection.ops, field.encoder
-        return lambda value: None if value is None else ops.adapt_json_value(value, encoder)
+    if isinstance(field, models.JSONField):  # as its text, which COPY and SQLite take alike
+        dumps = functools.partial(json.dumps, cls=field.encoder) if field.encoder else json.dumps
+        return lambda value: None if value is None else dumps(value)
     if isinstance(field, models.FileField):
         return lambda value: str(value or "")
     if connection.vendor == "postgresql":

@@ -15,6 +15,7 @@ from accounts.vies import vies_checks_run
 from billing import plan as core
 from billing.proration import amount_text
 from common.dryrun import atomic
+from common.lookups import AnyOf
 from invoicing.models import Invoice, InvoiceLine
 from invoicing.services import pending_requeue
 from subscriptions.models import Cycle, Plan, Subscription
@@ -125,7 +126,7 @@ def _claim(ids: list[int], *, on: date) -> tuple[list[Claimed], dict[int, int]]:
     plan_names = [f.attname for f in Plan._meta.concrete_fields]
     claim = (
         Subscription.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(pk__in=ids)
+        .filter(AnyOf("pk", ids))
         .exclude(status=Status.EXPIRED)
         .annotate(taken=seats_taken(OuterRef("account_id")))
         .order_by("pk")

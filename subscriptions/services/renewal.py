@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from billing import plan as core
 from billing.calendar import Period, period_for
+from common.lookups import AnyOf
 from invoicing.models import Invoice
 from invoicing.services import (
     InvoiceDraft,
@@ -102,7 +103,9 @@ def renewals_write(*, renewals: list[Renewal], in_use: dict[int, int] | None = N
     pks = [s.pk for s in subs]
     if in_use is None:
         in_use = seats_in_use_by_account(s.account_id for s in subs)
-    active = CouponRedemption.objects.select_related("coupon").filter(subscription_id__in=pks, ended_on__isnull=True)
+    active = CouponRedemption.objects.select_related("coupon").filter(
+        AnyOf("subscription_id", pks), ended_on__isnull=True
+    )
     redemptions = {r.subscription_id: r for r in active}
     waiting = waiting_by_subscription(pks)
     drafts, ledger, moved, counted = [], [], [], []
