@@ -7,10 +7,10 @@ import pytest
 from billing import plan as core
 from billing.calendar import Period
 from invoicing.models import CreditNoteLine, InvoiceLine, Payment
-from invoicing.services import line_from_core, row_of, rows_write
+from invoicing.services import line_from_core, row_of, rows_update, rows_write
 from invoicing.services.rows import COLUMNS, _table
 from subscriptions.models import SeatChange
-from tests.builders import usd
+from tests.builders import usd, world
 
 HALF_NOVEMBER = Period(date(2026, 11, 16), date(2026, 12, 1))
 # 1 seat removed for 15 of 30 days: 7.00 × 15/30 = 3.50 back
@@ -40,3 +40,18 @@ def test_one_mapper_makes_invoice_and_credit_note_lines():
     # on an invoice the credit is −3.50 of kind credit; a credit note stores what it credits, +3.50
     assert (invoice_line.kind, invoice_line.amount, invoice_line.bill_on) == ("credit", usd("-3.50"), date(2026, 12, 1))
     assert credit_line.amount == usd("3.50")
+
+
+@pytest.mark.django_db
+def test_rows_update_gives_each_row_its_values_and_keeps_to_rows_still_waiting():
+    w = world(on=date(2026, 11, 1), people=1)
+    issued = InvoiceLine.objects.get(invoice__subscription=w.sub)  # on the purchase invoice: frozen
+    waiting = [line_from_core(CREDIT, subscription=w.sub, bill_on=date(2026, 12, d)) for d in (1, 2)]
+    for line in waiting:
+        line.save()
+    rows = [(waiting[0].pk, 7, date(2026, 12, 5)), (waiting[1].pk, 8, None), (issued.pk, 9, None)]
+    rows_update(InvoiceLine, ("position", "bill_on"), rows, still_null="invoice_id")
+    found = dict(InvoiceLine.objects.values_list("pk", "position"))
+    assert (found[waiting[0].pk], found[waiting[1].pk], found[issued.pk]) == (7, 8, issued.position)
+    assert InvoiceLine.objects.get(pk=waiting[0].pk).bill_on == date(2026, 12, 5)
+    assert InvoiceLine.objects.get(pk=waiting[1].pk).bill_on is None
