@@ -244,11 +244,15 @@ def _seats(sub, in_use: int, locked_on) -> tuple[Seats, bool]:
 _MARKED = (Invoice, InvoiceLine, CreditNote, Refund, Payment)
 
 
+def _highest(model: type[models.Model]) -> str:
+    """SQL for the highest id of `model`'s rows (table and column names from the model: no input)."""
+    quote = connection.ops.quote_name
+    return f"SELECT MAX({quote(model._meta.pk.column)}) FROM {quote(model._meta.db_table)}"  # noqa: S608
+
+
 def _marks() -> dict:
     """The highest id of each kind of row a service may write, in one query: what is above is new."""
-    quote = connection.ops.quote_name
-    highest = (f"SELECT MAX({quote(m._meta.pk.column)}) FROM {quote(m._meta.db_table)}" for m in _MARKED)  # noqa: S608
-    columns = ", ".join(f"({sql})" for sql in highest)  # table and column names from the models: no input
+    columns = ", ".join(f"({_highest(m)})" for m in _MARKED)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {columns}")
         row = cursor.fetchone()
@@ -270,21 +274,15 @@ def _opening(account, subscription: Subscription | None = None, *, ahead: bool =
     if account is None:
         day = next_billing_day(subscription) if subscription is not None else None
         return _Opening(_marks(), (None, False), day, owes=False)
-    quote = connection.ops.quote_name
     also = {
-        f"mark_{i}": RawSQL(  # noqa: S611 (table and column names from the models: no input)
-            f"SELECT MAX({quote(m._meta.pk.column)}) FROM {quote(m._meta.db_table)}",  # noqa: S608
-            (),
-            output_field=BigIntegerField(),
-        )
+        f"mark_{i}": RawSQL(_highest(m), (), output_field=BigIntegerField())  # noqa: S611 (no input)
         for i, m in enumerate(_MARKED)
     }
     also["owes"] = Exists(Invoice.objects.filter(account=OuterRef("account_id"), status=Invoice.Status.OPEN))
+    waiting = InvoiceLine.objects.filter(invoice__isnull=True).order_by("bill_on").values("bill_on")
     if subscription is not None:
-        waiting = InvoiceLine.objects.filter(subscription=subscription.pk, invoice__isnull=True).order_by("bill_on")
-        also["first_waiting"] = Subquery(waiting.values("bill_on")[:1])
+        also["first_waiting"] = Subquery(waiting.filter(subscription=subscription.pk)[:1])
     if ahead:
-        waiting = InvoiceLine.objects.filter(invoice__isnull=True).order_by("bill_on").values("bill_on")
         also["own_waiting"] = Subquery(waiting.filter(subscription=OuterRef("pk"))[:1])
         also["any_waiting"] = Subquery(waiting.filter(subscription__account=OuterRef("account_id"))[:1])
     sub, in_use, locked_on = seat_state(account, also=also)

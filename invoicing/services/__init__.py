@@ -44,7 +44,6 @@ from invoicing.services.rows import (
     rows_update,
     rows_write,
     waiting_by_subscription,
-    waiting_of,
 )
 from invoicing.services.sweep import pending_requeue
 
@@ -86,5 +85,4 @@ __all__ = [
     "rows_write",
     "series_format",
     "waiting_by_subscription",
-    "waiting_of",
 ]
